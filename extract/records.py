@@ -1,0 +1,195 @@
+"""The record and outcome types every other module speaks.
+
+A *unit* is the source text of one Python module that defines exactly the kernel(s) to extract
+plus the ``@wp.func``/``@wp.struct``/constants they use.  Extraction turns a unit into either an
+``Accepted`` outcome (one ``KernelIR`` per kernel it defines) or a ``Rejected`` outcome with a
+typed reason.  ``Record`` is the JSONL row written to disk.
+
+Everything here is plain data: picklable, JSON-serialisable, no Warp import.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+# Why a candidate did not become a record.  Extraction reasons come first; the generation
+# side adds its own (duplicates, replies without code, ...) as plain strings in its counters.
+RejectReason = Literal["unsafe", "syntax", "codegen", "cpu_compile", "cuda_compile", "timeout", "crash"]
+REJECT_REASONS: tuple[str, ...] = ("unsafe", "syntax", "codegen", "cpu_compile", "cuda_compile", "timeout", "crash")
+
+Origin = Literal["template", "mutation", "llm", "llm-repair", "mined"]
+ORIGINS: tuple[str, ...] = ("template", "mutation", "llm", "llm-repair", "mined")
+
+# Category names of the seed report, in its order.
+CATEGORIES: tuple[str, ...] = (
+    "arithmetic",
+    "conditional",
+    "loop",
+    "math",
+    "vector",
+    "atomic",
+    "nested",
+    "multi_cond",
+    "combined",
+    "scalar_param",
+)
+
+
+@dataclass(slots=True, frozen=True)
+class Unit:
+    """One module's worth of kernel source submitted for extraction."""
+
+    key: str  # caller's handle; returned unchanged in the outcome
+    source: str
+    trusted: bool = False  # mined from the user's own files: skip the static screen
+
+
+@dataclass(slots=True, frozen=True)
+class Candidate:
+    """A generated kernel module on its way to extraction, with its provenance.
+
+    ``source`` defines exactly one ``@wp.kernel`` (plus helpers/structs/constants it uses).
+    ``provenance`` records how it was made (template family and variant, mutation operators,
+    LLM model and usage, ...) and is copied into the record's ``metadata``.
+    """
+
+    source: str
+    kernel_type: str  # one of CATEGORIES (or "mined")
+    origin: str  # one of ORIGINS
+    parent_id: str | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class BackendIR:
+    """Generated code of one kernel for one backend."""
+
+    forward: str
+    backward: str
+    helpers: str = ""  # generated code of the @wp.func / @wp.struct the kernel uses
+    ptx: str | None = None  # CUDA only, optional third level of IR
+
+
+@dataclass(slots=True)
+class KernelIR:
+    """Everything extraction learned about one kernel (one overload of a generic kernel)."""
+
+    kernel_name: str
+    mangled_name: str
+    cpu: BackendIR
+    cuda: BackendIR
+    num_params: int
+    arg_types: dict[str, str]
+    builtins: list[str]  # Warp builtins the kernel (and its helpers) call, sorted
+    module_id: str
+
+
+@dataclass(slots=True)
+class Accepted:
+    key: str
+    kernels: list[KernelIR]
+    status: Literal["accepted"] = "accepted"
+
+
+@dataclass(slots=True)
+class Rejected:
+    key: str
+    reason: str  # one of REJECT_REASONS
+    message: str  # trimmed compiler/screen message: what a repair prompt needs
+    line: int | None = None  # 1-based line in the unit source, when known
+    status: Literal["rejected"] = "rejected"
+
+
+Outcome = Accepted | Rejected
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass(slots=True)
+class Record:
+    """One training pair: a JSON object per line in ``DIR/*.jsonl``.
+
+    Seed-report fields: ``id``, ``kernel_name``, ``kernel_type``, ``python_source``,
+    ``generated_at``, ``metadata`` (``num_params``, ``num_lines``, ``module_id``).  The seed's
+    ``ir_forward``/``ir_backward``/``device`` are carried, for both devices at once, by ``ir``;
+    ``synth export --format seed`` writes them back out per device.
+    """
+
+    id: str
+    kernel_name: str
+    kernel_type: str
+    python_source: str
+    ir: dict[str, dict[str, str]]
+    origin: str
+    generated_at: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    parent_id: str | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json_dict(cls, d: dict[str, Any]) -> Record:
+        missing = [k for k in ("id", "kernel_name", "kernel_type", "python_source", "ir", "origin") if k not in d]
+        if missing:
+            raise ValueError(f"record lacks field(s): {', '.join(missing)}")
+        return cls(
+            id=d["id"],
+            kernel_name=d["kernel_name"],
+            kernel_type=d["kernel_type"],
+            python_source=d["python_source"],
+            ir=d["ir"],
+            origin=d["origin"],
+            generated_at=d.get("generated_at", ""),
+            metadata=d.get("metadata", {}),
+            parent_id=d.get("parent_id"),
+        )
+
+
+def backend_ir_dict(b: BackendIR) -> dict[str, str]:
+    d = {"forward": b.forward, "backward": b.backward}
+    if b.helpers:
+        d["helpers"] = b.helpers
+    if b.ptx is not None:
+        d["ptx"] = b.ptx
+    return d
+
+
+def make_record(
+    unit_source: str,
+    k: KernelIR,
+    *,
+    record_id: str,
+    kernel_type: str,
+    origin: str,
+    warp_version: str,
+    parent_id: str | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+) -> Record:
+    """Build the on-disk record for one extracted kernel."""
+    meta: dict[str, Any] = {
+        "num_params": k.num_params,
+        "num_lines": unit_source.count("\n") + (0 if unit_source.endswith("\n") else 1),
+        "module_id": k.module_id,
+        "mangled_name": k.mangled_name,
+        "arg_types": k.arg_types,
+        "builtins": k.builtins,
+        "warp_version": warp_version,
+    }
+    if extra_metadata:
+        meta.update(extra_metadata)
+    return Record(
+        id=record_id,
+        kernel_name=k.kernel_name,
+        kernel_type=kernel_type,
+        python_source=unit_source,
+        ir={"cpu": backend_ir_dict(k.cpu), "cuda": backend_ir_dict(k.cuda)},
+        origin=origin,
+        generated_at=utc_now(),
+        metadata=meta,
+        parent_id=parent_id,
+    )
