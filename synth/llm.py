@@ -72,7 +72,9 @@ class LLMRequestError(LLMError):
 
     def __init__(self, message: str, *, reason: str, status: int | None = None) -> None:
         super().__init__(message)
-        self.reason = reason  # rate_limited | server_error | timeout | connection | http_<status> | bad_response
+        self.reason = (
+            reason  # rate_limited | server_error | timeout | connection | http_<status> | bad_response
+        )
         self.status = status
 
 
@@ -121,7 +123,11 @@ class LLMConfig:
         if cli.pop("offline", False):
             return None
         file_values = _read_config_file(config_file) if config_file is not None else {}
-        env_values = {f.name: env[ENV_PREFIX + f.name.upper()] for f in fields(cls) if ENV_PREFIX + f.name.upper() in env}
+        env_values = {
+            f.name: env[ENV_PREFIX + f.name.upper()]
+            for f in fields(cls)
+            if ENV_PREFIX + f.name.upper() in env
+        }
         if "api_key" not in env_values and env.get("OPENAI_API_KEY"):
             env_values["api_key"] = env["OPENAI_API_KEY"]
 
@@ -133,7 +139,9 @@ class LLMConfig:
 
         if not merged.get("base_url"):
             if merged.get("model") and "model" in cli:
-                raise LLMConfigError("--model was given but no LLM endpoint: pass --llm-base-url or set SYNTH_LLM_BASE_URL")
+                raise LLMConfigError(
+                    "--model was given but no LLM endpoint: pass --llm-base-url or set SYNTH_LLM_BASE_URL"
+                )
             return None
         if not merged.get("model"):
             raise LLMConfigError(
@@ -162,7 +170,11 @@ class LLMConfig:
             if name in values:
                 kwargs[name] = _coerce(name, values[name], kind)
         config = cls(**kwargs)
-        if config.max_retries < 0 or config.timeout <= 0 or (config.max_tokens is not None and config.max_tokens <= 0):
+        if (
+            config.max_retries < 0
+            or config.timeout <= 0
+            or (config.max_tokens is not None and config.max_tokens <= 0)
+        ):
             raise LLMConfigError("LLM settings: max_retries must be >= 0, timeout and max_tokens > 0")
         return config
 
@@ -420,7 +432,9 @@ class ChatClient:
 
     # ----- internals
 
-    def _create(self, messages: Sequence[Mapping[str, str]], temperature: float | None, max_tokens: int | None) -> Any:
+    def _create(
+        self, messages: Sequence[Mapping[str, str]], temperature: float | None, max_tokens: int | None
+    ) -> Any:
         kwargs: dict[str, Any] = {
             "model": self.config.model,
             "messages": [dict(m) for m in messages],
@@ -475,9 +489,13 @@ class ChatClient:
         model = self.config.model
         detail = _server_message(exc)
         if status == 401:
-            message = f"LLM endpoint {url} rejected the API key (401): set OPENAI_API_KEY or SYNTH_LLM_API_KEY"
+            message = (
+                f"LLM endpoint {url} rejected the API key (401): set OPENAI_API_KEY or SYNTH_LLM_API_KEY"
+            )
         elif status == 403:
-            message = f"LLM endpoint {url} denied access to model '{model}' (403): check the API key's permissions"
+            message = (
+                f"LLM endpoint {url} denied access to model '{model}' (403): check the API key's permissions"
+            )
         elif status == 404:
             message = (
                 f"model '{model}' not found at {url} (404): check --model, and that --llm-base-url "
@@ -525,6 +543,8 @@ def _server_message(exc: openai.APIError) -> str:
     return ""
 
 
-def config_from_environment(cli_values: Mapping[str, Any], config_file: Path | None = None) -> LLMConfig | None:
+def config_from_environment(
+    cli_values: Mapping[str, Any], config_file: Path | None = None
+) -> LLMConfig | None:
     """``LLMConfig.resolve`` against the process environment."""
     return LLMConfig.resolve(cli_values, os.environ, config_file)

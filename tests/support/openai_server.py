@@ -221,7 +221,9 @@ class OpenAIServer:
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         httpd.daemon_threads = True
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -261,7 +263,11 @@ class OpenAIServer:
     # ----- request handling (called from handler threads)
 
     def _record(self, method: str, path: str, headers: dict[str, str], body: Any) -> RecordedRequest:
-        key = json.dumps([body.get("model"), body.get("messages")], sort_keys=True) if isinstance(body, dict) else ""
+        key = (
+            json.dumps([body.get("model"), body.get("messages")], sort_keys=True)
+            if isinstance(body, dict)
+            else ""
+        )
         with self._lock:
             attempt = self._seen.get(key, 0) + 1
             self._seen[key] = attempt
@@ -342,7 +348,10 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             record = server._record("GET", self.path, self._headers(), None)
             try:
                 if self.path.rstrip("/").endswith("/models"):
-                    data = [{"id": m, "object": "model", "created": 0, "owned_by": "test"} for m in server.models or ()]
+                    data = [
+                        {"id": m, "object": "model", "created": 0, "owned_by": "test"}
+                        for m in server.models or ()
+                    ]
                     self._send(Response(body={"object": "list", "data": data}), {})
                 else:
                     self._send(Response.error(404, f"no route GET {record.path}"), {})
