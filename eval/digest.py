@@ -1,0 +1,201 @@
+"""One JSONL line -> a small, picklable digest of everything the report needs.
+
+This is the per-record work (JSON parse, normalisation, tokenising, hashing, MinHash) and runs in
+worker processes; the accumulators in ``eval.metrics`` only ever see digests, never sources.
+
+Hashes are deterministic across processes (BLAKE2b, never Python's salted ``hash``):
+
+* ``exact`` / ``alpha`` / ``skel``: 64-bit hashes of ``python_source``, of
+  ``extract.normalize.normalized_source`` and of ``extract.normalize.skeleton``;
+* ``ngrams[n-1]``: the distinct 64-bit hashes of the record's code-token n-grams, n = 1..4;
+* ``minhash``: MinHash (datasketch, ``affine32`` scheme) of the token 5-gram set of the
+  *normalised* source, so renamed copies are near copies too;
+* ``tokens``: the 64-bit hashes of the raw code tokens, in order (the Vendi sample needs them).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from datasketch import MinHash
+
+from extract.normalize import code_tokens, normalized_source, skeleton
+from extract.records import Record
+
+from .features import source_usage
+
+NUM_PERM = 128
+MINHASH_SEED = 1
+SHINGLE = 5
+MAX_N = 4
+
+_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_STEP = np.uint64(0x9E3779B97F4A7C15)
+
+
+@dataclass(slots=True)
+class Digest:
+    kernel_type: str
+    origin: str
+    exact: int
+    alpha: int
+    skel: int
+    parsed: bool  # python_source parsed; otherwise alpha/skel fall back to the raw text
+    minhash: np.ndarray  # uint32[NUM_PERM]
+    ngrams: tuple[np.ndarray, ...]  # MAX_N arrays of distinct uint64 n-gram hashes
+    ngram_totals: tuple[int, ...]  # number of n-grams (with repeats), n = 1..MAX_N
+    tokens: np.ndarray  # uint64 hashes of the raw code tokens, in order
+    builtins: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    features: tuple[str, ...]
+    py_lines: int
+    ir_lines: tuple[int, int, int, int]  # cpu forward, cpu backward, cuda forward, cuda backward
+
+
+@dataclass(slots=True)
+class Corrupt:
+    reason: str
+
+
+def hash64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+_token_cache: dict[str, int] = {}
+
+
+def token_hashes(tokens: list[str]) -> np.ndarray:
+    cache = _token_cache
+    if len(cache) > 500_000:  # bounded: identifiers and literals are open-ended
+        cache.clear()
+    out = np.empty(len(tokens), dtype=np.uint64)
+    for i, t in enumerate(tokens):
+        h = cache.get(t)
+        if h is None:
+            h = cache[t] = hash64(t)
+        out[i] = h
+    return out
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    h = (h ^ (h >> np.uint64(30))) * _MIX1
+    h = (h ^ (h >> np.uint64(27))) * _MIX2
+    return h ^ (h >> np.uint64(31))
+
+
+def ngram_hashes(tok: np.ndarray, n: int) -> np.ndarray:
+    """64-bit hash of every n-gram of the token-hash sequence ``tok`` (with repeats, in order)."""
+    m = len(tok) - n + 1
+    if m <= 0:
+        return np.empty(0, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        h = np.full(m, np.uint64(n), dtype=np.uint64)
+        for k in range(n):
+            h = _mix(h * _STEP + tok[k : k + m])
+    return h
+
+
+def _identity(x: int) -> int:
+    return x
+
+
+_template: MinHash | None = None
+
+
+def minhash_of(shingles: np.ndarray) -> np.ndarray:
+    """MinHash hash values (uint32[NUM_PERM]) of a set of 64-bit shingle hashes."""
+    global _template
+    if _template is None:
+        _template = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, scheme="affine32")
+    m = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashfunc=_identity,
+                permutations=_template.permutations, scheme="affine32")
+    m.update_batch((shingles & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+    return m.hashvalues.astype(np.uint32, copy=False)
+
+
+def _line_count(text: object) -> int:
+    if not isinstance(text, str) or not text:
+        return 0
+    return text.count("\n") + (0 if text.endswith("\n") else 1)
+
+
+def _ir_lines(ir: dict) -> tuple[int, int, int, int]:
+    cpu = ir.get("cpu") or {}
+    cuda = ir.get("cuda") or {}
+    return (_line_count(cpu.get("forward")), _line_count(cpu.get("backward")),
+            _line_count(cuda.get("forward")), _line_count(cuda.get("backward")))
+
+
+def parse_record(line: str) -> Record | Corrupt:
+    try:
+        d = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        return Corrupt(f"invalid JSON: {e.msg}")
+    if not isinstance(d, dict):
+        return Corrupt("not a JSON object")
+    try:
+        rec = Record.from_json_dict(d)
+    except (ValueError, TypeError) as e:
+        return Corrupt(str(e))
+    for name in ("kernel_type", "python_source", "origin"):
+        if not isinstance(getattr(rec, name), str):
+            return Corrupt(f"field {name} is not a string")
+    if not isinstance(rec.ir, dict) or not all(isinstance(rec.ir.get(b, {}), dict) for b in ("cpu", "cuda")):
+        return Corrupt("field ir is not {backend: {forward, backward}}")
+    return rec
+
+
+def digest_record(rec: Record, builtin_names: frozenset[str]) -> Digest:
+    src = rec.python_source
+    try:
+        tree = ast.parse(src)
+        norm, skel, parsed = normalized_source(src), skeleton(src), True
+    except (SyntaxError, ValueError, RecursionError):
+        tree, norm, skel, parsed = None, src, src, False
+    raw_tok = token_hashes(code_tokens(src))
+    norm_tok = raw_tok if norm == src else token_hashes(code_tokens(norm))
+    grams = [ngram_hashes(raw_tok, n) for n in range(1, MAX_N + 1)]
+    shingles = ngram_hashes(norm_tok, SHINGLE) if len(norm_tok) >= SHINGLE else ngram_hashes(norm_tok, len(norm_tok))
+    if len(shingles) == 0:
+        shingles = np.zeros(1, dtype=np.uint64)
+    builtins, dtypes, feats = source_usage(src, builtin_names, tree)
+    return Digest(
+        kernel_type=rec.kernel_type,
+        origin=rec.origin,
+        exact=hash64(src),
+        alpha=hash64(norm),
+        skel=hash64(skel),
+        parsed=parsed,
+        minhash=minhash_of(np.unique(shingles)),
+        ngrams=tuple(np.unique(g) for g in grams),
+        ngram_totals=tuple(len(g) for g in grams),
+        tokens=raw_tok,
+        builtins=tuple(builtins),
+        dtypes=tuple(dtypes),
+        features=tuple(feats),
+        py_lines=_line_count(src),
+        ir_lines=_ir_lines(rec.ir),
+    )
+
+
+_worker_builtins: frozenset[str] = frozenset()
+
+
+def init_worker(builtin_names: frozenset[str]) -> None:
+    global _worker_builtins
+    _worker_builtins = builtin_names
+
+
+def digest_lines(lines: list[str]) -> list[Digest | Corrupt]:
+    """Worker entry point: digest a batch of JSONL lines (uses ``init_worker``'s builtin set)."""
+    out: list[Digest | Corrupt] = []
+    for line in lines:
+        rec = parse_record(line)
+        out.append(rec if isinstance(rec, Corrupt) else digest_record(rec, _worker_builtins))
+    return out
