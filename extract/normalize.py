@@ -130,3 +130,16 @@ def code_tokens(source: str) -> list[str]:
 
 def is_identifier(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name)
+
+
+def warp_attr_names(source: str) -> set[str]:
+    """Names ``X`` referenced as ``wp.X`` (or ``warp.X``) in ``source``; empty if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("wp", "warp"):
+            out.add(node.attr)
+    return out

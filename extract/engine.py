@@ -1,0 +1,100 @@
+"""The extraction engine: screen, batch, compile in isolated workers, return outcomes.
+
+    with Extractor(ExtractOptions(workers=2)) as ex:
+        outcomes = ex.extract([Unit("k1", source), ...])   # one Outcome per unit, in order
+
+Untrusted units (``Unit.trusted`` false) pass the static screen first; a unit that fails it is
+rejected as ``unsafe``/``syntax`` here and never reaches a worker.  Admitted units are grouped
+into batches of ``batch_size`` and compiled by the worker pool (see ``extract.pool``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from extract.pool import PoolOptions, WorkerPool
+from extract.records import Outcome, Rejected, Unit
+from extract.screen import screen
+
+
+@dataclass(slots=True)
+class ExtractOptions:
+    workers: int = 2
+    batch_size: int = 32
+    with_ptx: bool = False
+    mem_limit_mb: int = 4096
+    timeout_base: float = 60.0
+    timeout_per_unit: float = 10.0
+    max_batches_per_worker: int = 40
+
+    def pool_options(self) -> PoolOptions:
+        return PoolOptions(
+            workers=self.workers, mem_limit_mb=self.mem_limit_mb, timeout_base=self.timeout_base,
+            timeout_per_unit=self.timeout_per_unit, max_batches=self.max_batches_per_worker,
+            with_ptx=self.with_ptx,
+        )
+
+
+def screen_unit(unit: Unit) -> Rejected | None:
+    if unit.trusted:
+        return None
+    r = screen(unit.source)
+    return None if r.ok else Rejected(unit.key, r.reason, r.message, r.line)
+
+
+class Extractor:
+    def __init__(self, options: ExtractOptions | None = None) -> None:
+        self.options = options or ExtractOptions()
+        self.pool = WorkerPool(self.options.pool_options())
+
+    def __enter__(self) -> Extractor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def submit_batch(self, units: Sequence[Unit],
+                     on_done: Callable[[list[Outcome]], None] | None = None) -> Future[list[Outcome]]:
+        """Screen ``units`` and compile the admitted ones as one batch; outcomes in input order."""
+        screened = {u.key: screen_unit(u) for u in units}
+        admitted = [u for u in units if screened[u.key] is None]
+        inner: Future[list[Outcome]] = self.pool.submit(admitted)
+        outer: Future[list[Outcome]] = Future()
+
+        def finish(f: Future[list[Outcome]]) -> None:
+            exc = f.exception()
+            if exc is not None:
+                outer.set_exception(exc)
+                return
+            by_key = {o.key: o for o in f.result()}
+            result: list[Outcome] = [screened[u.key] or by_key[u.key] for u in units]  # type: ignore[misc]
+            outer.set_result(result)
+            if on_done is not None:
+                on_done(result)
+
+        inner.add_done_callback(finish)
+        return outer
+
+    def extract(self, units: Sequence[Unit]) -> list[Outcome]:
+        size = max(1, self.options.batch_size)
+        futures = [self.submit_batch(units[i : i + size]) for i in range(0, len(units), size)]
+        out: list[Outcome] = []
+        for f in futures:
+            out.extend(f.result())
+        return out
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return self.pool.stats.as_dict()
+
+
+def check_sources(sources: Sequence[str], *, trusted: bool = False, **options: object) -> list[Outcome]:
+    """Extract a list of module sources once (convenience for tests and scripts)."""
+    units = [Unit(str(i), s, trusted) for i, s in enumerate(sources)]
+    with Extractor(ExtractOptions(**options)) as ex:  # type: ignore[arg-type]
+        return ex.extract(units)

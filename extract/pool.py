@@ -1,0 +1,312 @@
+"""Isolated, killable extraction workers.
+
+Each worker is ``python -m extract.worker`` started with ``subprocess`` and an *explicit*
+environment: ``PATH``, locale, and paths into its own temporary directory (``HOME``,
+``TMPDIR``, ``WARP_CACHE_PATH``) and nothing else, so no API key or other secret of the parent
+ever reaches code loaded there.  (``multiprocessing`` and pool libraries inherit the parent's
+environment, which is why this is a small hand-written pool.)  The worker limits its own
+address space, runs in its own session (so a kill takes its compiler threads with it), and is
+recycled after ``max_batches`` requests so memory and cache disk stay flat; its directory is
+deleted whenever it exits.
+
+A request that exceeds its wall-clock deadline, a worker that dies (segfault, OOM kill) or that
+answers garbage is killed and replaced; the batch is split in halves and retried so the
+offending unit is isolated and reported as ``timeout`` or ``crash``, never taking its
+neighbours or the parent with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from extract.records import Accepted, BackendIR, KernelIR, Outcome, Rejected, Unit
+
+_PKG_ROOT = str(Path(__file__).resolve().parent.parent)
+_KEEP_ENV = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
+
+
+@dataclass(slots=True)
+class PoolOptions:
+    workers: int = 2
+    mem_limit_mb: int = 4096  # address-space limit of each worker
+    startup_timeout: float = 120.0  # seconds for a worker to import and initialise Warp
+    timeout_base: float = 60.0  # seconds per request, plus ...
+    timeout_per_unit: float = 10.0  # ... seconds per unit in the request
+    max_batches: int = 40  # requests served before a worker is recycled
+    with_ptx: bool = False
+
+
+@dataclass(slots=True)
+class PoolStats:
+    batches: int = 0
+    worker_starts: int = 0
+    worker_restarts: int = 0  # replacements after a timeout, crash or protocol error
+    timeouts: int = 0
+    crashes: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **kw: int) -> None:
+        with self.lock:
+            for k, v in kw.items():
+                setattr(self, k, getattr(self, k) + v)
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in ("batches", "worker_starts", "worker_restarts", "timeouts", "crashes")}
+
+
+class WorkerStartError(RuntimeError):
+    """No worker could be started at all: fatal for the run, not a property of any kernel."""
+
+
+class WorkerFailure(Exception):
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind  # "timeout" | "crash"
+        self.detail = detail
+
+
+def worker_environment(workdir: str, mem_limit_mb: int) -> dict[str, str]:
+    env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
+    env.update(
+        HOME=workdir,
+        TMPDIR=os.path.join(workdir, "tmp"),
+        WARP_CACHE_PATH=os.path.join(workdir, "warp-cache"),
+        PYTHONPATH=_PKG_ROOT,
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+        PYTHONNOUSERSITE="1",
+        WSYNTH_MEM_LIMIT_MB=str(mem_limit_mb),
+    )
+    env.setdefault("LANG", "C.UTF-8")
+    return env
+
+
+class WorkerProcess:
+    """One live worker; not thread-safe (a pool slot owns it)."""
+
+    def __init__(self, options: PoolOptions, stats: PoolStats) -> None:
+        self.options = options
+        self.stats = stats
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.workdir = ""
+        self.served = 0
+        self._buf = b""
+        self._next_id = 0
+
+    # -- lifecycle
+    def start(self) -> None:
+        self.workdir = tempfile.mkdtemp(prefix="wsynth-worker-")
+        os.makedirs(os.path.join(self.workdir, "tmp"))
+        self._log = open(os.path.join(self.workdir, "worker.log"), "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "extract.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=worker_environment(self.workdir, self.options.mem_limit_mb),
+            cwd=self.workdir,
+            start_new_session=True,
+        )
+        self._buf = b""
+        self.served = 0
+        self.stats.add(worker_starts=1)
+        try:
+            hello = self._read_line(time.monotonic() + self.options.startup_timeout)
+        except WorkerFailure as e:
+            tail = self.log_tail(1000)
+            self.stop(kill=True)
+            raise WorkerStartError(f"extraction worker failed to start ({e.kind}): {tail or e.detail}") from None
+        if not hello.get("ready"):
+            self.stop(kill=True)
+            raise WorkerStartError("extraction worker failed to start: no ready message")
+
+    def log_tail(self, n: int = 2000) -> str:
+        try:
+            with open(os.path.join(self.workdir, "worker.log"), "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - n))
+                return f.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    def stop(self, *, kill: bool = False) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            if not kill and proc.poll() is None:
+                try:
+                    proc.stdin.write(b'{"op": "exit"}\n')  # type: ignore[union-attr]
+                    proc.stdin.flush()  # type: ignore[union-attr]
+                    proc.wait(timeout=5)
+                except (OSError, subprocess.TimeoutExpired):
+                    kill = True
+            if proc.poll() is None or kill:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                try:
+                    stream.close()  # type: ignore[union-attr]
+                except OSError:
+                    pass
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = ""
+
+    # -- protocol
+    def _read_line(self, deadline: float) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._buf:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WorkerFailure("timeout", "no answer before the deadline")
+                if not sel.select(remaining):
+                    continue
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    code = self.proc.wait()
+                    why = f"signal {-code}" if code < 0 else f"exit status {code}"
+                    raise WorkerFailure("crash", f"worker died ({why}): {self.log_tail(600)}")
+                self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        try:
+            msg = json.loads(line)
+        except ValueError as e:
+            raise WorkerFailure("crash", f"unreadable reply from worker: {e}") from None
+        if not isinstance(msg, dict):
+            raise WorkerFailure("crash", "unreadable reply from worker")
+        return msg
+
+    def request(self, units: list[Unit], timeout: float) -> list[dict[str, Any]]:
+        if self.proc is None:
+            self.start()
+        assert self.proc is not None and self.proc.stdin is not None
+        self._next_id += 1
+        req = {"id": self._next_id, "with_ptx": self.options.with_ptx,
+               "units": [{"key": u.key, "source": u.source} for u in units]}
+        try:
+            self.proc.stdin.write((json.dumps(req) + "\n").encode("utf-8"))
+            self.proc.stdin.flush()
+        except OSError as e:
+            raise WorkerFailure("crash", f"worker pipe closed: {e}") from None
+        reply = self._read_line(time.monotonic() + timeout)
+        self.served += 1
+        if reply.get("id") != self._next_id:
+            raise WorkerFailure("crash", "reply out of order")
+        if "error" in reply:
+            raise WorkerFailure("crash", str(reply["error"]))
+        outcomes = reply.get("outcomes")
+        if not isinstance(outcomes, list) or len(outcomes) != len(units):
+            raise WorkerFailure("crash", "malformed reply from worker")
+        return outcomes
+
+
+def outcome_from_dict(d: dict[str, Any], key: str) -> Outcome:
+    """Rebuild a typed outcome from a worker's JSON, checking shape (the worker is not trusted)."""
+    if d.get("key") != key:
+        raise ValueError("outcome for the wrong unit")
+    if d.get("status") == "rejected":
+        line = d.get("line")
+        return Rejected(key, str(d["reason"]), str(d.get("message", "")), line if isinstance(line, int) else None)
+    if d.get("status") != "accepted":
+        raise ValueError("unknown outcome status")
+    kernels = []
+    for k in d["kernels"]:
+        def backend(b: dict[str, Any]) -> BackendIR:
+            return BackendIR(str(b["forward"]), str(b["backward"]), str(b.get("helpers", "")),
+                             None if b.get("ptx") is None else str(b["ptx"]))
+        kernels.append(KernelIR(
+            kernel_name=str(k["kernel_name"]), mangled_name=str(k["mangled_name"]),
+            cpu=backend(k["cpu"]), cuda=backend(k["cuda"]), num_params=int(k["num_params"]),
+            arg_types={str(a): str(t) for a, t in dict(k["arg_types"]).items()},
+            builtins=[str(b) for b in k["builtins"]], module_id=str(k["module_id"]),
+        ))
+    return Accepted(key, kernels)
+
+
+class WorkerPool:
+    """``workers`` slots, each owning one worker process, fed by a thread pool."""
+
+    def __init__(self, options: PoolOptions | None = None) -> None:
+        self.options = options or PoolOptions()
+        self.stats = PoolStats()
+        self._idle: queue.LifoQueue[WorkerProcess] = queue.LifoQueue()
+        for _ in range(self.options.workers):
+            self._idle.put(WorkerProcess(self.options, self.stats))
+        self._all = list(self._idle.queue)
+        self._executor = ThreadPoolExecutor(max_workers=self.options.workers, thread_name_prefix="wsynth-slot")
+        self._closed = False
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        for w in self._all:
+            w.stop()
+
+    def submit(self, units: list[Unit], on_done: Callable[[list[Outcome]], None] | None = None
+               ) -> Future[list[Outcome]]:
+        fut = self._executor.submit(self._run, list(units))
+        if on_done is not None:
+            fut.add_done_callback(lambda f: on_done(f.result()) if f.exception() is None else None)
+        return fut
+
+    def run(self, units: list[Unit]) -> list[Outcome]:
+        return self.submit(units).result()
+
+    def _run(self, units: list[Unit]) -> list[Outcome]:
+        worker = self._idle.get()
+        try:
+            return self._run_on(worker, units)
+        finally:
+            self._idle.put(worker)
+
+    def _run_on(self, worker: WorkerProcess, units: list[Unit]) -> list[Outcome]:
+        if not units:
+            return []
+        timeout = self.options.timeout_base + self.options.timeout_per_unit * len(units)
+        try:
+            if worker.proc is not None and worker.served >= self.options.max_batches:
+                worker.stop()  # recycle: flat memory and disk over long runs
+            raw = worker.request(units, timeout)
+            self.stats.add(batches=1)
+            return [outcome_from_dict(d, u.key) for d, u in zip(raw, units)]
+        except (WorkerFailure, ValueError, KeyError, TypeError) as e:
+            kind = e.kind if isinstance(e, WorkerFailure) else "crash"
+            detail = e.detail if isinstance(e, WorkerFailure) else f"malformed outcome: {e}"
+            worker.stop(kill=True)
+            self.stats.add(worker_restarts=1, **{("timeouts" if kind == "timeout" else "crashes"): 1})
+            if len(units) == 1:
+                msg = (f"extraction exceeded {timeout:.0f} s and the worker was killed" if kind == "timeout"
+                       else f"the worker crashed while extracting this kernel: {detail}")
+                return [Rejected(units[0].key, kind, msg[:1200])]
+            half = len(units) // 2
+            return self._run_on(worker, units[:half]) + self._run_on(worker, units[half:])

@@ -1,0 +1,315 @@
+"""The extraction worker: a separate, killable process that loads and compiles kernel units.
+
+Run as ``python -m extract.worker`` by ``extract.pool`` with a scrubbed environment (no API
+keys), its own temporary directory, ``WARP_CACHE_PATH`` and ``TMPDIR``, and an address-space
+limit.  It speaks JSON lines (never pickle: a compromised worker must not be able to run code
+in the parent): one request ``{"id", "units": [{"key", "source"}], "with_ptx"}`` in, one reply
+``{"id", "outcomes": [...]}`` out.
+
+Per batch: every unit is written to a real file (Warp needs ``inspect``) and imported under a
+unique module name, Warp's codegen runs per unit (so each unit's IR is exactly what it would
+be on its own), then all units' generated bodies are compiled together, each in a C++
+namespace, as ONE CPU translation unit and ONE CUDA translation unit.  A failing batch is
+split by the compiler's error locations, and by bisection where errors cannot be located,
+so one bad kernel never sinks its neighbours.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import resource
+import shutil
+import sys
+import tempfile
+import traceback
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from extract import split
+from extract.normalize import warp_attr_names
+from extract.records import Accepted, BackendIR, KernelIR, Rejected
+
+MAX_MESSAGE = 1200  # characters of compiler output kept for a repair prompt
+
+
+@dataclass(slots=True)
+class _Loaded:
+    key: str
+    path: str
+    modname: str
+    source: str
+    entries: list[tuple[Any, str, str]]  # (kernel object, kernel name, mangled name)
+    module_id: str
+    code: dict[str, Any] = field(default_factory=dict)  # device -> ModuleCode
+
+
+def _trim(text: str, limit: int = MAX_MESSAGE) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 15] + "\n... (trimmed)"
+
+
+def _python_error(e: BaseException, path: str) -> tuple[str, int | None]:
+    """A one-paragraph message and a line number from a Python/Warp exception."""
+    msg = f"{type(e).__name__}: {e}"
+    line = None
+    m = re.search(re.escape(path) + r":(\d+)", msg)
+    if m:
+        line = int(m.group(1))
+    else:
+        for fs in reversed(traceback.extract_tb(e.__traceback__)):
+            if fs.filename == path:
+                line = fs.lineno
+                break
+        if line is None and isinstance(e, SyntaxError):
+            line = e.lineno
+    return _trim(msg.replace(path, "kernel.py")), line
+
+
+class Worker:
+    def __init__(self) -> None:
+        from extract import warp_adapter
+
+        self.wa = warp_adapter
+        self.wa.init_warp()
+        self.builtins = set(self.wa.kernel_builtin_names())
+        self.function_ids = self.wa.function_id_snapshot()
+        self.workdir = os.getcwd()
+        self.counter = 0
+
+    # ------------------------------------------------------------------ loading and codegen
+    def _load(self, key: str, source: str, batch_dir: str, n: int) -> _Loaded | Rejected:
+        modname = f"wsynth_{os.getpid()}_{self.counter}_{n}"
+        path = os.path.join(batch_dir, f"{modname}.py")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(source)
+        self.wa.restore_function_ids(self.function_ids)
+        try:
+            spec = importlib.util.spec_from_file_location(modname, path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[modname] = module
+            spec.loader.exec_module(module)
+        except SyntaxError as e:
+            msg, line = _python_error(e, path)
+            return Rejected(key, "syntax", msg, line)
+        except Exception as e:  # decorators/annotations that Warp rejects at definition time
+            msg, line = _python_error(e, path)
+            return Rejected(key, "codegen", msg, line)
+        wmod = self.wa.get_warp_module(modname)
+        kernels = [(name, k) for name, k in list(wmod.kernels.items()) if k.func.__module__ == modname]
+        if not kernels:
+            return Rejected(key, "codegen", "the module defines no @wp.kernel", None)
+        code: dict[str, Any] = {}
+        try:
+            for device in ("cpu", "cuda"):
+                code[device] = self.wa.module_codegen(wmod, device)  # also assigns kernel hashes
+            entries = [(obj, name, mangled) for name, k in kernels
+                       for obj, mangled in self.wa.kernel_entry_names(k)]
+        except Exception as e:
+            msg, line = _python_error(e, path)
+            return Rejected(key, "codegen", msg, line)
+        if not entries:
+            return Rejected(key, "codegen", "no kernel can be compiled (a generic kernel needs a wp.overload)",
+                            None)
+        ident = wmod.get_module_identifier()  # wp_<module name>_<content hash>
+        return _Loaded(key, path, modname, source, entries, "wp_kernel_" + ident.rsplit("_", 1)[-1], code)
+
+    # ------------------------------------------------------------------ batched compilation
+    def _compile_group(self, device: str, prefix: str, units: list[_Loaded], batch_dir: str,
+                       failures: dict[str, tuple[str, int | None]], outputs: dict[str, str]) -> None:
+        if not units:
+            return
+        self.counter += 1
+        ext = "cpp" if device == "cpu" else "cu"
+        base = os.path.join(batch_dir, f"tu_{self.counter}")
+        parts = [prefix]
+        line = prefix.count("\n") + 1
+        ranges: list[tuple[int, int, _Loaded]] = []
+        if not prefix and len(units) != 1:
+            raise ValueError("a translation unit without a shared prefix holds exactly one module")
+        for i, u in enumerate(units):
+            body = u.code[device].body
+            if prefix:
+                text = f"namespace wsynth_u{i} {{\n{body}\n}} // namespace wsynth_u{i}\n"
+            else:  # one module on its own: its full generated source, exactly as Warp emits it
+                text = u.code[device].prefix + body
+            n_lines = text.count("\n")
+            ranges.append((line, line + n_lines, u))
+            line += n_lines
+            parts.append(text)
+        tu_text = "".join(parts)
+        src_path, out_path = f"{base}.{ext}", f"{base}.{'o' if device == 'cpu' else 'ptx'}"
+        with open(src_path, "w", encoding="utf-8") as f:
+            f.write(tu_text)
+        try:
+            if device == "cpu":
+                self.wa.compile_cpu(src_path, out_path, units[0].code[device].options)
+            else:
+                self.wa.compile_cuda(src_path, out_path, units[0].code[device].options)
+        except self.wa.CompileError as e:
+            errors = _parse_errors(e.log, device)
+            tu_lines = tu_text.split("\n")
+            blamed: dict[str, list[str]] = {}
+            blamed_line: dict[str, int | None] = {}
+            for err_line, text in errors:
+                for lo, hi, u in ranges:
+                    if lo <= err_line < hi:
+                        py_line = _python_line(tu_lines, err_line)
+                        where = f"line {py_line}: " if py_line else ""
+                        blamed.setdefault(u.key, []).append(f"{where}{text}")
+                        blamed_line.setdefault(u.key, py_line)
+                        break
+            if blamed:
+                rest = [u for u in units if u.key not in blamed]
+                for u in units:
+                    if u.key in blamed:
+                        if len(units) > 1 and self._compiles_alone(device, u, batch_dir, outputs):
+                            continue  # an artefact of batching: it compiles on its own
+                        failures[u.key] = (_trim("\n".join(blamed[u.key])), blamed_line[u.key])
+                self._compile_group(device, prefix, rest, batch_dir, failures, outputs)
+            elif len(units) == 1:
+                failures[units[0].key] = (_trim(e.log or f"{device} compilation failed"), None)
+            else:
+                half = len(units) // 2
+                self._compile_group(device, prefix, units[:half], batch_dir, failures, outputs)
+                self._compile_group(device, prefix, units[half:], batch_dir, failures, outputs)
+            return
+        if device == "cuda":
+            with open(out_path, encoding="utf-8", errors="replace") as f:
+                ptx = f.read()
+            for u in units:
+                outputs[u.key] = ptx
+
+    def _compiles_alone(self, device: str, u: _Loaded, batch_dir: str, outputs: dict[str, str]) -> bool:
+        failures: dict[str, tuple[str, int | None]] = {}
+        self._compile_group(device, "", [u], batch_dir, failures, outputs)
+        return u.key not in failures
+
+    def _compile(self, device: str, units: list[_Loaded], batch_dir: str,
+                 failures: dict[str, tuple[str, int | None]], outputs: dict[str, str]) -> None:
+        groups: dict[str, list[_Loaded]] = {}
+        for u in units:
+            groups.setdefault(u.code[device].prefix, []).append(u)
+        for prefix, members in groups.items():
+            if prefix:
+                self._compile_group(device, prefix, members, batch_dir, failures, outputs)
+            else:  # modules whose header we do not recognise compile on their own
+                for u in members:
+                    self._compile_group(device, "", [u], batch_dir, failures, outputs)
+
+    # ------------------------------------------------------------------ one request
+    def process(self, units: list[dict[str, str]], with_ptx: bool) -> list[dict[str, Any]]:
+        self.counter += 1
+        batch_dir = tempfile.mkdtemp(prefix=f"batch{self.counter}_", dir=self.workdir)
+        outcomes: dict[str, Accepted | Rejected] = {}
+        loaded: list[_Loaded] = []
+        try:
+            for n, u in enumerate(units):
+                r = self._load(u["key"], u["source"], batch_dir, n)
+                if isinstance(r, Rejected):
+                    outcomes[r.key] = r
+                else:
+                    loaded.append(r)
+            cpu_fail: dict[str, tuple[str, int | None]] = {}
+            self._compile("cpu", loaded, batch_dir, cpu_fail, {})
+            for key, (msg, line) in cpu_fail.items():
+                outcomes[key] = Rejected(key, "cpu_compile", msg, line)
+            survivors = [u for u in loaded if u.key not in cpu_fail]
+            cuda_fail: dict[str, tuple[str, int | None]] = {}
+            ptx: dict[str, str] = {}
+            self._compile("cuda", survivors, batch_dir, cuda_fail, ptx)
+            for key, (msg, line) in cuda_fail.items():
+                outcomes[key] = Rejected(key, "cuda_compile", msg, line)
+            for u in survivors:
+                if u.key not in cuda_fail:
+                    outcomes[u.key] = self._accepted(u, ptx.get(u.key) if with_ptx else None)
+        finally:
+            for u in loaded:
+                self.wa.forget_module(u.modname)
+                sys.modules.pop(u.modname, None)
+            shutil.rmtree(batch_dir, ignore_errors=True)
+        return [_outcome_dict(outcomes[u["key"]]) for u in units]
+
+    def _accepted(self, u: _Loaded, ptx: str | None) -> Accepted:
+        used = sorted(warp_attr_names(u.source) & self.builtins)
+        kernels = []
+        for obj, name, mangled in u.entries:
+            mangled_all = [m for _, _, m in u.entries]
+            cpu_body, cuda_body = u.code["cpu"].body, u.code["cuda"].body
+            wa = self.wa
+            cuda = BackendIR(
+                forward=split.function_text(cuda_body, wa.cuda_forward_name(mangled)),
+                backward=split.function_text(cuda_body, wa.cuda_backward_name(mangled)),
+                helpers=split.helpers_text(cuda_body, mangled_all),
+                ptx=split.ptx_entries(ptx, [wa.cuda_forward_name(mangled), wa.cuda_backward_name(mangled)])
+                if ptx is not None else None,
+            )
+            cpu = BackendIR(
+                forward=split.function_text(cpu_body, wa.cpu_forward_name(mangled)),
+                backward=split.function_text(cpu_body, wa.cpu_backward_name(mangled)),
+                helpers=split.helpers_text(cpu_body, mangled_all),
+            )
+            args = wa.kernel_args(obj)
+            kernels.append(KernelIR(
+                kernel_name=name, mangled_name=mangled, cpu=cpu, cuda=cuda, num_params=len(args),
+                arg_types=args, builtins=used, module_id=u.module_id,
+            ))
+        return Accepted(u.key, kernels)
+
+
+_CPU_ERR = re.compile(r"^[^\n:]*\.cpp:(\d+):\d+: (?:fatal )?error: (.*)$", re.M)
+_CUDA_ERR = re.compile(r"^[^\n(]*\.cu\((\d+)\): (?:catastrophic )?error: (.*)$", re.M)
+_LINE_TAG = re.compile(r"<L (\d+)>\s*$")
+
+
+def _parse_errors(log: str, device: str) -> list[tuple[int, str]]:
+    pattern = _CPU_ERR if device == "cpu" else _CUDA_ERR
+    return [(int(m.group(1)), m.group(2).strip()) for m in pattern.finditer(log)]
+
+
+def _python_line(tu_lines: list[str], err_line: int) -> int | None:
+    """The Python line of the generated statement nearest above ``err_line`` (1-based)."""
+    for i in range(min(err_line - 1, len(tu_lines) - 1), -1, -1):
+        m = _LINE_TAG.search(tu_lines[i])
+        if m:
+            return int(m.group(1))
+        if tu_lines[i].startswith("namespace wsynth_u"):
+            break
+    return None
+
+
+def _outcome_dict(o: Accepted | Rejected) -> dict[str, Any]:
+    return asdict(o)
+
+
+def _limit_memory() -> None:
+    mb = int(os.environ.get("WSYNTH_MEM_LIMIT_MB", "0") or 0)
+    if mb > 0:
+        limit = mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def main() -> None:
+    proto_out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)  # anything printed by loaded code goes to the log, not the protocol stream
+    _limit_memory()
+    worker = Worker()
+    proto_out.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        if req.get("op") == "exit":
+            break
+        try:
+            reply = {"id": req["id"], "outcomes": worker.process(req["units"], bool(req.get("with_ptx")))}
+        except Exception as e:  # the parent splits the batch and retries, as for a crash
+            reply = {"id": req["id"], "error": _trim(f"{type(e).__name__}: {e}")}
+        proto_out.write(json.dumps(reply) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""``synth``: the command-line entry point.
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
+``run(args) -> int``; this file only wires them up and turns expected failures into one-line
+errors with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# subcommand -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("synth.run_cmd", "synthesize N verified kernel/IR pairs (templates + mutator, optional LLM)"),
+    "extract": ("extract.mine", "mine kernels from existing Warp code into records"),
+    "verify": ("extract.verify", "re-derive records' IR from their python_source with Warp's public API"),
+    "eval": ("eval.report", "write a diversity evaluation report for one or more datasets"),
+}
+
+
+class UsageError(Exception):
+    """An expected, user-facing error: printed as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="synth", description="warp-synth: verified NVIDIA Warp kernel -> C++/CUDA training pairs"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as e:
+            if e.name and module_name.startswith(e.name):  # the subcommand is not in this build
+                continue
+            raise
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("synth: interrupted; records written so far are kept", file=sys.stderr)
+        return 130
+    except UsageError as e:
+        print(f"synth {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # expected domain errors define a `user_message` or subclass UsageError
+        if getattr(e, "user_facing", False):
+            print(f"synth {args.command}: error: {e}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
