@@ -213,6 +213,7 @@ class OpenAIServer:
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._port: int | None = None
 
     # ----- lifecycle
 
@@ -221,6 +222,7 @@ class OpenAIServer:
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         httpd.daemon_threads = True
         self._httpd = httpd
+        self._port = int(httpd.server_address[1])
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -247,9 +249,9 @@ class OpenAIServer:
 
     @property
     def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("server is not running")
-        return int(self._httpd.server_address[1])
+        if self._port is None:
+            raise RuntimeError("server was never started")
+        return self._port  # kept after stop() so tests can still build expected messages
 
     @property
     def base_url(self) -> str:
