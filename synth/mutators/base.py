@@ -1,0 +1,346 @@
+"""Shared machinery of the mutation operators: one parse + analysis pass, the operator protocol.
+
+``analyze`` parses a module once and records, in traversal order, every node with its context
+(enclosing ``@wp.kernel``/``@wp.func``, enclosing statement and loops, whether it sits in an
+annotation or decorator).  Operators pick their eligible sites from that list, the caller chooses
+one with its rng, and the operator rewrites the tree at that site (by node identity, with
+``deep_replace``).  Nothing here depends on set order or ``id()``, so a seeded rng reproduces a run.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import libcst as cst
+
+from synth.mutators.wptypes import annotation_type, infer
+
+
+@dataclass(slots=True)
+class FuncInfo:
+    """One ``@wp.kernel`` or ``@wp.func`` with the static types we could infer for its names."""
+
+    node: cst.FunctionDef
+    kind: str  # "kernel" | "func"
+    params: dict[str, str | None]
+    env: dict[str, str | None]  # params + locals (first assignment wins) + loop variables
+    tid_vars: list[str]
+
+
+@dataclass(slots=True)
+class NodeCtx:
+    node: cst.CSTNode
+    parent: cst.CSTNode | None
+    func: FuncInfo | None
+    stmt: cst.BaseStatement | None  # nearest enclosing statement that sits directly in a block
+    loops: tuple[cst.For | cst.While, ...]
+    in_annotation: bool
+    in_decorator: bool
+    in_target: bool  # inside an assignment / aug-assignment target (an lvalue)
+    index: int = 0  # pre-order position in ModuleInfo.nodes
+    end: int = 0  # index of the last node of this node's subtree
+
+    @property
+    def in_body(self) -> bool:
+        """Inside the body of a kernel/func, not in its signature or decorators."""
+        return self.func is not None and self.stmt is not None and not (self.in_annotation or self.in_decorator)
+
+    @property
+    def in_expr_body(self) -> bool:
+        """An rvalue inside a kernel/func body: safe to replace by an equal-typed expression."""
+        return self.in_body and not self.in_target
+
+
+@dataclass(slots=True)
+class ModuleInfo:
+    module: cst.Module
+    funcs: list[FuncInfo]
+    constants: dict[str, str | None]  # module-level NAME = literal / wp.constant(...)
+    structs: list[str]
+    names: set[str]  # every identifier in the module: fresh names avoid all of them
+    nodes: list[NodeCtx] = field(default_factory=list)
+
+    def fresh(self, base: str) -> str:
+        name, k = base, 1
+        while name in self.names:
+            name, k = f"{base}_{k}", k + 1
+        self.names.add(name)
+        return name
+
+    def func_named(self, name: str) -> FuncInfo | None:
+        return next((f for f in self.funcs if f.node.name.value == name), None)
+
+    def type_of(self, expr: cst.BaseExpression, func: FuncInfo | None) -> str | None:
+        env = dict(self.constants)
+        if func is not None:
+            env.update(func.env)
+        return infer(expr, env, self)
+
+    def ctx_of(self, node: cst.CSTNode) -> NodeCtx | None:
+        return next((c for c in self.nodes if c.node is node), None)
+
+
+class Operator:
+    """A mutation operator: list the eligible sites, rewrite the module at one of them.
+
+    ``apply`` returns the new module, or None when the site turns out unusable (a value, never
+    an exception: cf. libcst codemod's TransformSkip).
+    """
+
+    name: ClassVar[str]
+
+    def sites(self, info: ModuleInfo) -> list[Any]:
+        raise NotImplementedError
+
+    def apply(self, info: ModuleInfo, site: Any, rng: random.Random) -> cst.Module | None:
+        raise NotImplementedError
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def wp_attr(node: cst.CSTNode | None) -> str | None:
+    """``wp.X`` -> "X"."""
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "wp":
+        return node.attr.value
+    return None
+
+
+def wp_call(node: cst.CSTNode | None) -> str | None:
+    """``wp.X(...)`` -> "X"."""
+    return wp_attr(node.func) if isinstance(node, cst.Call) else None
+
+
+def decorator_kind(fn: cst.FunctionDef | cst.ClassDef) -> str | None:
+    for dec in fn.decorators:
+        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        kind = wp_attr(target)
+        if kind in ("kernel", "func", "struct"):
+            return kind
+    return None
+
+
+def expr(text: str) -> cst.BaseExpression:
+    return cst.parse_expression(text)
+
+
+def stmt(text: str) -> cst.BaseStatement:
+    return cst.parse_statement(text)
+
+
+def code(node: cst.CSTNode) -> str:
+    if isinstance(node, cst.Annotation):  # its ':'/'->' indicator depends on the parent
+        node = node.annotation
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def insert_before(
+    module: cst.Module,
+    anchor: cst.BaseStatement,
+    new: list[cst.BaseStatement],
+    replacement: cst.BaseStatement | None = None,
+) -> cst.Module:
+    """Put ``new`` statements in front of ``anchor`` (optionally replaced), moving its leading comments."""
+    kept = replacement if replacement is not None else anchor
+    lead = getattr(anchor, "leading_lines", ())
+    if lead and hasattr(new[0], "leading_lines"):
+        new = [new[0].with_changes(leading_lines=lead), *new[1:]]  # type: ignore[call-arg]
+        kept = kept.with_changes(leading_lines=[])  # type: ignore[call-arg]
+    return module.deep_replace(anchor, cst.FlattenSentinel([*new, kept]))  # type: ignore[arg-type]
+
+
+def block_statements(node: cst.CSTNode) -> list[cst.BaseStatement]:
+    body = getattr(node, "body", None)
+    if isinstance(body, cst.IndentedBlock):
+        return list(body.body)
+    return []
+
+
+def names_in(node: cst.CSTNode) -> list[str]:
+    """Identifiers read in ``node`` (``Name`` nodes, not attribute names), in order, unique."""
+    out: list[str] = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_Name(self, n: cst.Name) -> None:
+            if n.value not in out:
+                out.append(n.value)
+
+    node.visit(_V())
+    return out
+
+
+def assigned_names(node: cst.CSTNode) -> list[str]:
+    """Names bound (assigned, aug-assigned, loop targets) anywhere inside ``node``."""
+    out: list[str] = []
+
+    class _V(cst.CSTVisitor):
+        def _targets(self, t: cst.BaseExpression) -> None:
+            if isinstance(t, cst.Name) and t.value not in out:
+                out.append(t.value)
+            elif isinstance(t, cst.Tuple):
+                for el in t.elements:
+                    self._targets(el.value)
+
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
+            self._targets(n.target)
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            self._targets(n.target)
+
+        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
+            self._targets(n.target)
+
+        def visit_For(self, n: cst.For) -> None:
+            self._targets(n.target)
+
+    node.visit(_V())
+    return out
+
+
+def contains(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool:
+    found = False
+
+    class _V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            nonlocal found
+            if isinstance(n, kinds):
+                found = True
+            return not found
+
+    node.visit(_V())
+    return found
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
+class _Walker(cst.CSTVisitor):
+    def __init__(self, info: ModuleInfo) -> None:
+        self.info = info
+        self.parents: list[cst.CSTNode] = []
+        self.func: FuncInfo | None = None
+        self.stmts: list[cst.BaseStatement | None] = [None]
+        self.loops: list[cst.For | cst.While] = []
+        self.ann = 0
+        self.dec = 0
+        self.tgt = 0
+        self.aug_targets: list[cst.CSTNode] = []
+        self.open: list[NodeCtx] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        parent = self.parents[-1] if self.parents else None
+        if isinstance(node, cst.FunctionDef):
+            self.func = next((f for f in self.info.funcs if f.node is node), None)
+        in_block = isinstance(parent, (cst.IndentedBlock, cst.Module))
+        if isinstance(node, cst.BaseStatement) and in_block and self.func is not None:
+            self.stmts.append(node)
+        self.ann += isinstance(node, cst.Annotation)
+        self.dec += isinstance(node, cst.Decorator)
+        if isinstance(node, cst.AugAssign):
+            self.aug_targets.append(node.target)
+        self.tgt += isinstance(node, cst.AssignTarget) or any(t is node for t in self.aug_targets)
+        loops = tuple(self.loops)
+        ctx = NodeCtx(
+            node, parent, self.func, self.stmts[-1], loops, self.ann > 0, self.dec > 0, self.tgt > 0,
+            index=len(self.info.nodes),
+        )
+        self.info.nodes.append(ctx)
+        self.open.append(ctx)
+        if isinstance(node, (cst.For, cst.While)):
+            self.loops.append(node)
+        self.parents.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.parents.pop()
+        self.open.pop().end = len(self.info.nodes) - 1
+        self.tgt -= isinstance(original_node, cst.AssignTarget) or any(t is original_node for t in self.aug_targets)
+        if isinstance(original_node, (cst.For, cst.While)):
+            self.loops.pop()
+        if self.stmts[-1] is original_node:
+            self.stmts.pop()
+        self.ann -= isinstance(original_node, cst.Annotation)
+        self.dec -= isinstance(original_node, cst.Decorator)
+        if isinstance(original_node, cst.FunctionDef):
+            self.func = None
+
+
+def _func_info(fn: cst.FunctionDef, kind: str, info: ModuleInfo) -> FuncInfo:
+    params: dict[str, str | None] = {}
+    for p in fn.params.params:
+        params[p.name.value] = annotation_type(p.annotation.annotation, info) if p.annotation else None
+    fi = FuncInfo(fn, kind, params, dict(params), [])
+    fn_info = fi
+
+    class _V(cst.CSTVisitor):
+        def visit_Assign(self, n: cst.Assign) -> None:
+            for t in n.targets:
+                if isinstance(t.target, cst.Name) and t.target.value not in fn_info.env:
+                    fn_info.env[t.target.value] = info.type_of(n.value, fn_info)
+                    if wp_call(n.value) == "tid":
+                        fn_info.tid_vars.append(t.target.value)
+                elif isinstance(t.target, cst.Tuple) and wp_call(n.value) == "tid":
+                    for el in t.target.elements:
+                        if isinstance(el.value, cst.Name):
+                            fn_info.env[el.value.value] = "int32"
+                            fn_info.tid_vars.append(el.value.value)
+
+        def visit_For(self, n: cst.For) -> None:
+            if isinstance(n.target, cst.Name) and n.target.value not in fn_info.env:
+                fn_info.env[n.target.value] = "int32"
+
+    fn.body.visit(_V())
+    return fi
+
+
+def analyze(source: str) -> ModuleInfo | None:
+    """Parse and analyse ``source``; None when it does not parse."""
+    try:
+        module = cst.parse_module(source)
+    except Exception:  # libcst raises ParserSyntaxError and, on odd input, others
+        return None
+    info = ModuleInfo(module, [], {}, [], set())
+    info.names = set(names_in(module))
+    for top in module.body:
+        if isinstance(top, cst.ClassDef) and decorator_kind(top) == "struct":
+            info.structs.append(top.name.value)
+        elif isinstance(top, cst.SimpleStatementLine):
+            for small in top.body:
+                if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
+                    value = small.value
+                    if wp_call(value) == "constant" and isinstance(value, cst.Call) and value.args:
+                        value = value.args[0].value
+                    info.constants[small.targets[0].target.value] = infer(value, {}, info)
+    for top in module.body:
+        if isinstance(top, cst.FunctionDef):
+            kind = decorator_kind(top)
+            if kind in ("kernel", "func"):
+                info.funcs.append(_func_info(top, kind, info))
+    module.visit(_Walker(info))
+    return info
+
+
+Edit = tuple[cst.CSTNode, Callable[[Any], Any]]
+
+
+class _Rewrite(cst.CSTTransformer):
+    def __init__(self, edits: list[Edit]) -> None:
+        self.edits = edits
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+        for node, fn in self.edits:
+            if node is original_node:
+                return fn(updated_node)
+        return updated_node
+
+
+def rewrite(module: cst.Module, edits: list[Edit]) -> cst.Module:
+    """Apply several edits in one pass; each is keyed by an original node and receives its updated copy."""
+    return module.visit(_Rewrite(edits))

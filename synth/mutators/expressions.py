@@ -1,0 +1,225 @@
+"""Expression-level operators: swap an operator or builtin, perturb a constant, hoist a temporary."""
+
+from __future__ import annotations
+
+import random
+
+import libcst as cst
+
+from synth.mutators.base import ModuleInfo, NodeCtx, Operator, insert_before, wp_call
+from synth.mutators.wptypes import FLOATS, INTS, SCALARS, is_composite
+
+_ARITH: dict[type[cst.BaseBinaryOp], str] = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/"}
+_OPS: dict[str, type[cst.BaseBinaryOp]] = {v: k for k, v in _ARITH.items()}
+
+
+def _paren(e: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(e, (cst.BinaryOperation, cst.UnaryOperation)) and not e.lpar:
+        return e.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return e
+
+
+class SwapArithmetic(Operator):
+    """``a + b`` -> ``a - b`` (and ``*``/``/`` when both sides have the same scalar type)."""
+
+    name = "swap_arith"
+
+    def _choices(self, info: ModuleInfo, c: NodeCtx) -> list[str]:
+        node = c.node
+        assert isinstance(node, cst.BinaryOperation)
+        old = _ARITH.get(type(node.operator))
+        if old is None:
+            return []
+        lt, rt = info.type_of(node.left, c.func), info.type_of(node.right, c.func)
+        if lt is not None and lt == rt and lt in FLOATS:
+            pool = "+-*/"
+        elif lt is not None and lt == rt and lt in INTS:
+            pool = "+-*"
+        elif old in "*/" and is_composite(lt) and rt in SCALARS:
+            pool = "*/"
+        elif old in "+-":
+            pool = "+-"
+        else:
+            return []
+        return [op for op in pool if op != old]
+
+    def sites(self, info: ModuleInfo) -> list[NodeCtx]:
+        return [
+            c for c in info.nodes
+            if c.in_expr_body and isinstance(c.node, cst.BinaryOperation) and self._choices(info, c)
+        ]
+
+    def apply(self, info: ModuleInfo, site: NodeCtx, rng: random.Random) -> cst.Module | None:
+        node = site.node
+        assert isinstance(node, cst.BinaryOperation)
+        new_op = rng.choice(self._choices(info, site))
+        old = node.operator
+        op = _OPS[new_op](whitespace_before=old.whitespace_before, whitespace_after=old.whitespace_after)
+        new = node.with_changes(operator=op)
+        if new_op in "*/" and _ARITH[type(old)] in "+-":  # higher precedence: keep the tree's shape
+            new = new.with_changes(left=_paren(node.left), right=_paren(node.right))
+        return info.module.deep_replace(node, new)
+
+
+_CMP = {"<": cst.LessThan, "<=": cst.LessThanEqual, ">": cst.GreaterThan, ">=": cst.GreaterThanEqual,
+        "==": cst.Equal, "!=": cst.NotEqual}
+_CMP_NAME = {v: k for k, v in _CMP.items()}
+
+
+class SwapComparison(Operator):
+    """``x < y`` -> ``x >= y`` (any other ordering/equality operator)."""
+
+    name = "swap_compare"
+
+    def sites(self, info: ModuleInfo) -> list[NodeCtx]:
+        out = []
+        for c in info.nodes:
+            node = c.node
+            if not (c.in_expr_body and isinstance(node, cst.Comparison) and len(node.comparisons) == 1):
+                continue
+            if type(node.comparisons[0].operator) not in _CMP_NAME:
+                continue
+            if is_composite(info.type_of(node.left, c.func)):  # vectors only have == / !=
+                continue
+            out.append(c)
+        return out
+
+    def apply(self, info: ModuleInfo, site: NodeCtx, rng: random.Random) -> cst.Module | None:
+        node = site.node
+        assert isinstance(node, cst.Comparison)
+        target = node.comparisons[0]
+        old = _CMP_NAME[type(target.operator)]
+        new_op = _CMP[rng.choice([k for k in _CMP if k != old])]()
+        new = node.with_changes(comparisons=[target.with_changes(operator=new_op)])
+        return info.module.deep_replace(node, new)
+
+
+_FAMILIES: dict[str, list[list[str]]] = {
+    "swap_math_func": [
+        ["sin", "cos", "tan", "tanh", "sinh", "cosh", "exp", "sqrt", "abs", "floor", "ceil", "atan", "log"],
+    ],
+    "swap_reduction": [
+        ["min", "max"],
+        ["length", "length_sq"],
+        ["cross", "cw_mul"],
+        ["atan2", "pow"],
+    ],
+    "swap_atomic": [["atomic_add", "atomic_sub", "atomic_min", "atomic_max"]],
+}
+
+
+class _SwapBuiltin(Operator):
+    """Replace ``wp.f(...)`` by a builtin of the same family (same argument and result types)."""
+
+    def _family(self, fn: str | None) -> list[str]:
+        return next((fam for fam in _FAMILIES[self.name] if fn in fam), [])
+
+    def _ok(self, info: ModuleInfo, c: NodeCtx) -> bool:
+        return True
+
+    def sites(self, info: ModuleInfo) -> list[NodeCtx]:
+        return [
+            c for c in info.nodes
+            if c.in_expr_body and self._family(wp_call(c.node)) and self._ok(info, c)
+        ]
+
+    def apply(self, info: ModuleInfo, site: NodeCtx, rng: random.Random) -> cst.Module | None:
+        node = site.node
+        assert isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+        old = node.func.attr.value
+        new = rng.choice([f for f in self._family(old) if f != old])
+        return info.module.deep_replace(node.func.attr, cst.Name(new))
+
+
+class SwapMathFunc(_SwapBuiltin):
+    """``wp.sin(x)`` -> ``wp.tanh(x)`` for a float scalar ``x``."""
+
+    name = "swap_math_func"
+
+    def _ok(self, info: ModuleInfo, c: NodeCtx) -> bool:
+        node = c.node
+        assert isinstance(node, cst.Call)
+        return len(node.args) == 1 and info.type_of(node.args[0].value, c.func) in (*FLOATS, None) and not (
+            is_composite(info.type_of(node.args[0].value, c.func))
+        )
+
+
+class SwapReduction(_SwapBuiltin):
+    """``wp.min`` <-> ``wp.max``, ``wp.length`` <-> ``wp.length_sq``, ``wp.cross`` <-> ``wp.cw_mul`` ..."""
+
+    name = "swap_reduction"
+
+
+class SwapAtomic(_SwapBuiltin):
+    """``wp.atomic_add(a, i, v)`` -> ``wp.atomic_max(a, i, v)`` (add/sub only for vector arrays)."""
+
+    name = "swap_atomic"
+
+    def apply(self, info: ModuleInfo, site: NodeCtx, rng: random.Random) -> cst.Module | None:
+        node = site.node
+        assert isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+        arr = info.type_of(node.args[0].value, site.func) if node.args else None
+        if arr is not None and ("vec" in arr or "mat" in arr or "quat" in arr):
+            old = node.func.attr.value
+            new = "atomic_sub" if old != "atomic_sub" else "atomic_add"
+            return info.module.deep_replace(node.func.attr, cst.Name(new))
+        return super().apply(info, site, rng)
+
+
+class PerturbConstant(Operator):
+    """Change a numeric literal: floats are scaled or resampled, ints nudged (indices are left alone)."""
+
+    name = "perturb_constant"
+
+    def sites(self, info: ModuleInfo) -> list[NodeCtx]:
+        return [
+            c for c in info.nodes
+            if c.in_expr_body
+            and isinstance(c.node, (cst.Integer, cst.Float))
+            and not isinstance(c.parent, (cst.Index, cst.SubscriptElement))
+        ]
+
+    def apply(self, info: ModuleInfo, site: NodeCtx, rng: random.Random) -> cst.Module | None:
+        node = site.node
+        if isinstance(node, cst.Float):
+            old = float(node.evaluated_value)
+            new = old * rng.choice([0.5, 2.0, 1.5, 0.25, 3.0, 0.1]) if old else rng.choice([0.5, 1.0, 2.0])
+            if rng.random() < 0.3:
+                new = round(rng.uniform(0.1, 10.0), rng.choice([1, 2, 3]))
+            text = repr(round(new, 6))
+            text = text if ("." in text or "e" in text) else text + ".0"
+            return info.module.deep_replace(node, cst.Float(text))
+        assert isinstance(node, cst.Integer)
+        old_i = int(node.evaluated_value)
+        new_i = max(1 if old_i else 0, old_i + rng.choice([-1, 1, 2, 3]))
+        new_i = new_i if new_i != old_i else old_i + 1
+        return info.module.deep_replace(node, cst.Integer(str(new_i)))
+
+
+class SplitTemporary(Operator):
+    """Hoist a sub-expression into a fresh local: ``y = a * (b + c)`` -> ``t = b + c; y = a * t``."""
+
+    name = "split_temporary"
+
+    def sites(self, info: ModuleInfo) -> list[NodeCtx]:
+        out = []
+        for c in info.nodes:
+            if not (c.in_expr_body and isinstance(c.node, (cst.BinaryOperation, cst.Call))):
+                continue
+            if wp_call(c.node) in ("tid", "atomic_add", "atomic_sub", "atomic_min", "atomic_max"):
+                continue
+            if isinstance(c.parent, (cst.Assign, cst.AugAssign, cst.Return, cst.Expr)):
+                continue  # already the whole statement: hoisting would only add a copy
+            if isinstance(c.stmt, cst.While) or isinstance(c.parent, cst.Attribute):
+                continue
+            out.append(c)
+        return out
+
+    def apply(self, info: ModuleInfo, site: NodeCtx, rng: random.Random) -> cst.Module | None:
+        node = site.node
+        assert isinstance(node, cst.BaseExpression) and site.stmt is not None
+        name = info.fresh(rng.choice(["tmp", "t", "term", "val"]))
+        value = node.with_changes(lpar=[], rpar=[])
+        assign = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(name))], value)])
+        new_stmt = site.stmt.deep_replace(node, cst.Name(name))
+        return insert_before(info.module, site.stmt, [assign], new_stmt)
