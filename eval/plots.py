@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -27,6 +28,11 @@ def _uri(fig: Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _legend(ax: Axes) -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
 
 
 def _width(n_groups: int) -> float:
@@ -45,7 +51,7 @@ def category_mix(results: Sequence[dict]) -> str:
     ax.set_xticks(x + w * (len(results) - 1) / 2, cats, rotation=30, ha="right")
     ax.set_ylabel("share of records")
     ax.set_title("Category mix")
-    ax.legend(fontsize=8)
+    _legend(ax)
     return _uri(fig)
 
 
@@ -57,8 +63,7 @@ def builtin_usage(results: Sequence[dict], builtin_names: Sequence[str]) -> str:
     m = np.array([[r["builtin_coverage"]["records_using"].get(b, 0) for b in builtin_names] for r in results],
                  dtype=float)
     shown = np.ma.masked_equal(np.log10(np.where(m > 0, m, 1)) + (m > 0), 0)
-    cm = colormaps["viridis"].copy()
-    cm.set_bad("#dddddd")
+    cm = colormaps["viridis"].with_extremes(bad="#dddddd")
     ax.imshow(shown, aspect="auto", cmap=cm, interpolation="nearest")
     ax.set_yticks(range(len(results)), [r["name"] for r in results], fontsize=8)
     ax.set_xticks([])
@@ -75,7 +80,7 @@ def builtin_usage(results: Sequence[dict], builtin_names: Sequence[str]) -> str:
     ax2.set_xticks(x + w * (len(results) - 1) / 2, [builtin_names[i] for i in top], rotation=60, ha="right",
                    fontsize=7)
     ax2.set_ylabel("share of records using")
-    ax2.legend(fontsize=8)
+    _legend(ax2)
     return _uri(fig)
 
 
@@ -89,7 +94,7 @@ def length_distributions(stats: Sequence[DatasetStats]) -> str:
                 ax.hist(v, bins=min(50, max(5, len(np.unique(v)))), histtype="step", linewidth=1.5, label=s.name)
         ax.set_xlabel(label)
         ax.set_ylabel("records")
-        ax.legend(fontsize=8)
+        _legend(ax)
     fig.suptitle("Length distributions")
     return _uri(fig)
 
@@ -107,7 +112,7 @@ def skeleton_clusters(results: Sequence[dict]) -> str:
     ax.set_xlabel("skeleton cluster size (records sharing one skeleton)")
     ax.set_ylabel("records in clusters of that size")
     ax.set_title("Skeleton cluster sizes")
-    ax.legend(fontsize=8)
+    _legend(ax)
     return _uri(fig)
 
 
@@ -124,5 +129,5 @@ def metrics_per_origin(result: dict) -> str:
     ax.set_xticks(x + w * (len(origins) - 1) / 2, [label for _, label in _ORIGIN_METRICS])
     ax.set_ylim(0, 1)
     ax.set_title(f"Metrics per origin: {result['name']}")
-    ax.legend(fontsize=8)
+    _legend(ax)
     return _uri(fig)
