@@ -219,8 +219,7 @@ class OpenAIServer:
 
     def start(self) -> OpenAIServer:
         handler = _make_handler(self)
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        httpd.daemon_threads = True
+        httpd = _LoopbackHTTPServer(("127.0.0.1", 0), handler)
         self._httpd = httpd
         self._port = int(httpd.server_address[1])
         self._thread = threading.Thread(
@@ -297,6 +296,11 @@ class OpenAIServer:
     def _sleep(self, seconds: float) -> bool:
         """Sleep unless the server stops first; False when stopping."""
         return not self._stopping.wait(seconds) if seconds > 0 else not self._stopping.is_set()
+
+
+class _LoopbackHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True  # a handler stuck in a delay never blocks shutdown
+    request_queue_size = 128  # many clients connecting at once (benchmarks run 16+ in flight)
 
 
 def completion_body(response: Response, request_json: Mapping[str, Any]) -> dict[str, Any]:
