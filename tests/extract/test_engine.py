@@ -1,0 +1,147 @@
+"""The batched, isolated extraction engine on real Warp codegen and compilers."""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+
+import pytest
+
+from extract.engine import ExtractOptions, Extractor
+from extract.records import Accepted, Rejected, Unit
+
+pytestmark = pytest.mark.timeout(600)
+
+# func_native lets a *trusted* unit inject C++ that Warp's codegen passes through, which is the
+# only way to get a kernel that passes codegen yet fails the C++/CUDA compiler.
+NATIVE_BROKEN = '''import warp as wp
+
+@wp.func_native("""return undefined_symbol_{n} * x;""")
+def broken_native(x: float) -> float: ...
+
+@wp.kernel
+def uses_native_{n}(a: wp.array(dtype=float)):
+    i = wp.tid()
+    a[i] = broken_native(a[i])
+'''
+
+SEGFAULT = '''import ctypes
+import warp as wp
+ctypes.string_at(0)
+
+@wp.kernel
+def never(a: wp.array(dtype=float)):
+    a[wp.tid()] = 0.0
+'''
+
+HANG = '''import time
+import warp as wp
+time.sleep(3600)
+
+@wp.kernel
+def never(a: wp.array(dtype=float)):
+    a[wp.tid()] = 0.0
+'''
+
+
+def test_batch_with_one_broken_kernel_yields_all_good_ones(extractor, good):
+    units = [Unit(f"g{i}", good(i)) for i in range(10)]
+    units.insert(4, Unit("bad", NATIVE_BROKEN.format(n=0), trusted=True))
+    outs = extractor.extract(units)
+    assert [o.key for o in outs] == [u.key for u in units]
+    bad = outs[4]
+    assert isinstance(bad, Rejected) and bad.reason == "cpu_compile"
+    assert "undefined_symbol_0" in bad.message
+    assert all(isinstance(o, Accepted) for i, o in enumerate(outs) if i != 4)
+
+
+def test_codegen_error_is_typed_with_python_line(extractor, good):
+    src = good(1).replace("b[i] = v", "b[i] = v + 1")  # float + int: Warp rejects the types
+    [out] = extractor.extract([Unit("x", src)])
+    assert isinstance(out, Rejected) and out.reason == "codegen"
+    assert out.line == 13
+    assert "Input types must be the same" in out.message and "kernel.py:13" in out.message
+
+
+def test_syntax_error_is_typed():
+    with Extractor(ExtractOptions(workers=1)) as ex:
+        [out] = ex.extract([Unit("s", "import warp as wp\n@wp.kernel\ndef k(:\n")])
+    assert isinstance(out, Rejected) and out.reason == "syntax" and out.line == 3
+
+
+def test_forward_backward_split_and_ptx(good):
+    with Extractor(ExtractOptions(workers=1, with_ptx=True)) as ex:
+        [out] = ex.extract([Unit("p", good(7))])
+    assert isinstance(out, Accepted)
+    [k] = out.kernels
+    m = k.mangled_name
+    assert k.kernel_name == "good_7" and m.startswith("good_7_")
+    assert k.cpu.forward.startswith("template <bool wp_linear_contiguous>\nstatic void " + m + "_cpu_kernel_forward(")
+    assert k.cpu.backward.splitlines()[1].startswith(f"static void {m}_cpu_kernel_backward(")
+    assert k.cuda.forward.startswith(f'extern "C" __global__ void {m}_cuda_kernel_forward(')
+    assert f"{m}_cuda_kernel_backward(" in k.cuda.backward.splitlines()[0]
+    assert k.cpu.forward.rstrip().endswith("}") and "_backward" not in k.cpu.forward
+    assert "static wp::float32 shape_0(" in k.cpu.helpers and "// kernel.py:3" in k.cpu.helpers
+    assert k.cuda.ptx is not None and k.cuda.ptx.startswith(f".visible .entry {m}_cuda_kernel_forward(")
+    assert k.num_params == 3 and k.arg_types["k"] == "float32"
+    assert {"sin", "tid"} <= set(k.builtins)
+
+
+def test_crashing_worker_is_replaced_and_run_goes_on(good):
+    with Extractor(ExtractOptions(workers=1, batch_size=8)) as ex:
+        units = [Unit(f"g{i}", good(i)) for i in range(5)]
+        units.insert(2, Unit("segv", SEGFAULT, trusted=True))
+        outs = ex.extract(units)
+        stats = ex.stats
+    crash = outs[2]
+    assert isinstance(crash, Rejected) and crash.reason == "crash" and "signal 11" in crash.message
+    assert all(isinstance(o, Accepted) for i, o in enumerate(outs) if i != 2)
+    assert stats["crashes"] >= 1 and stats["worker_restarts"] >= 1
+
+
+def test_hanging_worker_is_killed_and_replaced(good):
+    opts = ExtractOptions(workers=1, batch_size=4, timeout_base=20.0, timeout_per_unit=0.0)
+    with Extractor(opts) as ex:
+        units = [Unit("g0", good(0)), Unit("hang", HANG, trusted=True), Unit("g1", good(1))]
+        outs = ex.extract(units)
+        stats = ex.stats
+    assert isinstance(outs[1], Rejected) and outs[1].reason == "timeout"
+    assert isinstance(outs[0], Accepted) and isinstance(outs[2], Accepted)
+    assert stats["timeouts"] >= 1
+
+
+def test_workers_get_no_secrets_and_clean_up(tmp_path, monkeypatch, good):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-canary-123")
+    monkeypatch.setenv("SYNTH_LLM_API_KEY", "sk-secret-canary-456")
+    probe = tmp_path / "env.txt"
+    spy = f'''import os
+import warp as wp
+open({str(probe)!r}, "w").write(repr(dict(os.environ)) + open("/proc/self/environ").read())
+
+@wp.kernel
+def spy(a: wp.array(dtype=float)):
+    a[wp.tid()] = 1.0
+'''
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "wsynth-worker-*")))
+    with Extractor(ExtractOptions(workers=1)) as ex:
+        [out] = ex.extract([Unit("spy", spy, trusted=True)])
+    assert isinstance(out, Accepted)
+    seen = probe.read_text()
+    assert "sk-secret-canary" not in seen and "WARP_CACHE_PATH" in seen
+    after = set(glob.glob(os.path.join(tempfile.gettempdir(), "wsynth-worker-*")))
+    assert after <= before  # the worker's directory (caches, sources, objects) is gone
+
+
+def test_worker_disk_stays_flat_over_batches(good):
+    with Extractor(ExtractOptions(workers=1, batch_size=4)) as ex:
+        worker = ex.pool._all[0]
+        sizes = []
+        for b in range(4):
+            ex.extract([Unit(f"b{b}_{i}", good(b * 10 + i)) for i in range(4)])
+            total = 0
+            for root, _dirs, files in os.walk(worker.workdir):
+                total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+            sizes.append(total)
+    # after the first batch (precompiled headers) nothing accumulates per batch
+    assert max(sizes[1:]) - sizes[1] < 256 * 1024, sizes
