@@ -58,6 +58,8 @@ class SwapArithmetic(Operator):
         new = node.with_changes(operator=op)
         if new_op in "*/" and _ARITH[type(old)] in "+-":  # higher precedence: keep the tree's shape
             new = new.with_changes(left=_paren(node.left), right=_paren(node.right))
+        if new_op in "+-" and isinstance(site.parent, (cst.BinaryOperation, cst.UnaryOperation)):
+            new = _paren(new)  # lower precedence inside another operation: keep the tree's shape
         return info.module.deep_replace(node, new)
 
 

@@ -1,0 +1,488 @@
+"""Before/after tests for every mutation operator, plus API and compile checks.
+
+Each operator test shows a small kernel before and after one mutation at a fixed rng seed
+(libcst codemod style).  ``test_mutants_compile`` compiles one mutant per operator of the
+realistic seed kernels with Warp for CPU and CUDA.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from textwrap import dedent
+
+import pytest
+
+from synth.mutate import OPERATORS, Mutation, applicable, mutate
+from synth.mutators import analyze
+from synth.mutators.seeds import SEEDS
+from synth.mutators.statements import WrapInBranch
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@dataclass(slots=True, frozen=True)
+class Case:
+    before: str
+    after: str
+    seed: int = 0
+
+    def text(self, which: str) -> str:
+        """The dedented before/after module; ``import warp as wp`` is implied when not written."""
+        body = dedent(getattr(self, which)).lstrip("\n")
+        return body if body.startswith("import") else "import warp as wp\n\n\n" + body
+
+
+CASES: dict[str, Case] = {
+    # ``a + b`` -> ``a - b`` (and ``*``/``/`` when both sides have the same scalar type).
+    "swap_arith": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), b: wp.array(dtype=float)):
+            i = wp.tid()
+            b[i] = a[i] + 2.0 * a[i]
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), b: wp.array(dtype=float)):
+            i = wp.tid()
+            b[i] = a[i] + (2.0 - a[i])
+        """,
+    ),
+    # ``x < y`` -> ``x >= y`` (any other ordering/equality operator).
+    "swap_compare": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), n: int):
+            i = wp.tid()
+            if i < n:
+                a[i] = 1.0
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), n: int):
+            i = wp.tid()
+            if i == n:
+                a[i] = 1.0
+        """,
+    ),
+    # ``wp.sin(x)`` -> ``wp.tanh(x)`` for a float scalar ``x``.
+    "swap_math_func": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            a[i] = wp.sin(a[i])
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            a[i] = wp.sqrt(a[i])
+        """,
+    ),
+    # ``wp.min`` <-> ``wp.max``, ``wp.length`` <-> ``wp.length_sq``, ``wp.cross`` <-> ``wp.cw_mul`` ...
+    "swap_reduction": Case(
+        """
+        @wp.kernel
+        def k(v: wp.array(dtype=wp.vec3), out: wp.array(dtype=float)):
+            i = wp.tid()
+            out[i] = wp.length(v[i])
+        """,
+        """
+        @wp.kernel
+        def k(v: wp.array(dtype=wp.vec3), out: wp.array(dtype=float)):
+            i = wp.tid()
+            out[i] = wp.length_sq(v[i])
+        """,
+    ),
+    # ``wp.atomic_add(a, i, v)`` -> ``wp.atomic_max(a, i, v)`` (add/sub only for vector arrays).
+    "swap_atomic": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), total: wp.array(dtype=float)):
+            i = wp.tid()
+            wp.atomic_add(total, 0, a[i])
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), total: wp.array(dtype=float)):
+            i = wp.tid()
+            wp.atomic_min(total, 0, a[i])
+        """,
+    ),
+    # Change a numeric literal: floats are scaled or resampled, ints nudged (indices are left alone).
+    "perturb_constant": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            a[i] = a[i] * 0.5
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            a[i] = a[i] * 9.66
+        """,
+    ),
+    # Hoist a sub-expression into a fresh local: ``y = a * (b + c)`` -> ``t = b + c; y = a * t``.
+    "split_temporary": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), s: float):
+            i = wp.tid()
+            # scale and shift
+            a[i] = s * (a[i] + 1.0)
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), s: float):
+            i = wp.tid()
+            # scale and shift
+            val = a[i] + 1.0
+            a[i] = s * val
+        """,
+    ),
+    # Put a statement under a data-independent condition: ``s`` -> ``if i % 2 == 0: s``.
+    "wrap_in_branch": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            a[i] = 0.0
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            if i % 2 == 0:
+                a[i] = 0.0
+        """, seed=1,
+    ),
+    # Skip some iterations: prepend ``if k % 3 == 1: continue`` to a ``for k in range(...)`` body.
+    "early_continue": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), n: int):
+            i = wp.tid()
+            s = float(0.0)
+            for j in range(n):
+                s += a[j]
+            a[i] = s
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), n: int):
+            i = wp.tid()
+            s = float(0.0)
+            for j in range(n):
+                if j < 2:
+                    continue
+                s += a[j]
+            a[i] = s
+        """,
+    ),
+    # Bounds guard right after ``i = wp.tid()``: ``if i >= a.shape[0]: return``.
+    "early_return_guard": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            a[i] = 0.0
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            if i >= a.shape[0]:
+                return
+            a[i] = 0.0
+        """,
+    ),
+    # Repeat an accumulation: ``s += x`` / ``wp.atomic_add(...)`` -> ``for r in range(3): ...``.
+    "loop_accumulation": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), out: wp.array(dtype=float)):
+            i = wp.tid()
+            s = a[i]
+            s += 1.0
+            out[i] = s
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), out: wp.array(dtype=float)):
+            i = wp.tid()
+            s = a[i]
+            for rep in range(2):
+                s += 1.0
+            out[i] = s
+        """,
+    ),
+    # Unroll ``for k in range(C)`` (C <= 4, no break/continue/return) with ``k`` replaced by literals.
+    "unroll_loop": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            s = float(0.0)
+            for j in range(3):
+                s += a[i + j]
+            a[i] = s
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            s = float(0.0)
+            s += a[i + 0]
+            s += a[i + 1]
+            s += a[i + 2]
+            a[i] = s
+        """,
+    ),
+    # ``a[i] = v`` -> ``wp.atomic_add(a, i, v)`` (also ``+=``/``-=`` and min/max for scalars).
+    "store_to_atomic": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), b: wp.array(dtype=float)):
+            i = wp.tid()
+            b[i] = a[i] * 2.0
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), b: wp.array(dtype=float)):
+            i = wp.tid()
+            wp.atomic_max(b, i, a[i] * 2.0)
+        """,
+    ),
+    # ``if c: A else: B`` -> ``if not (c): B else: A``.
+    "negate_branch": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            if a[i] > 0.0:
+                a[i] = 1.0
+            else:
+                a[i] = -1.0
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            if not (a[i] > 0.0):
+                a[i] = -1.0
+            else:
+                a[i] = 1.0
+        """,
+    ),
+    # Move an expression into a new ``@wp.func`` taking its free variables as typed parameters.
+    "extract_func": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), s: float):
+            i = wp.tid()
+            x = a[i]
+            a[i] = x * s + wp.sin(x)
+        """,
+        """
+        @wp.func
+        def apply_op(x: float, s: float):
+            return x * s
+
+
+        @wp.kernel
+        def k(a: wp.array(dtype=float), s: float):
+            i = wp.tid()
+            x = a[i]
+            a[i] = apply_op(x, s) + wp.sin(x)
+        """,
+    ),
+    # Replace a call of a one-line ``@wp.func`` by its body (the def goes when it has no caller left).
+    "inline_func": Case(
+        """
+        @wp.func
+        def scale(x: float, s: float):
+            return x * s
+
+
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            a[i] = scale(a[i] + 1.0, 2.0)
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            a[i] = (a[i] + 1.0) * 2.0
+        """,
+    ),
+    # Move the whole module from float32 to float64: annotations, constructors, literals, constants.
+    "retype_float64": Case(
+        """
+        import warp as wp
+
+        GAIN = 1.5
+
+
+        @wp.kernel
+        def k(a: wp.array(dtype=wp.float32), v: wp.array(dtype=wp.vec3), s: float):
+            i = wp.tid()
+            x = float(i) * GAIN
+            v[i] = wp.vec3(x, s, 0.5) * wp.sin(a[i])
+        """,
+        """
+        import warp as wp
+
+        GAIN = 1.5
+
+
+        @wp.kernel
+        def k(a: wp.array(dtype=wp.float64), v: wp.array(dtype=wp.vec3d), s: wp.float64):
+            i = wp.tid()
+            x = wp.float64(i) * wp.float64(GAIN)
+            v[i] = wp.vec3d(x, s, wp.float64(0.5)) * wp.sin(a[i])
+        """,
+    ),
+    # A float32 array becomes a ``wp.vec3`` array: stores broadcast, loads read one component or length.
+    "lift_array_vec3": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), b: wp.array(dtype=float)):
+            i = wp.tid()
+            b[i] = a[i] * 2.0
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), b: wp.array(dtype=wp.vec3)):
+            i = wp.tid()
+            b[i] = wp.vec3(a[i] * 2.0)
+        """,
+    ),
+    # 1D launch -> 2D: ``i = wp.tid()`` -> ``i, j = wp.tid()``, arrays become ``wp.array2d`` indexed ``[i, j]``.
+    "tid_to_2d": Case(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float), b: wp.array(dtype=float)):
+            i = wp.tid()
+            if i >= a.shape[0]:
+                return
+            b[i] = a[i] * 2.0
+        """,
+        """
+        @wp.kernel
+        def k(a: wp.array2d(dtype=float), b: wp.array2d(dtype=float)):
+            i, col = wp.tid()
+            if i >= a.shape[0]:
+                return
+            b[i, col] = a[i, col] * 2.0
+        """,
+    ),
+}
+
+
+@pytest.mark.parametrize("operator", list(CASES))
+def test_operator_before_after(operator: str) -> None:
+    case = CASES[operator]
+    result = mutate(case.text("before"), random.Random(case.seed), operator)
+    assert result == Mutation(source=case.text("after"), operator=operator)
+
+
+def test_every_operator_has_a_before_after_case() -> None:
+    assert list(CASES) == list(OPERATORS)
+
+
+# ----------------------------------------------------------------------------- API behaviour
+
+EXPECTED_ORDER = [
+    "swap_arith", "swap_compare", "swap_math_func", "swap_reduction", "swap_atomic", "perturb_constant",
+    "split_temporary", "wrap_in_branch", "early_continue", "early_return_guard", "loop_accumulation",
+    "unroll_loop", "store_to_atomic", "negate_branch", "extract_func", "inline_func", "retype_float64",
+    "lift_array_vec3", "tid_to_2d",
+]
+
+
+def test_operator_table_is_stable() -> None:
+    assert list(OPERATORS) == EXPECTED_ORDER
+    assert all(cls.name == name for name, cls in OPERATORS.items())
+
+
+@pytest.mark.parametrize("source", ["", "def (:", "x = 1\n", "import warp as wp\n", "\x00\x01", "@wp.kernel\n"])
+def test_bad_input_gives_none(source: str) -> None:
+    assert mutate(source, random.Random(0)) is None
+    assert applicable(source) == []
+    for name in OPERATORS:
+        assert mutate(source, random.Random(0), name) is None
+
+
+def test_unknown_operator_gives_none() -> None:
+    assert mutate(SEEDS["arithmetic"], random.Random(0), "rename_everything") is None
+
+
+def test_operator_without_site_gives_none() -> None:
+    source = SEEDS["arithmetic"]  # no if/else, no loop, no @wp.func
+    for name in ("negate_branch", "unroll_loop", "early_continue", "inline_func", "swap_atomic"):
+        assert name not in applicable(source)
+        assert mutate(source, random.Random(0), name) is None
+
+
+def test_applicable_lists_operators_in_table_order() -> None:
+    names = applicable(SEEDS["func"])
+    assert "inline_func" in names and "negate_branch" not in names
+    assert names == [n for n in OPERATORS if n in names]
+
+
+def test_every_operator_applies_to_some_seed() -> None:
+    covered = {name for source in SEEDS.values() for name in applicable(source)}
+    assert covered == set(OPERATORS)
+
+
+def test_mutate_is_deterministic_for_a_seed() -> None:
+    for source in SEEDS.values():
+        for name in [*OPERATORS, None]:
+            first = mutate(source, random.Random(42), name)
+            assert first == mutate(source, random.Random(42), name)
+
+
+def test_random_operator_is_an_applicable_one() -> None:
+    for k, source in enumerate(SEEDS.values()):
+        m = mutate(source, random.Random(k), None)
+        assert m is not None and m.operator in applicable(source) and m.source != source
+
+
+def test_wrap_in_branch_never_hides_a_definition_used_later() -> None:
+    source = dedent(
+        """
+        @wp.kernel
+        def k(a: wp.array(dtype=float)):
+            i = wp.tid()
+            x = a[i]
+            a[i] = x
+        """
+    ).lstrip("\n")
+    info = analyze(source)
+    assert info is not None
+    sites = [s.node for s in WrapInBranch().sites(info)]
+    assert [type(s).__name__ for s in sites] == ["SimpleStatementLine"]  # only the store
+    assert "a[i] = x" in info.module.code_for_node(sites[0])
+
+
+@pytest.mark.slow
+def test_mutants_compile(compile_sources) -> None:  # type: ignore[no-untyped-def]
+    """Every "after" text above, and one mutant per operator of a realistic seed kernel (a different
+    seed per operator where possible), compiles with Warp for CPU and CUDA, all in one subprocess."""
+    seeds = list(SEEDS.values())
+    mutants: list[tuple[str, str]] = []
+    for k, name in enumerate(OPERATORS):
+        rotated = seeds[k % len(seeds) :] + seeds[: k % len(seeds)]
+        source = next(s for s in rotated if name in applicable(s))
+        m = mutate(source, random.Random(k), name)
+        assert m is not None, name
+        mutants.append((name, m.source))
+    mutants += [(f"{name} (before/after case)", case.text("after")) for name, case in CASES.items()]
+    results = compile_sources([src for _, src in mutants])
+    failures = {name: res for (name, _), res in zip(mutants, results, strict=True) if res is not True}
+    assert failures == {}
