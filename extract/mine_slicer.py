@@ -1,0 +1,224 @@
+"""Child process of ``synth extract``: import the user's Warp files and slice their kernels.
+
+    python -m extract.mine_slicer FILE...        (cwd = the files' folder)
+
+The user's code is trusted but may print, crash or hang while it is imported, so it runs here,
+never in the CLI process.  Protocol (JSON lines on the original stdout; whatever the user's
+code prints goes to stderr): ``{"begin": FILE}`` before a file is imported, then one
+``{"file": FILE, "error": ..., "kernels": [...]}`` per file (see ``FileSlices``).
+
+For every kernel defined in a file (module attributes, classes, and anything registered in
+Warp's module registry, e.g. by a factory called at import time) it emits one
+``KernelSlice``: the self-contained unit source from ``extract.mine_slice`` or the reason it
+could not be made.  ``@wp.kernel`` definitions found in the file's syntax tree but never
+instantiated are reported too.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib
+import importlib.util
+import json
+import os
+import sys
+import traceback
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MAX_MESSAGE = 600
+
+
+@dataclass(slots=True)
+class KernelSlice:
+    name: str  # the kernel's qualified name (Warp's key), with the overload's types if generic
+    line: int  # first line of its definition in the file
+    source: str | None = None
+    reason: str | None = None  # why no source (when ``source`` is None)
+    message: str = ""
+    module_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class FileSlices:
+    file: str
+    module: str = ""
+    error: str | None = None  # reason the file could not be imported ("import_error", ...)
+    message: str = ""
+    kernels: list[KernelSlice] = field(default_factory=list)
+
+
+def _first_line(text: str) -> str:
+    text = text.strip()
+    return text.splitlines()[0][:MAX_MESSAGE] if text else ""
+
+
+def _is_kernel_decorator(d: ast.expr) -> bool:
+    if isinstance(d, ast.Call):
+        d = d.func
+    return (isinstance(d, ast.Attribute) and d.attr == "kernel") or (isinstance(d, ast.Name) and d.id == "kernel")
+
+
+def declared_kernels(source: str) -> list[tuple[str, int]]:
+    """``(qualname, first line)`` of every ``@...kernel``-decorated def in a file."""
+    out: list[tuple[str, int]] = []
+
+    def walk(body: list[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if any(_is_kernel_decorator(d) for d in node.decorator_list):
+                    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                    out.append((prefix + node.name, first))
+                walk(node.body, f"{prefix}{node.name}.<locals>.")
+            elif isinstance(node, ast.ClassDef):
+                walk(node.body, f"{prefix}{node.name}.")
+            elif isinstance(node, (ast.If, ast.For, ast.While, ast.With, ast.Try)):
+                for sub in ("body", "orelse", "finalbody"):
+                    walk(getattr(node, sub, []) or [], prefix)
+                for h in getattr(node, "handlers", []):
+                    walk(h.body, prefix)
+
+    with contextlib.suppress(SyntaxError):
+        walk(ast.parse(source).body, "")
+    return out
+
+
+def module_name_for(path: str) -> tuple[str, str]:
+    """``(dotted module name, sys.path entry)`` to import ``path`` with, packages honoured."""
+    folder, fname = os.path.split(os.path.abspath(path))
+    parts = [os.path.splitext(fname)[0]]
+    root = folder
+    while os.path.isfile(os.path.join(root, "__init__.py")):
+        root, pkg = os.path.split(root)
+        parts.insert(0, pkg)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts), root
+
+
+def import_file(path: str) -> Any:
+    name, root = module_name_for(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    for entry in (folder, root):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    if "." in name:
+        return importlib.import_module(name)
+    existing = sys.modules.get(name)
+    if existing is not None:
+        if os.path.abspath(getattr(existing, "__file__", "") or "") == os.path.abspath(path):
+            return existing  # already imported as a sibling of an earlier file
+        name = f"wsynth_mined_{name}"  # a stdlib/installed module of the same name
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def _defined_in(obj: Any, path: str) -> bool:
+    code = getattr(getattr(obj, "func", None), "__code__", None)
+    return code is not None and os.path.abspath(code.co_filename) == os.path.abspath(path)
+
+
+def find_kernels(module: Any, path: str) -> list[Any]:
+    from extract import warp_adapter as wa
+
+    found: dict[int, Any] = {}
+    for value in list(vars(module).values()):
+        if wa.is_kernel(value) and _defined_in(value, path):
+            found.setdefault(id(value), value)
+        elif isinstance(value, type) and value.__module__ == module.__name__:
+            for attr in list(vars(value).values()):
+                attr = getattr(attr, "__func__", attr)
+                if wa.is_kernel(attr) and _defined_in(attr, path):
+                    found.setdefault(id(attr), attr)
+    for k in wa.registered_kernels():
+        if _defined_in(k, path):
+            found.setdefault(id(k), k)
+    return sorted(found.values(), key=lambda k: (k.func.__code__.co_firstlineno, k.key))
+
+
+def slice_file(path: str) -> FileSlices:
+    from extract import warp_adapter as wa
+    from extract.mine_slice import CannotSlice, slice_kernel
+
+    out = FileSlices(file=path)
+    with open(path, encoding="utf-8", errors="replace") as f:
+        declared = declared_kernels(f.read())
+    try:
+        module = import_file(path)
+    except BaseException as e:  # SystemExit and KeyboardInterrupt from user code included
+        tb = traceback.extract_tb(e.__traceback__)
+        where = next((f" (line {fs.lineno})" for fs in reversed(tb) if os.path.abspath(fs.filename)
+                      == os.path.abspath(path)), "")
+        out.error = "import_error"
+        out.message = _first_line(f"{type(e).__name__}: {e}") + where
+        out.kernels = [KernelSlice(name, line, reason="import_error", message=out.message) for name, line in declared]
+        return out
+    out.module = module.__name__
+    kernels = find_kernels(module, path)
+    seen_lines = set()
+    for k in kernels:
+        line = k.func.__code__.co_firstlineno
+        seen_lines.add(line)
+        name = k.key
+        try:
+            if wa.kernel_is_generic(k):
+                sigs = wa.kernel_overload_signatures(k)
+                if not sigs:
+                    out.kernels.append(KernelSlice(name, line, reason="generic_without_overloads",
+                                                   message="generic kernel without overloads"))
+                    continue
+                for sig in sigs:
+                    label = f"{name}[{', '.join(wa.type_repr(t) for _, t in sig)}]"
+                    try:
+                        unit = slice_kernel(k, sig)
+                        out.kernels.append(KernelSlice(label, line, unit.source, module_options=unit.module_options))
+                    except CannotSlice as e:
+                        out.kernels.append(KernelSlice(label, line, reason=e.reason, message=e.message))
+                continue
+            unit = slice_kernel(k)
+            out.kernels.append(KernelSlice(name, line, unit.source, module_options=unit.module_options))
+        except CannotSlice as e:
+            out.kernels.append(KernelSlice(name, line, reason=e.reason, message=e.message))
+        except Exception as e:  # a bug or an exotic construct: report it, keep going
+            out.kernels.append(KernelSlice(name, line, reason="slice_error",
+                                           message=_first_line(f"{type(e).__name__}: {e}")))
+    for name, line in declared:
+        if line not in seen_lines:
+            out.kernels.append(KernelSlice(
+                name, line, reason="not_instantiated",
+                message="the @wp.kernel is created inside a function that was not called at import "
+                        "(kernel factory); no kernel object to slice"))
+    out.kernels.sort(key=lambda s: (s.line, s.name))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    files = list(sys.argv[1:] if argv is None else argv)
+    proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)  # user code printing must not corrupt the protocol
+    sys.stdout = sys.stderr
+    from extract import mine_slice  # noqa: F401  (imported before user folders join sys.path)
+    from extract import warp_adapter as wa
+
+    wa.init_warp()
+    for path in files:
+        proto.write(json.dumps({"begin": path}) + "\n")
+        try:
+            result = slice_file(path)
+        except BaseException as e:
+            result = FileSlices(file=path, error="slice_error", message=_first_line(f"{type(e).__name__}: {e}"))
+        proto.write(json.dumps(asdict(result), default=repr) + "\n")
+    proto.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""No Warp kernels here: skipped without importing."""
+
+VALUE = 1
