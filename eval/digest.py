@@ -9,15 +9,15 @@ Hashes are deterministic across processes (BLAKE2b, never Python's salted ``hash
   ``extract.normalize.normalized_source`` and of ``extract.normalize.skeleton``;
 * ``ngrams[n-1]``: the distinct 64-bit hashes of the record's code-token n-grams, n = 1..4;
 * ``minhash``: MinHash (datasketch, ``affine32`` scheme) of the token 5-gram set of the
-  *normalised* source, so renamed copies are near copies too;
+  *normalised* source (split into words and punctuation), so renamed copies are near copies too;
 * ``tokens``: the 64-bit hashes of the raw code tokens, in order (the Vendi sample needs them).
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +32,7 @@ NUM_PERM = 128
 MINHASH_SEED = 1
 SHINGLE = 5
 MAX_N = 4
+_CANON_TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -154,17 +155,17 @@ def parse_record(line: str) -> Record | Corrupt:
 def digest_record(rec: Record, builtin_names: frozenset[str]) -> Digest:
     src = rec.python_source
     try:
-        tree = ast.parse(src)
         norm, skel, parsed = normalized_source(src), skeleton(src), True
     except (SyntaxError, ValueError, RecursionError):
-        tree, norm, skel, parsed = None, src, src, False
+        norm, skel, parsed = src, src, False
     raw_tok = token_hashes(code_tokens(src))
-    norm_tok = raw_tok if norm == src else token_hashes(code_tokens(norm))
+    # ast.unparse output is canonical, so a regex split tokenises it as well as ``tokenize`` would
+    norm_tok = token_hashes(_CANON_TOKEN_RE.findall(norm))
     grams = [ngram_hashes(raw_tok, n) for n in range(1, MAX_N + 1)]
     shingles = ngram_hashes(norm_tok, SHINGLE) if len(norm_tok) >= SHINGLE else ngram_hashes(norm_tok, len(norm_tok))
     if len(shingles) == 0:
         shingles = np.zeros(1, dtype=np.uint64)
-    builtins, dtypes, feats = source_usage(src, builtin_names, tree)
+    builtins, dtypes, feats = source_usage(skel, builtin_names)
     return Digest(
         kernel_type=rec.kernel_type,
         origin=rec.origin,

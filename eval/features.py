@@ -1,7 +1,8 @@
 """What a kernel's source uses: Warp builtins, dtypes and control-flow features.
 
-Everything is read from the Python text with ``ast`` (no Warp import), so mined or old records
-without ``metadata["builtins"]`` are measured the same way as fresh ones.
+Everything is read from the kernel's canonical text (``extract.normalize.skeleton``: one statement
+per line, no comments, docstrings or string contents) with regular expressions, no Warp import,
+so mined or old records without ``metadata["builtins"]`` are measured the same way as fresh ones.
 
 * builtins: ``wp.<name>`` / ``warp.<name>`` attribute references whose name is in Warp's kernel
   builtin registry (``extract.warp_adapter.kernel_builtin_names``).  Type constructors in the
@@ -12,7 +13,7 @@ without ``metadata["builtins"]`` are measured the same way as fresh ones.
 
 from __future__ import annotations
 
-import ast
+import math
 import re
 from collections.abc import Sequence
 
@@ -38,8 +39,7 @@ FEATURES: tuple[str, ...] = (
     "for", "while", "if", "elif", "ternary", "break", "continue", "wp_func_call", "struct", "atomic", "tile",
 )
 
-_WARP_MODULE_NAMES = frozenset({"wp", "warp"})
-_WP_ATTR_RE = re.compile(r"\b(?:wp|warp)\.([A-Za-z_]\w*)")
+_WP_ATTR_RE = re.compile(r"(?<![\w.])(?:wp|warp)\.([A-Za-z_]\w*)")
 
 
 def kernel_builtin_names() -> list[str]:
@@ -49,61 +49,35 @@ def kernel_builtin_names() -> list[str]:
     return _names()
 
 
-def _decorator_is(dec: ast.expr, attr: str) -> bool:
-    target = dec.func if isinstance(dec, ast.Call) else dec
-    return (
-        isinstance(target, ast.Attribute)
-        and target.attr == attr
-        and isinstance(target.value, ast.Name)
-        and target.value.id in _WARP_MODULE_NAMES
-    )
+_LINE_FEATURES = (
+    ("for", re.compile(r"^\s*(?:async\s+)?for\b", re.M)),
+    ("while", re.compile(r"^\s*while\b", re.M)),
+    ("if", re.compile(r"^\s*if\b", re.M)),
+    ("elif", re.compile(r"^\s*elif\b", re.M)),
+    ("break", re.compile(r"^\s*break\s*$", re.M)),
+    ("continue", re.compile(r"^\s*continue\s*$", re.M)),
+    ("struct", re.compile(r"^\s*@(?:wp|warp)\.struct\b", re.M)),
+)
+_LEAD_KEYWORD_RE = re.compile(r"^\s*(?:if|elif|while)\b")
+_IF_RE = re.compile(r"\bif\b")
+_DEF_LINE_RE = re.compile(r"^\s*def\s+\w+\s*\(", re.M)
+_WP_FUNC_RE = re.compile(r"^\s*@(?:wp|warp)\.func\b[^\n]*\n(?:\s*@[^\n]*\n)*\s*def\s+(\w+)", re.M)
 
 
-def source_usage(
-    source: str, builtin_names: frozenset[str], tree: ast.AST | None = None
-) -> tuple[list[str], list[str], list[str]]:
-    """(builtins, dtypes, features) used by ``source``, each sorted and without repeats.
+def source_usage(text: str, builtin_names: frozenset[str]) -> tuple[list[str], list[str], list[str]]:
+    """(builtins, dtypes, features) used by ``text``, each sorted (features in ``FEATURES`` order).
 
-    ``tree`` may be passed when the caller already parsed ``source``.  Text that does not parse
-    falls back to a regex for ``wp.<name>`` and reports no features.
+    ``text`` should be canonical: ``extract.normalize.skeleton`` output (one statement per line,
+    no comments or docstrings, strings abstracted), which keeps ``wp.<name>`` attributes and
+    keywords intact.  Raw source works too, but then comments and strings are read as code.
     """
-    if tree is None:
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError):
-            attrs = set(_WP_ATTR_RE.findall(source))
-            return sorted(attrs & builtin_names), sorted(attrs & _DTYPES), []
-    attrs: set[str] = set()
-    feats: set[str] = set()
-    wp_funcs: set[str] = set()
-    calls: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            if isinstance(node.value, ast.Name) and node.value.id in _WARP_MODULE_NAMES:
-                attrs.add(node.attr)
-        elif isinstance(node, ast.For):
-            feats.add("for")
-        elif isinstance(node, ast.While):
-            feats.add("while")
-        elif isinstance(node, ast.If):
-            feats.add("if")
-            if len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If):
-                feats.add("elif")
-        elif isinstance(node, ast.IfExp):
-            feats.add("ternary")
-        elif isinstance(node, ast.Break):
-            feats.add("break")
-        elif isinstance(node, ast.Continue):
-            feats.add("continue")
-        elif isinstance(node, ast.FunctionDef):
-            if any(_decorator_is(d, "func") for d in node.decorator_list):
-                wp_funcs.add(node.name)
-        elif isinstance(node, ast.ClassDef):
-            if any(_decorator_is(d, "struct") for d in node.decorator_list):
-                feats.add("struct")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            calls.add(node.func.id)
-    if wp_funcs & calls:
+    attrs = set(_WP_ATTR_RE.findall(text))
+    feats = {name for name, rx in _LINE_FEATURES if rx.search(text)}
+    if any(_IF_RE.search(_LEAD_KEYWORD_RE.sub("", line, count=1)) for line in text.splitlines()):
+        feats.add("ternary")  # an ``if`` that does not open a statement
+    funcs = set(_WP_FUNC_RE.findall(text))
+    if funcs and re.search(r"(?<![\w.])(?:" + "|".join(map(re.escape, funcs)) + r")\s*\(",
+                           _DEF_LINE_RE.sub("", text)):
         feats.add("wp_func_call")
     if any(a.startswith("atomic_") for a in attrs):
         feats.add("atomic")
@@ -117,6 +91,4 @@ def entropy_bits(counts: Sequence[int]) -> float:
     total = sum(counts)
     if total <= 0:
         return 0.0
-    import math
-
     return -sum((c / total) * math.log2(c / total) for c in counts if c > 0)
