@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=3, help="attempts per (operator, seed kernel)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--engine", choices=["auto", "subprocess"], default="auto")
+    ap.add_argument("--chain", type=int, default=3, help="also chain this many random mutations per sample")
     ap.add_argument("--show-failures", action="store_true")
     args = ap.parse_args(argv)
 
@@ -89,6 +90,15 @@ def main(argv: list[str] | None = None) -> int:
                 m = mutate(source, random.Random(f"{args.seed}:{op}:{seed_name}:{k}"), op)
                 if m is not None:
                     jobs.append((op, seed_name, m.source))
+    for seed_name, source in SEEDS.items():  # chains: mutants of mutants, operator chosen by mutate()
+        for k in range(args.n * 3 if args.chain > 1 else 0):
+            rng, current, ops = random.Random(f"{args.seed}:chain:{seed_name}:{k}"), source, []
+            for _ in range(args.chain):
+                m = mutate(current, rng)
+                if m is not None:
+                    current, ops = m.source, [*ops, m.operator]
+            if ops:
+                jobs.append((f"chain of {args.chain}", f"{seed_name} via {'+'.join(ops)}", current))
     unique = sorted({src for _, _, src in jobs})
     compile_fn = compile_subprocess
     if args.engine == "auto":
@@ -112,11 +122,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"--- {op} on {seed_name}: {str(results[src])[:400]}\n{src}")
     print(f"{len(jobs)} mutants ({len(unique)} distinct) compiled with {compile_fn.__name__} in {took:.0f}s")
     print(f"{'operator':<20} {'valid/tried':>12} {'yield':>7}")
-    for op in OPERATORS:
+    for op in [*OPERATORS, *(k for k in tried if k not in OPERATORS)]:
         rate = f"{valid[op] / tried[op]:.0%}" if tried[op] else "-"
         print(f"{op:<20} {f'{valid[op]}/{tried[op]}':>12} {rate:>7}")
-    total_v, total_t = sum(valid.values()), sum(tried.values())
-    print(f"{'TOTAL':<20} {f'{total_v}/{total_t}':>12} {total_v / max(total_t, 1):>7.0%}")
+    total_v = sum(v for k, v in valid.items() if k in OPERATORS)
+    total_t = sum(v for k, v in tried.items() if k in OPERATORS)
+    print(f"{'TOTAL (single ops)':<20} {f'{total_v}/{total_t}':>12} {total_v / max(total_t, 1):>7.0%}")
     return 0
 
 

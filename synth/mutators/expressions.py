@@ -141,9 +141,8 @@ class SwapMathFunc(_SwapBuiltin):
     def _ok(self, info: ModuleInfo, c: NodeCtx) -> bool:
         node = c.node
         assert isinstance(node, cst.Call)
-        return len(node.args) == 1 and info.type_of(node.args[0].value, c.func) in (*FLOATS, None) and not (
-            is_composite(info.type_of(node.args[0].value, c.func))
-        )
+        # only a known float scalar: several family members have no vector overload
+        return len(node.args) == 1 and info.type_of(node.args[0].value, c.func) in FLOATS
 
 
 class SwapReduction(_SwapBuiltin):

@@ -43,8 +43,8 @@ def spring_force(pos: wp.array(dtype=wp.vec3), vel: wp.array(dtype=wp.vec3), for
     p = pos[tid]
     d = p - wp.vec3(0.0, 1.0, 0.0)
     dist = wp.length(d)
-    dir = wp.normalize(d)
-    f = dir * (stiffness * (rest - dist)) - vel[tid] * 0.1
+    axis = wp.normalize(d)
+    f = axis * (stiffness * (rest - dist)) - vel[tid] * 0.1
     g = wp.cross(f, wp.vec3(0.0, 0.0, 1.0))
     forces[tid] = f + g * wp.min(dist, 1.0)
 '''
