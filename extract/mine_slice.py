@@ -197,6 +197,7 @@ class _Slicer:
     done: set[int] = field(default_factory=set)
     visiting: set[int] = field(default_factory=set)
     wrapped_constants: dict[str, set[str]] = field(default_factory=dict)  # file -> wp.constant names
+    launches: tuple[dict[str, set[int]], set[int]] | None = None
 
     # ------------------------------------------------------------------ names
     def bind(self, name: str, identity: str, what: str) -> bool:
@@ -391,6 +392,12 @@ class _Slicer:
                     raise CannotSlice("unsupported_type", f"overload argument '{arg}' has type {e}") from e
             stub = f"@wp.overload\ndef {name}({', '.join(params)}): ...\n"
         options = wa.kernel_module_option_changes(k)
+        if self.launches is not None:
+            from extract.mine_slicer import tile_block_dim
+
+            bd = tile_block_dim(name, "\n".join([*self.blocks, d.text]), self.launches, options)
+            if bd is not None:
+                options["block_dim"] = bd
         head = ["import warp as wp", *[i for i in self.imports if i != "import warp as wp"]]
         parts = ["\n".join(head) + "\n"]
         if options:
@@ -415,9 +422,13 @@ def _join_blocks(blocks: list[str]) -> str:
     return out + "\n"
 
 
-def slice_kernel(kernel: Any, overload: list[tuple[str, Any]] | None = None) -> UnitSource:
-    """Self-contained module source for ``kernel`` (one overload of it if generic)."""
-    return _Slicer(kernel).build(overload)
+def slice_kernel(kernel: Any, overload: list[tuple[str, Any]] | None = None,
+                 launches: tuple[dict[str, set[int]], set[int]] | None = None) -> UnitSource:
+    """Self-contained module source for ``kernel`` (one overload of it if generic).
+
+    ``launches`` (from ``mine_slicer.launch_block_dims``) lets a tile kernel keep the
+    ``block_dim`` its program launches it with, as a module option of the unit."""
+    return _Slicer(kernel, launches=launches).build(overload)
 
 
 def _is_literal(obj: Any) -> bool:

@@ -22,6 +22,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import sys
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -82,6 +83,71 @@ def declared_kernels(source: str) -> list[tuple[str, int]]:
     with contextlib.suppress(SyntaxError):
         walk(ast.parse(source).body, "")
     return out
+
+
+_LAUNCHERS = frozenset({"launch", "launch_tiled", "load_module", "force_load"})
+_TILE_USE = re.compile(r"\b(?:wp|warp)\.(?:tile\w*|block_dim)\b")
+DEFAULT_BLOCK_DIM = 256
+
+
+def _static_int(node: ast.expr, namespace: dict[str, Any]) -> int | None:
+    """Value of an integer expression of literals and module globals; None if not static."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.Name):
+        v = namespace.get(node.id)
+        return v if type(v) is int else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add, ast.Sub, ast.FloorDiv)):
+        a, b = _static_int(node.left, namespace), _static_int(node.right, namespace)
+        if a is None or b is None or (isinstance(node.op, ast.FloorDiv) and b == 0):
+            return None
+        ops = {ast.Mult: a * b, ast.Add: a + b, ast.Sub: a - b}
+        return ops.get(type(node.op), a // b if b else 0)
+    return None
+
+
+def launch_block_dims(source: str, namespace: dict[str, Any]) -> tuple[dict[str, set[int]], set[int]]:
+    """``block_dim=`` values of the file's ``wp.launch``/``wp.launch_tiled``/``wp.load_module``
+    calls that are static: per launched kernel name, and over all calls."""
+    per_kernel: dict[str, set[int]] = {}
+    every: set[int] = set()
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return per_kernel, every
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        fname = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+        if fname not in _LAUNCHERS:
+            continue
+        kw = {k.arg: k.value for k in node.keywords if k.arg}
+        if "block_dim" not in kw:
+            continue
+        value = _static_int(kw["block_dim"], namespace)
+        if value is None or value <= 0:
+            continue
+        every.add(value)
+        target = node.args[0] if node.args else kw.get("kernel")
+        if isinstance(target, ast.Name):
+            per_kernel.setdefault(target.id, set()).add(value)
+    return per_kernel, every
+
+
+def tile_block_dim(kernel_name: str, unit_text: str, launches: tuple[dict[str, set[int]], set[int]],
+                   module_options: dict[str, Any]) -> int | None:
+    """The ``block_dim`` a tile kernel is launched with, when the program says so statically and
+    its Warp module does not set one: its own launches' single value, else the file's."""
+    if "block_dim" in module_options or not _TILE_USE.search(unit_text):
+        return None
+    per_kernel, every = launches
+    own = per_kernel.get(kernel_name, set())
+    candidates = own if own else every
+    if len(candidates) == 1:
+        value = next(iter(candidates))
+        return value if value != DEFAULT_BLOCK_DIM else None
+    return None
 
 
 def module_name_for(path: str) -> tuple[str, str]:
@@ -151,7 +217,8 @@ def slice_file(path: str) -> FileSlices:
 
     out = FileSlices(file=path)
     with open(path, encoding="utf-8", errors="replace") as f:
-        declared = declared_kernels(f.read())
+        text = f.read()
+    declared = declared_kernels(text)
     try:
         module = import_file(path)
     except BaseException as e:  # SystemExit and KeyboardInterrupt from user code included
@@ -164,6 +231,7 @@ def slice_file(path: str) -> FileSlices:
         return out
     out.module = module.__name__
     kernels = find_kernels(module, path)
+    launches = launch_block_dims(text, vars(module))
     seen_lines = set()
     for k in kernels:
         line = k.func.__code__.co_firstlineno
@@ -179,12 +247,12 @@ def slice_file(path: str) -> FileSlices:
                 for sig in sigs:
                     label = f"{name}[{', '.join(wa.type_repr(t) for _, t in sig)}]"
                     try:
-                        unit = slice_kernel(k, sig)
+                        unit = slice_kernel(k, sig, launches)
                         out.kernels.append(KernelSlice(label, line, unit.source, module_options=unit.module_options))
                     except CannotSlice as e:
                         out.kernels.append(KernelSlice(label, line, reason=e.reason, message=e.message))
                 continue
-            unit = slice_kernel(k)
+            unit = slice_kernel(k, None, launches)
             out.kernels.append(KernelSlice(name, line, unit.source, module_options=unit.module_options))
         except CannotSlice as e:
             out.kernels.append(KernelSlice(name, line, reason=e.reason, message=e.message))

@@ -298,7 +298,7 @@ class WorkerPool:
                 worker.stop()  # recycle: flat memory and disk over long runs
             raw = worker.request(units, timeout)
             self.stats.add(batches=1)
-            return [outcome_from_dict(d, u.key) for d, u in zip(raw, units)]
+            return [outcome_from_dict(d, u.key) for d, u in zip(raw, units, strict=True)]
         except (WorkerFailure, ValueError, KeyError, TypeError) as e:
             kind = e.kind if isinstance(e, WorkerFailure) else "crash"
             detail = e.detail if isinstance(e, WorkerFailure) else f"malformed outcome: {e}"

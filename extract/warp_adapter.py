@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import warp as wp
-
 import warp._src.build as _build  # noqa: I001  (internals: this module only)
 import warp._src.codegen as _codegen
 import warp._src.context as _context
@@ -112,22 +111,43 @@ def _prefix(source: str, device: str, block_dim: int) -> str:
     return ""
 
 
-def module_codegen(wmod: Any, device: str) -> ModuleCode:
-    """Run Warp's code generator for ``device`` ("cpu" | "cuda") on a loaded module.
+# Builtins whose codegen depends on the CUDA target architecture (MathDx link-time code).
+_ARCH_DEPENDENT = frozenset({
+    "tile_matmul", "tile_fft", "tile_ifft", "tile_cholesky", "tile_cholesky_inplace", "tile_cholesky_solve",
+    "tile_cholesky_solve_inplace", "tile_lower_solve", "tile_lower_solve_inplace", "tile_upper_solve",
+    "tile_upper_solve_inplace",
+})
 
-    This is the same ``ModuleBuilder`` pass ``Module.load`` runs before compiling; exceptions
+
+def _module_code(source: str, device: str, options: dict[str, Any], linked: bool) -> ModuleCode:
+    # link-time inputs (MathDx) cannot be batched into a shared translation unit
+    prefix = "" if linked else _prefix(source, device, options["block_dim"])
+    return ModuleCode(prefix=prefix, body=source[len(prefix):], options=options)
+
+
+def module_codegen(wmod: Any, uses: set[str]) -> dict[str, ModuleCode]:
+    """Run Warp's code generator for the CPU and CUDA on a loaded module.
+
+    This is the ``ModuleBuilder`` pass ``Module.load`` runs before compiling.  The adjoints are
+    built once and emitted for both backends (``ModuleBuilder.target`` only matters for
+    architecture-dependent tile builtins, which get a CUDA-targeted build of their own).
+    ``uses`` names the ``wp.*`` attributes the source references.  Exceptions
     (``WarpCodegenError`` and friends) propagate to the caller.
     """
     options = wmod.resolve_options(wp.config)
     wmod.hash_module()  # assigns kernel hashes, i.e. the mangled names in the generated code
-    options = options | {"output_arch": None if device == "cpu" else CUDA_ARCH}
-    source, _ext, _meta, ltoirs, fatbins = wmod._run_codegen(options, device == "cpu")
-    if ltoirs or fatbins:
-        # link-time inputs (MathDx) cannot be batched into a shared translation unit
-        prefix = ""
-    else:
-        prefix = _prefix(source, device, options["block_dim"])
-    return ModuleCode(prefix=prefix, body=source[len(prefix):], options=options)
+    hasher = wmod.hashers.get(options["block_dim"])
+    cpu_options = options | {"output_arch": None}
+    builder = _context.ModuleBuilder(wmod, cpu_options, hasher=hasher, target="cpu")
+    cpu_source = builder.codegen("cpu")
+    linked = bool(builder.ltoirs or builder.fatbins or builder.ltoirs_decl)
+    out = {"cpu": _module_code(cpu_source, "cpu", cpu_options, linked)}
+    cuda_options = options | {"output_arch": CUDA_ARCH}
+    if uses & _ARCH_DEPENDENT:
+        builder = _context.ModuleBuilder(wmod, cuda_options, hasher=hasher, target="cuda")
+        linked = bool(builder.ltoirs or builder.fatbins or builder.ltoirs_decl)
+    out["cuda"] = _module_code(builder.codegen("cuda"), "cuda", cuda_options, linked)
+    return out
 
 
 def kernel_entry_names(kernel: Any) -> list[tuple[Any, str]]:

@@ -102,10 +102,8 @@ class Worker:
         kernels = [(name, k) for name, k in list(wmod.kernels.items()) if k.func.__module__ == modname]
         if not kernels:
             return Rejected(key, "codegen", "the module defines no @wp.kernel", None)
-        code: dict[str, Any] = {}
         try:
-            for device in ("cpu", "cuda"):
-                code[device] = self.wa.module_codegen(wmod, device)  # also assigns kernel hashes
+            code = self.wa.module_codegen(wmod, warp_attr_names(source))  # also assigns kernel hashes
             entries = [(obj, name, mangled) for name, k in kernels
                        for obj, mangled in self.wa.kernel_entry_names(k)]
         except Exception as e:

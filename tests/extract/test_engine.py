@@ -145,3 +145,26 @@ def test_worker_disk_stays_flat_over_batches(good):
             sizes.append(total)
     # after the first batch (precompiled headers) nothing accumulates per batch
     assert max(sizes[1:]) - sizes[1] < 256 * 1024, sizes
+
+
+def test_hostile_sources_are_rejected_unsafe_and_never_run(tmp_path, extractor, good):
+    canary = tmp_path / "canary"
+    touch = f"open({str(canary)!r}, 'w')"
+    hostile = {
+        "annotation": f"import warp as wp\n@wp.kernel\ndef k(a: {touch}):\n    pass\n",
+        "default": f"import warp as wp\n@wp.func\ndef f(x: float, y: float = {touch}) -> float:\n    return x\n"
+                   "@wp.kernel\ndef k(a: wp.array(dtype=float)):\n    a[0] = f(1.0)\n",
+        "static": f"import warp as wp\n@wp.kernel\ndef k(a: wp.array(dtype=float)):\n    a[0] = wp.static({touch})\n",
+        "toplevel": f"import warp as wp\n{touch}\n@wp.kernel\ndef k(a: wp.array(dtype=float)):\n    a[0] = 1.0\n",
+        "subclasses": "import warp as wp\nX = [c for c in ().__class__.__bases__[0].__subclasses__()]\n"
+                      "@wp.kernel\ndef k(a: wp.array(dtype=float)):\n    a[0] = 1.0\n",
+        "decorator": f"import warp as wp\n@({touch} and wp.kernel)\ndef k(a: wp.array(dtype=float)):\n    a[0] = 1.0\n",
+        "string_annotation": f"import warp as wp\n@wp.kernel\ndef k(a: \"{touch}\"):\n    pass\n",
+        "import": f"import warp as wp\nimport os\nos.system('touch {canary}')\n",
+    }
+    units = [Unit(name, src) for name, src in hostile.items()] + [Unit("fine", good(3))]
+    outs = extractor.extract(units)
+    for o in outs[:-1]:
+        assert isinstance(o, Rejected) and o.reason == "unsafe", o
+    assert isinstance(outs[-1], Accepted)
+    assert not canary.exists()

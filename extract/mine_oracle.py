@@ -1,0 +1,137 @@
+"""Which kernels of a Warp program can Warp itself compile, in their original module?
+
+    python -m extract.mine_oracle FILE...       (prints one JSON line per file)
+
+The yardstick for ``synth extract``: every kernel this reports as compilable should be mined.
+Each file is imported in a fresh child process (cwd = its folder), exactly as the slicer
+imports it; then every Warp module holding one of the file's kernels is compiled ahead of time
+with Warp's public ``wp.compile_aot_module`` for the CPU and for CUDA ``sm_75`` PTX (NVRTC, no
+GPU needed).  A kernel counts as compilable when its module compiles; a generic kernel counts
+once per declared overload (named like the slicer names them); a generic kernel without
+overloads and an ``@wp.kernel`` never instantiated at import count as not compilable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from typing import Any
+
+from extract.mine_files import child_environment
+
+_CHILD_CODE = (
+    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+    "from extract.mine_oracle import child_main; child_main()"
+)
+
+
+def kernel_labels(kernel: Any) -> list[str]:
+    from extract import warp_adapter as wa
+
+    if not wa.kernel_is_generic(kernel):
+        return [kernel.key]
+    return [f"{kernel.key}[{', '.join(wa.type_repr(t) for _, t in sig)}]"
+            for sig in wa.kernel_overload_signatures(kernel)]
+
+
+def _block_dim(kernel: Any, launches: tuple[dict[str, set[int]], set[int]]) -> int | None:
+    """The block_dim the slicer gives this kernel's unit (the same rule, so the same yardstick)."""
+    import inspect
+
+    from extract import warp_adapter as wa
+    from extract.mine_slice import CannotSlice, slice_kernel
+    from extract.mine_slicer import tile_block_dim
+
+    sigs = wa.kernel_overload_signatures(kernel) if wa.kernel_is_generic(kernel) else [None]
+    try:
+        text = slice_kernel(kernel, sigs[0]).source if sigs else ""
+    except CannotSlice:
+        text = ""
+    if not text:
+        try:
+            text = inspect.getsource(kernel.func)
+        except (OSError, TypeError):
+            text = ""
+    return tile_block_dim(kernel.func.__name__, text, launches, wa.kernel_module_option_changes(kernel))
+
+
+def check_file(path: str, workdir: str) -> dict[str, Any]:
+    import warp as wp
+
+    from extract.mine_slicer import declared_kernels, find_kernels, import_file, launch_block_dims
+
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    declared = declared_kernels(text)
+    result: dict[str, Any] = {"file": path, "error": None, "declared": len(declared), "kernels": {}}
+    try:
+        module = import_file(path)
+    except BaseException as e:
+        result["error"] = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+        return result
+    kernels = find_kernels(module, path)
+    launches = launch_block_dims(text, vars(module))
+    groups: dict[tuple[int, int | None], tuple[Any, list[Any]]] = {}
+    for k in kernels:
+        groups.setdefault((id(k.module), _block_dim(k, launches)), (k.module, []))[1].append(k)
+    for n, ((_, block_dim), (wmod, members)) in enumerate(groups.items()):
+        labels = [label for k in members for label in kernel_labels(k)]
+        if not labels:
+            continue
+        saved = wmod.options.get("block_dim")
+        try:
+            if block_dim is not None:
+                wp.set_module_options({"block_dim": block_dim}, module=wmod)
+            wp.compile_aot_module(wmod, device="cpu", arch=[75], use_ptx=True,
+                                  module_dir=os.path.join(workdir, f"m{n}"))
+            ok, message = True, ""
+        except Exception as e:
+            ok, message = False, f"{type(e).__name__}: {e}".strip().splitlines()[0][:300]
+        finally:
+            if block_dim is not None:
+                wp.set_module_options({"block_dim": saved}, module=wmod)
+        for label in labels:
+            result["kernels"][label] = {"ok": ok, "message": message, "block_dim": block_dim}
+    return result
+
+
+def child_main() -> None:
+    proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    from extract import warp_adapter as wa
+
+    wa.init_warp()
+    with tempfile.TemporaryDirectory(prefix="wsynth-oracle-") as workdir:
+        for path in sys.argv[1:]:
+            proto.write(json.dumps(check_file(path, workdir)) + "\n")
+
+
+def check_files(paths: list[str], timeout: float = 600.0) -> dict[str, dict[str, Any]]:
+    """Run the check for each file in its own child; results keyed by absolute path."""
+    out: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        path = os.path.abspath(path)
+        with tempfile.TemporaryDirectory(prefix="wsynth-oracle-cache-") as cache:
+            env = child_environment() | {"WARP_CACHE_PATH": cache}
+            try:
+                proc = subprocess.run([sys.executable, "-c", _CHILD_CODE, path], cwd=os.path.dirname(path),
+                                      env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+                lines = [ln for ln in proc.stdout.decode("utf-8", "replace").splitlines() if ln.strip()]
+                out[path] = json.loads(lines[-1]) if lines else {
+                    "file": path, "error": f"crashed (status {proc.returncode})", "kernels": {}}
+            except subprocess.TimeoutExpired:
+                out[path] = {"file": path, "error": "timeout", "kernels": {}}
+    return out
+
+
+def main() -> None:
+    for result in check_files(sys.argv[1:]).values():
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
