@@ -67,6 +67,8 @@ class Extractor:
         outer: Future[list[Outcome]] = Future()
 
         def finish(f: Future[list[Outcome]]) -> None:
+            if outer.cancelled():
+                return
             exc = f.exception()
             if exc is not None:
                 outer.set_exception(exc)

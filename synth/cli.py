@@ -24,12 +24,21 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 class UsageError(Exception):
     """An expected, user-facing error: printed as one line, exit status 2."""
 
+    user_facing = True
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line on stderr (plus a hint), exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="synth", description="warp-synth: verified NVIDIA Warp kernel -> C++/CUDA training pairs"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         try:
             module = importlib.import_module(module_name)
@@ -51,10 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("synth: interrupted; records written so far are kept", file=sys.stderr)
         return 130
-    except UsageError as e:
-        print(f"synth {args.command}: error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:  # expected domain errors define a `user_message` or subclass UsageError
+    except Exception as e:  # expected, user-facing errors carry `user_facing = True`
         if getattr(e, "user_facing", False):
             print(f"synth {args.command}: error: {e}", file=sys.stderr)
             return 2

@@ -1,0 +1,322 @@
+"""``synth run``: produce exactly N accepted, unique, verified records.
+
+Flow per batch: candidates (templates + mutator) -> dedup against everything written or in
+flight -> screen + isolated batched extraction -> records appended and fsynced -> resume
+cursor and stats replaced atomically.  Batches are committed in submission order, and every
+candidate is a pure function of (seed, category, index), so the same seed gives the same
+kernels whatever the worker count, and a killed run resumes where its last commit ended.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter, deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from extract.engine import ExtractOptions, Extractor
+from extract.normalize import record_id
+from extract.pool import WorkerStartError
+from extract.records import CATEGORIES, Accepted, Candidate, Outcome, Record, Unit, make_record, utc_now
+from synth.sources import OfflineSource
+from synth.store import STATE, STATS, Store
+
+SCHEMA_VERSION = 1
+
+
+class RunError(Exception):
+    user_facing = True
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--category", default="all", metavar="CAT",
+                   help=f"one of {', '.join(CATEGORIES)}, or 'all' to balance the ten (default: all)")
+    p.add_argument("--n", type=int, required=True, metavar="N", help="accepted unique records to produce")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="output folder (default: data/<category>); an interrupted run resumes from it")
+    p.add_argument("--seed", type=int, default=0, help="generation seed: the same seed gives the same kernels")
+    p.add_argument("--workers", type=int, default=2, metavar="W", help="extraction worker processes (default: 2)")
+    p.add_argument("--batch-size", type=int, default=32, metavar="B",
+                   help="kernels compiled per translation unit (default: 32)")
+    p.add_argument("--offline", action="store_true", help="templates + mutator only, never an LLM")
+    p.add_argument("--mutation-rate", type=float, default=0.5, metavar="P",
+                   help="share of candidates diversified by the mutator (default: 0.5)")
+    p.add_argument("--with-ptx", action="store_true", help="also store each kernel's PTX (ir.cuda.ptx)")
+    p.add_argument("--shard-records", type=int, default=10_000, metavar="K",
+                   help="records per JSONL shard (default: 10000)")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                   help="base wall-clock limit per batch in seconds, plus 10 s per kernel (default: 60)")
+    p.add_argument("--mem-limit-mb", type=int, default=4096, metavar="MB",
+                   help="address-space limit of each worker (default: 4096)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+@dataclass(slots=True)
+class _Batch:
+    category: str
+    start: int  # first candidate index
+    end: int
+    candidates: list[tuple[Candidate, str]]  # (candidate, record id) submitted for extraction
+    duplicates: int
+    future: Future[list[Outcome]] | None = None
+
+
+@dataclass(slots=True)
+class RunStats:
+    attempts: int = 0
+    accepted: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    per_category: dict[str, dict[str, int]] = field(default_factory=dict)
+    per_operator: dict[str, dict[str, int]] = field(default_factory=dict)
+    per_origin: Counter[str] = field(default_factory=Counter)
+    elapsed_s: float = 0.0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> RunStats:
+        s = cls()
+        if not d:
+            return s
+        s.attempts = int(d.get("attempts", 0))
+        s.accepted = int(d.get("accepted", 0))
+        s.rejected = Counter(d.get("rejected", {}))
+        s.per_category = {k: dict(v) for k, v in d.get("per_category", {}).items()}
+        s.per_operator = {k: dict(v) for k, v in d.get("per_operator", {}).items()}
+        s.per_origin = Counter(d.get("accepted_by_origin", {}))
+        s.elapsed_s = float(d.get("elapsed_s", 0.0))
+        return s
+
+    def cat(self, c: str) -> dict[str, int]:
+        return self.per_category.setdefault(c, {"attempts": 0, "accepted": 0})
+
+    def op(self, o: str) -> dict[str, int]:
+        return self.per_operator.setdefault(o, {"tried": 0, "valid": 0})
+
+
+def _targets(category: str, n: int) -> dict[str, int]:
+    if category != "all":
+        return {category: n}
+    base, extra = divmod(n, len(CATEGORIES))
+    return {c: base + (1 if i < extra else 0) for i, c in enumerate(CATEGORIES)}
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    # what makes a run *this* run: changing any of these needs another --out
+    return {"schema": SCHEMA_VERSION, "category": args.category, "seed": args.seed, "mode": "offline",
+            "mutation_rate": args.mutation_rate, "with_ptx": args.with_ptx}
+
+
+class Runner:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.targets = _targets(args.category, args.n)
+        self.store = Store.open(args.out, _settings(args), shard_records=args.shard_records)
+        state = self.store.read_json(STATE) or {}
+        self.next_index: dict[str, int] = {c: int(state.get("next_index", {}).get(c, 0)) for c in self.targets}
+        prev = self.store.read_json(STATS) or {}
+        self.stats = RunStats.from_dict(prev)
+        self.prev_engine: Counter[str] = Counter(prev.get("engine", {}))
+        self.accepted = {c: self.store.counts_by_category.get(c, 0) for c in self.targets}
+        self.source = OfflineSource(args.seed, mutation_rate=args.mutation_rate)
+        self.inflight: deque[_Batch] = deque()
+        self.inflight_ids: set[str] = set()
+        self.t0 = time.monotonic()
+        self.session_accepted = 0
+        self.engine_stats: dict[str, int] = {}
+        import warp  # version only; no Warp code runs in this process
+
+        self.warp_version = warp.__version__
+
+    # ----------------------------------------------------------------- scheduling
+    def remaining(self, c: str) -> int:
+        return max(0, self.targets[c] - self.accepted[c])
+
+    def _pick_category(self) -> str | None:
+        best, best_need = None, 0.0
+        for c in self.targets:
+            queued = sum(len(b.candidates) for b in self.inflight if b.category == c)
+            need = self.remaining(c) - 0.7 * queued
+            if self.remaining(c) > 0 and need > best_need:
+                best, best_need = c, need
+        return best
+
+    def _make_batch(self, c: str) -> _Batch:
+        start = self.next_index[c]
+        want = self.args.batch_size
+        cands: list[tuple[Candidate, str]] = []
+        dups = 0
+        i = start
+        while len(cands) < want and i < start + 4 * want:
+            cand = self.source.candidate(c, i)
+            i += 1
+            try:
+                rid = record_id(cand.source)
+            except SyntaxError:
+                rid = f"unparsable-{c}-{i}"
+            if rid in self.store.ids or rid in self.inflight_ids:
+                dups += 1
+                continue
+            self.inflight_ids.add(rid)
+            cands.append((cand, rid))
+        self.next_index[c] = i
+        return _Batch(c, start, i, cands, dups)
+
+    # ----------------------------------------------------------------- committing
+    def _commit(self, batch: _Batch, outcomes: list[Outcome]) -> None:
+        st = self.stats
+        st.attempts += len(batch.candidates) + batch.duplicates
+        st.rejected["duplicate"] += batch.duplicates
+        st.cat(batch.category)["attempts"] += len(batch.candidates) + batch.duplicates
+        records: list[Record] = []
+        for (cand, rid), out in zip(batch.candidates, outcomes, strict=True):
+            self.inflight_ids.discard(rid)
+            ok = isinstance(out, Accepted) and len(out.kernels) == 1
+            for o in cand.provenance.get("operators", []):
+                st.op(o)["tried"] += 1
+                st.op(o)["valid"] += int(ok)
+            if not ok:
+                reason = out.reason if not isinstance(out, Accepted) else "multiple_kernels"
+                st.rejected[reason] += 1
+                continue
+            if len(records) >= self.remaining(batch.category):
+                st.rejected["surplus"] += 1  # the category filled up inside this batch
+                continue
+            if rid in self.store.ids:
+                st.rejected["duplicate"] += 1
+                continue
+            assert isinstance(out, Accepted)
+            records.append(make_record(
+                cand.source, out.kernels[0], record_id=rid, kernel_type=cand.kernel_type, origin=cand.origin,
+                warp_version=self.warp_version, parent_id=cand.parent_id, extra_metadata={
+                    "provenance": cand.provenance, "seed": self.args.seed,
+                },
+            ))
+        written = self.store.append(records)
+        self.accepted[batch.category] += written
+        self.session_accepted += written
+        st.accepted += written
+        st.cat(batch.category)["accepted"] += written
+        for r in records:
+            st.per_origin[r.origin] += 1
+        self.store.write_json(STATE, {"next_index": self._committed_index()})
+        self.store.write_json(STATS, self.stats_dict())
+
+    def _committed_index(self) -> dict[str, int]:
+        # the cursor never passes a batch that is still in flight
+        out = dict(self.next_index)
+        for b in self.inflight:
+            out[b.category] = min(out[b.category], b.start)
+        return out
+
+    def stats_dict(self, finished: bool = False) -> dict[str, Any]:
+        st = self.stats
+        elapsed = st.elapsed_s + (time.monotonic() - self.t0)
+        engine = Counter(self.prev_engine)
+        engine.update(self.engine_stats)
+        return {
+            "settings": _settings(self.args),
+            "target": self.args.n,
+            "records": self.store.count,
+            "finished": finished,
+            "attempts": st.attempts,
+            "accepted": st.accepted,
+            "rejected": dict(sorted(st.rejected.items())),
+            "accepted_by_origin": dict(sorted(st.per_origin.items())),
+            "per_category": {c: {**v, "yield": round(v["accepted"] / v["attempts"], 4) if v["attempts"] else 0.0}
+                             for c, v in sorted(st.per_category.items())},
+            "per_operator": {o: {**v, "yield": round(v["valid"] / v["tried"], 4) if v["tried"] else 0.0}
+                             for o, v in sorted(st.per_operator.items())},
+            "elapsed_s": round(elapsed, 2),
+            "pairs_per_s": round(st.accepted / elapsed, 3) if elapsed > 0 else 0.0,
+            "engine": dict(engine),
+            "workers": self.args.workers,
+            "batch_size": self.args.batch_size,
+            "warp_version": self.warp_version,
+            "updated_at": utc_now(),
+        }
+
+    # ----------------------------------------------------------------- main loop
+    def run(self) -> int:
+        total_left = sum(self.remaining(c) for c in self.targets)
+        if total_left == 0:
+            print(f"synth run: {self.args.out} already holds the {self.args.n} records of this run; nothing to do",
+                  file=sys.stderr)
+            return 0
+        if self.store.repaired_bytes:
+            print(f"synth run: repaired a torn last line ({self.store.repaired_bytes} bytes cut)", file=sys.stderr)
+        if self.store.count:
+            print(f"synth run: resuming {self.args.out}: {self.store.count} records kept, {total_left} to go",
+                  file=sys.stderr)
+        opts = ExtractOptions(workers=self.args.workers, batch_size=self.args.batch_size,
+                              with_ptx=self.args.with_ptx, mem_limit_mb=self.args.mem_limit_mb,
+                              timeout_base=self.args.timeout)
+        bar = tqdm(total=self.args.n, initial=self.store.count, unit="pair", dynamic_ncols=True,
+                   disable=self.args.no_progress or None, file=sys.stderr, desc="accepted")
+        try:
+            with Extractor(opts) as ex:
+                self.engine_stats = ex.stats
+                depth = max(2, 2 * self.args.workers)
+                while True:
+                    while len(self.inflight) < depth:
+                        c = self._pick_category()
+                        if c is None:
+                            break
+                        b = self._make_batch(c)
+                        units = [Unit(rid, cand.source) for cand, rid in b.candidates]
+                        b.future = ex.submit_batch(units)
+                        self.inflight.append(b)
+                    if not self.inflight:
+                        break
+                    b = self.inflight.popleft()
+                    assert b.future is not None
+                    outcomes = b.future.result()
+                    before = self.store.count
+                    self.engine_stats = ex.stats
+                    self._commit(b, outcomes)
+                    bar.update(self.store.count - before)
+                    rej = sum(v for k, v in self.stats.rejected.items() if k != "surplus")
+                    elapsed = time.monotonic() - self.t0
+                    bar.set_postfix(rate=f"{self.session_accepted / elapsed:.1f}/s", rejects=rej, refresh=False)
+                    if sum(self.remaining(c) for c in self.targets) == 0:
+                        for other in self.inflight:
+                            if other.future is not None:
+                                other.future.cancel()
+                        self.inflight.clear()
+                        break
+                self.engine_stats = ex.stats
+        except WorkerStartError as e:
+            raise RunError(str(e)) from None
+        finally:
+            bar.close()
+        final = self.stats_dict(finished=True)
+        self.store.write_json(STATS, final)
+        print(f"synth run: {self.store.count} records in {self.args.out} "
+              f"({self.session_accepted} new, {final['pairs_per_s']} pairs/s overall); stats in "
+              f"{self.args.out / STATS}", file=sys.stderr)
+        return 0
+
+
+def validate(args: argparse.Namespace) -> None:
+    if args.category != "all" and args.category not in CATEGORIES:
+        raise RunError(f"unknown category {args.category!r}; choose one of {', '.join(CATEGORIES)} or 'all'")
+    if args.n <= 0:
+        raise RunError(f"--n must be a positive number of records, got {args.n}")
+    if args.workers <= 0 or args.batch_size <= 0 or args.shard_records <= 0:
+        raise RunError("--workers, --batch-size and --shard-records must be positive")
+    if not 0.0 <= args.mutation_rate <= 1.0:
+        raise RunError(f"--mutation-rate must be between 0 and 1, got {args.mutation_rate}")
+    if args.out is None:
+        args.out = Path("data") / args.category
+    if args.out.exists() and not os.access(args.out, os.W_OK):
+        raise RunError(f"cannot write to {args.out}: permission denied")
+
+
+def run(args: argparse.Namespace) -> int:
+    validate(args)
+    return Runner(args).run()
