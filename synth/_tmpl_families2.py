@@ -35,7 +35,8 @@ def atomic(kb: KernelBuilder) -> Family:
         ctx.update(src=src, dst=dst, tile=tile, row=row, t=kb.names.local(), s=kb.names.local(),
                    reduce=kb.rng.choice(("tile_sum", "tile_sum", "tile_max", "tile_min")),
                    offset=kb.rng.choice(("0", row)),
-                   scale=kb.rng.choice((None, kb.gen.lit(scalar(dtype)))))
+                   scale=kb.rng.choice((None, kb.gen.lit(scalar(dtype)))),
+                   fn=kb.rng.choice((None, None, *_TILE_FNS)))
         kb.gen.used += ["tile_load", ctx["reduce"], "tile_atomic_add"]
         return variant, ctx, {"dtype": dtype, "tile": tile}
     if variant == "cas_exch":
@@ -58,6 +59,8 @@ def atomic(kb: KernelBuilder) -> Family:
         kb.func(ty, [ty], depth=2)
     val, line = kb.local(ty, depth=2)
     ctx["temps"].append(line)
+    if kb.rng.random() < 0.35:
+        ctx["cond"] = kb.gen.cond(1, dtype if ty.kind == "scalar" else None)
     ops = _ATOMIC_OPS[dtype]
     i0 = kb.idx[0]
     if variant == "histogram":
@@ -105,8 +108,6 @@ def atomic(kb: KernelBuilder) -> Family:
                     kb.scope.add(old, ty)
                 else:
                     ctx["ops"].append(f"wp.atomic_{op}({target}, {slot}, {e})")
-    if kb.rng.random() < 0.35:
-        ctx["cond"] = kb.gen.cond(1, dtype if ty.kind == "scalar" else None)
     return variant, ctx, {"dtype": dtype, "type": ty.name, "ndim": ndim}
 
 
@@ -164,8 +165,14 @@ def nested(kb: KernelBuilder) -> Family:
     for a, t in accs:
         kb.scope.add(a, t)
     ov, iv = kb.names.loopvar(), kb.names.loopvar()
+    if variant == "if_loop":
+        ctx["cond"] = kb.gen.cond(1, dtype)
+        if kb.rng.random() < 0.6:
+            ctx["else_body"] = kb.updates(accs, kb.rng.randint(1, 2))
     ctx["outer"] = f"for {ov} in range({kb.int_bound()}):"
     kb.scope.add(ov, I32, readonly=True)
+    if variant not in ("loop3", "if_loop") and kb.rng.random() < 0.2:
+        ctx["outer_pre"] = kb.updates(accs, 1)
     if kb.rng.random() < 0.3:
         ctx["inner"] = f"for {iv} in range({ov}, {kb.int_bound()}):"
     else:
@@ -189,12 +196,9 @@ def nested(kb: KernelBuilder) -> Family:
             body += [f"if {kb.gen.cond(1, dtype)}:", f"{IND}{kb.rng.choice(('break', 'continue'))}"]
         body += kb.updates(accs, kb.rng.randint(1, 3))
     ctx["body"] = body
-    if variant == "if_loop":
-        ctx["cond"] = kb.gen.cond(1, dtype)
-        if kb.rng.random() < 0.6:
-            ctx["else_body"] = kb.updates(accs, kb.rng.randint(1, 2))
-    elif variant != "loop3" and kb.rng.random() < 0.4:
-        ctx["outer_pre" if kb.rng.random() < 0.5 else "outer_post"] = kb.updates(accs, 1)
+    if variant not in ("loop3", "if_loop") and kb.rng.random() < 0.25:
+        kb.scope.vars = [(n, t) for n, t in kb.scope.vars if n != iv]
+        ctx["outer_post"] = kb.updates(accs, 1)
     ctx["stores"] = [(kb.at(res.outs[0]), accs[0][0] if kb.rng.random() < 0.6 else kb.gen.expr(ty, 1))]
     return variant, ctx, {"dtype": dtype, "type": ty.name, "ndim": ndim}
 

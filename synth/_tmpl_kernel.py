@@ -8,6 +8,7 @@ the Jinja templates indent into place.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,16 @@ IND = "    "
 
 def indent(lines: Sequence[str], levels: int = 1) -> list[str]:
     return [IND * levels + ln for ln in lines]
+
+
+_BARE_LITERAL = re.compile(r"^-?\(?-?[0-9][0-9.e+-]*\)?$|^True$|^False$")
+
+
+def dynamic(ty: Ty, expr: str) -> str:
+    """``expr`` made a dynamic value: Warp rejects mutating a name bound to a bare literal in a loop."""
+    if ty.kind == "scalar" and _BARE_LITERAL.match(expr):
+        return f"{ty.name}({expr})"
+    return expr
 
 
 @dataclass(slots=True)
@@ -147,7 +158,7 @@ class KernelBuilder:
     def local(self, ty: Ty, expr: str | None = None, depth: int = 2) -> tuple[str, str]:
         """A new local of ``ty`` (added to scope) and its defining line."""
         name = self.names.local()
-        e = expr if expr is not None else self.gen.expr(ty, depth)
+        e = dynamic(ty, expr if expr is not None else self.gen.expr(ty, depth))
         self.scope.add(name, ty)
         return name, f"{name} = {e}"
 
@@ -183,7 +194,7 @@ class KernelBuilder:
                 return f"{name}[{k}] = {g.expr(ty.scalar(), depth)}"
             op = self.rng.choice(("+=", "-=", "="))
             if op == "=":
-                return f"{name} = {g.expr(ty, depth)}"
+                return f"{name} = {dynamic(ty, g.expr(ty, depth))}"
             return f"{name} {op} {g.expr(ty, depth)}"
         if ty.kind == "bool":
             return f"{name} = {g.cond(1)}"
@@ -192,7 +203,8 @@ class KernelBuilder:
         if op == "=" and r < 0.5:
             bop = self.rng.choice(("+", "-", "*") if ty.is_float else ("+", "-", "&", "*"))
             return f"{name} = {name} {bop} {paren(g.expr(ty, depth))}"
-        return f"{name} {op} {g.expr(ty, depth)}"
+        e = g.expr(ty, depth)
+        return f"{name} {op} {dynamic(ty, e) if op == '=' else e}"
 
     def updates(self, targets: Sequence[tuple[str, Ty]], n: int, depth: int = 2,
                 temps: float = 0.3) -> list[str]:
