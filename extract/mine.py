@@ -34,14 +34,29 @@ SHARD_PREFIX = "mined-"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="Warp source files or folders (searched recursively)")
-    parser.add_argument("--out", default="data/mined", metavar="DIR",
-                        help="dataset folder: records are appended as DIR/mined-NNNNN.jsonl (default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=2, help="extraction worker processes (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=32, help="units compiled per batch (default: %(default)s)")
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH", help="Warp source files or folders (searched recursively)"
+    )
+    parser.add_argument(
+        "--out",
+        default="data/mined",
+        metavar="DIR",
+        help="dataset folder: records are appended as DIR/mined-NNNNN.jsonl (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="extraction worker processes (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=32, help="units compiled per batch (default: %(default)s)"
+    )
     parser.add_argument("--with-ptx", action="store_true", help="also store each kernel's PTX")
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
-                        help="time limit for importing one file (default: %(default)s)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="time limit for importing one file (default: %(default)s)",
+    )
 
 
 @dataclass(slots=True)
@@ -66,7 +81,8 @@ class FileReport:
 
     def line(self) -> str:
         n = len(self.kernels)
-        head = f"{self.file.display}: {n} kernel{'s' if n != 1 else ''}, {self.mined} mined, {n - self.mined} skipped"
+        plural = "s" if n != 1 else ""
+        head = f"{self.file.display}: {n} kernel{plural}, {self.mined} mined, {n - self.mined} skipped"
         if self.error:
             head += f" ({'import failed' if self.error == 'import_error' else self.error}: {self.message})"
         return head
@@ -101,7 +117,7 @@ def existing_ids(out: Path) -> set[str]:
 def next_shard(out: Path) -> Path:
     n = 0
     for p in out.glob(f"{SHARD_PREFIX}*.jsonl"):
-        stem = p.stem[len(SHARD_PREFIX):]
+        stem = p.stem[len(SHARD_PREFIX) :]
         if stem.isdigit():
             n = max(n, int(stem) + 1)
     return out / f"{SHARD_PREFIX}{n:05d}.jsonl"
@@ -112,12 +128,19 @@ def _progress(total: int, desc: str) -> Any:
         from tqdm import tqdm
     except ImportError:  # progress is a nicety
         return None
-    return tqdm(total=total, desc=desc, unit="file" if desc.startswith("import") else "kernel",
-                file=sys.stderr, leave=False, disable=None)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="file" if desc.startswith("import") else "kernel",
+        file=sys.stderr,
+        leave=False,
+        disable=None,
+    )
 
 
-def mine(files: list[SourceFile], *, out: Path, options: ExtractOptions,
-         timeout: float) -> tuple[list[FileReport], list[Record], dict[str, Any]]:
+def mine(
+    files: list[SourceFile], *, out: Path, options: ExtractOptions, timeout: float
+) -> tuple[list[FileReport], list[Record], dict[str, Any]]:
     """Slice and extract ``files``; returns per-file reports, the new records and run counters."""
     bar = _progress(len(files), "importing")
     slices = slice_files(files, timeout, on_file=(lambda _fs: bar.update(1)) if bar is not None else None)
@@ -144,9 +167,12 @@ def mine(files: list[SourceFile], *, out: Path, options: ExtractOptions,
     if units:
         with Extractor(options) as ex:
             size = max(1, options.batch_size)
-            futures = [ex.submit_batch(units[i : i + size],
-                                       on_done=(lambda r: bar.update(len(r))) if bar is not None else None)
-                       for i in range(0, len(units), size)]
+            futures = [
+                ex.submit_batch(
+                    units[i : i + size], on_done=(lambda r: bar.update(len(r))) if bar is not None else None
+                )
+                for i in range(0, len(units), size)
+            ]
             for f in futures:
                 outcomes.extend(f.result())
             pool_stats = ex.stats
@@ -173,16 +199,24 @@ def mine(files: list[SourceFile], *, out: Path, options: ExtractOptions,
             continue
         known.add(rid)
         for kir in outcome.kernels:
-            records.append(make_record(
-                source, kir, record_id=rid, kernel_type="mined", origin="mined", warp_version=version,
-                extra_metadata={"source_file": rep.file.relative, "source_kernel": kr.name},
-            ))
+            records.append(
+                make_record(
+                    source,
+                    kir,
+                    record_id=rid,
+                    kernel_type="mined",
+                    origin="mined",
+                    warp_version=version,
+                    extra_metadata={"source_file": rep.file.relative, "source_kernel": kr.name},
+                )
+            )
     run = {"units": len(units), "duplicates": duplicates, "pool": pool_stats}
     return reports, records, run
 
 
-def write_output(out: Path, records: list[Record], reports: list[FileReport], run: dict[str, Any],
-                 passed_over: int) -> Path | None:
+def write_output(
+    out: Path, records: list[Record], reports: list[FileReport], run: dict[str, Any], passed_over: int
+) -> Path | None:
     out.mkdir(parents=True, exist_ok=True)
     shard = None
     if records:
@@ -201,14 +235,21 @@ def write_output(out: Path, records: list[Record], reports: list[FileReport], ru
     runs = [*previous.get("runs", []), stats] if isinstance(previous.get("runs"), list) else [stats]
     total = len(existing_ids(out))
     tmp = stats_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"kind": "mined", "records": total, "last_run": stats, "runs": runs}, indent=2) + "\n",
-                   encoding="utf-8")
+    tmp.write_text(
+        json.dumps({"kind": "mined", "records": total, "last_run": stats, "runs": runs}, indent=2) + "\n",
+        encoding="utf-8",
+    )
     os.replace(tmp, stats_path)
     return shard
 
 
-def run_stats(reports: list[FileReport], records: list[Record], run: dict[str, Any], passed_over: int,
-              shard: Path | None) -> dict[str, Any]:
+def run_stats(
+    reports: list[FileReport],
+    records: list[Record],
+    run: dict[str, Any],
+    passed_over: int,
+    shard: Path | None,
+) -> dict[str, Any]:
     reasons = Counter(k.reason for rep in reports for k in rep.kernels if not k.mined)
     return {
         "files": len(reports),
@@ -223,7 +264,9 @@ def run_stats(reports: list[FileReport], records: list[Record], run: dict[str, A
         "skipped_by_reason": dict(sorted(reasons.items())),
         "by_file": {
             r.file.relative: {
-                "kernels": len(r.kernels), "mined": r.mined, "skipped": len(r.kernels) - r.mined,
+                "kernels": len(r.kernels),
+                "mined": r.mined,
+                "skipped": len(r.kernels) - r.mined,
                 **({"error": r.error, "message": r.message} if r.error else {}),
             }
             for r in reports
@@ -232,8 +275,14 @@ def run_stats(reports: list[FileReport], records: list[Record], run: dict[str, A
     }
 
 
-def print_report(reports: list[FileReport], records: list[Record], run: dict[str, Any], passed_over: int,
-                 out: Path, shard: Path | None) -> None:
+def print_report(
+    reports: list[FileReport],
+    records: list[Record],
+    run: dict[str, Any],
+    passed_over: int,
+    out: Path,
+    shard: Path | None,
+) -> None:
     for rep in reports:
         print(rep.line())
         for k in rep.kernels:
@@ -241,9 +290,12 @@ def print_report(reports: list[FileReport], records: list[Record], run: dict[str
                 print(f"  skipped {k.name}: {k.reason}: {_first_line(k.message)}")
     kernels = sum(len(r.kernels) for r in reports)
     mined = sum(r.mined for r in reports)
-    print(f"total: {len(reports)} files, {kernels} kernels, {mined} mined, {kernels - mined} skipped; "
-          f"{len(records)} new records ({run['duplicates']} already present) -> "
-          f"{shard if shard else out}" + (f"; {passed_over} files without kernels passed over" if passed_over else ""))
+    print(
+        f"total: {len(reports)} files, {kernels} kernels, {mined} mined, {kernels - mined} skipped; "
+        f"{len(records)} new records ({run['duplicates']} duplicates skipped) -> "
+        f"{shard if shard else out}"
+        + (f"; {passed_over} files without kernels passed over" if passed_over else "")
+    )
 
 
 def run(args: argparse.Namespace) -> int:

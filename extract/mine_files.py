@@ -99,8 +99,9 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def slice_folder(folder: str, files: list[str], timeout: float,
-                 on_file: Callable[[FileSlices], None] | None = None) -> dict[str, FileSlices]:
+def slice_folder(
+    folder: str, files: list[str], timeout: float, on_file: Callable[[FileSlices], None] | None = None
+) -> dict[str, FileSlices]:
     """Slice ``files`` (absolute paths in ``folder``); one ``FileSlices`` per file."""
     results: dict[str, FileSlices] = {}
     remaining = list(files)
@@ -114,8 +115,13 @@ def slice_folder(folder: str, files: list[str], timeout: float,
     while remaining:
         with tempfile.TemporaryFile() as log:
             proc = subprocess.Popen(
-                [sys.executable, "-c", _CHILD_CODE, *remaining], cwd=folder, env=child_environment(),
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, start_new_session=True,
+                [sys.executable, "-c", _CHILD_CODE, *remaining],
+                cwd=folder,
+                env=child_environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,
             )
             assert proc.stdout is not None
             sel = selectors.DefaultSelector()
@@ -138,10 +144,15 @@ def slice_folder(folder: str, files: list[str], timeout: float,
                     proc.wait()
                     log.seek(0)
                     tail = " | ".join(
-                        ln.strip() for ln in log.read().decode("utf-8", "replace").splitlines()[-3:] if ln.strip()
+                        ln.strip()
+                        for ln in log.read().decode("utf-8", "replace").splitlines()[-3:]
+                        if ln.strip()
                     )
-                    failure = ("import_crash", f"the importing process exited with status {proc.returncode}"
-                               + (f": {tail}" if tail else ""))
+                    failure = (
+                        "import_crash",
+                        f"the importing process exited with status {proc.returncode}"
+                        + (f": {tail}" if tail else ""),
+                    )
                     break
                 buf += chunk
                 while b"\n" in buf:
@@ -182,12 +193,17 @@ def _failed(path: str, reason: str, message: str) -> FileSlices:
             declared = declared_kernels(f.read())
     except OSError:
         declared = []
-    return FileSlices(file=path, error=reason, message=message,
-                      kernels=[KernelSlice(n, line, reason=reason, message=message) for n, line in declared])
+    return FileSlices(
+        file=path,
+        error=reason,
+        message=message,
+        kernels=[KernelSlice(n, line, reason=reason, message=message) for n, line in declared],
+    )
 
 
-def slice_files(files: list[SourceFile], timeout: float,
-                on_file: Callable[[FileSlices], None] | None = None) -> dict[str, FileSlices]:
+def slice_files(
+    files: list[SourceFile], timeout: float, on_file: Callable[[FileSlices], None] | None = None
+) -> dict[str, FileSlices]:
     by_folder: dict[str, list[str]] = {}
     for f in files:
         by_folder.setdefault(os.path.dirname(f.path), []).append(f.path)

@@ -28,15 +28,6 @@ _CHILD_CODE = (
 )
 
 
-def kernel_labels(kernel: Any) -> list[str]:
-    from extract import warp_adapter as wa
-
-    if not wa.kernel_is_generic(kernel):
-        return [kernel.key]
-    return [f"{kernel.key}[{', '.join(wa.type_repr(t) for _, t in sig)}]"
-            for sig in wa.kernel_overload_signatures(kernel)]
-
-
 def _block_dim(kernel: Any, launches: tuple[dict[str, set[int]], set[int]]) -> int | None:
     """The block_dim the slicer gives this kernel's unit (the same rule, so the same yardstick)."""
     import inspect
@@ -61,7 +52,13 @@ def _block_dim(kernel: Any, launches: tuple[dict[str, set[int]], set[int]]) -> i
 def check_file(path: str, workdir: str) -> dict[str, Any]:
     import warp as wp
 
-    from extract.mine_slicer import declared_kernels, find_kernels, import_file, launch_block_dims
+    from extract.mine_slicer import (
+        declared_kernels,
+        find_kernels,
+        import_file,
+        kernel_labels,
+        launch_block_dims,
+    )
 
     with open(path, encoding="utf-8", errors="replace") as f:
         text = f.read()
@@ -74,19 +71,21 @@ def check_file(path: str, workdir: str) -> dict[str, Any]:
         return result
     kernels = find_kernels(module, path)
     launches = launch_block_dims(text, vars(module))
+    names = kernel_labels(kernels)
     groups: dict[tuple[int, int | None], tuple[Any, list[Any]]] = {}
     for k in kernels:
         groups.setdefault((id(k.module), _block_dim(k, launches)), (k.module, []))[1].append(k)
     for n, ((_, block_dim), (wmod, members)) in enumerate(groups.items()):
-        labels = [label for k in members for label in kernel_labels(k)]
+        labels = [label for k in members for label in names[id(k)]]
         if not labels:
             continue
         saved = wmod.options.get("block_dim")
         try:
             if block_dim is not None:
                 wp.set_module_options({"block_dim": block_dim}, module=wmod)
-            wp.compile_aot_module(wmod, device="cpu", arch=[75], use_ptx=True,
-                                  module_dir=os.path.join(workdir, f"m{n}"))
+            wp.compile_aot_module(
+                wmod, device="cpu", arch=[75], use_ptx=True, module_dir=os.path.join(workdir, f"m{n}")
+            )
             ok, message = True, ""
         except Exception as e:
             ok, message = False, f"{type(e).__name__}: {e}".strip().splitlines()[0][:300]
@@ -118,18 +117,91 @@ def check_files(paths: list[str], timeout: float = 600.0) -> dict[str, dict[str,
         with tempfile.TemporaryDirectory(prefix="wsynth-oracle-cache-") as cache:
             env = child_environment() | {"WARP_CACHE_PATH": cache}
             try:
-                proc = subprocess.run([sys.executable, "-c", _CHILD_CODE, path], cwd=os.path.dirname(path),
-                                      env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+                proc = subprocess.run(
+                    [sys.executable, "-c", _CHILD_CODE, path],
+                    cwd=os.path.dirname(path),
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    timeout=timeout,
+                )
                 lines = [ln for ln in proc.stdout.decode("utf-8", "replace").splitlines() if ln.strip()]
-                out[path] = json.loads(lines[-1]) if lines else {
-                    "file": path, "error": f"crashed (status {proc.returncode})", "kernels": {}}
+                out[path] = (
+                    json.loads(lines[-1])
+                    if lines
+                    else {"file": path, "error": f"crashed (status {proc.returncode})", "kernels": {}}
+                )
             except subprocess.TimeoutExpired:
                 out[path] = {"file": path, "error": "timeout", "kernels": {}}
     return out
 
 
+def compare(paths: list[str], *, workers: int = 2, timeout: float = 60.0) -> dict[str, Any]:
+    """Run ``synth extract``'s pipeline and this check over ``paths``; per file, the kernels
+    Warp compiles and the kernels mined (into a throw-away folder)."""
+    from pathlib import Path
+
+    from extract.engine import ExtractOptions
+    from extract.mine import mine
+    from extract.mine_files import discover
+
+    files, _ = discover(paths)
+    with tempfile.TemporaryDirectory(prefix="wsynth-compare-") as out:
+        reports, _records, _run = mine(
+            files, out=Path(out), options=ExtractOptions(workers=workers), timeout=timeout
+        )
+    warp = check_files([f.path for f in files])
+    table: dict[str, Any] = {}
+    for rep in reports:
+        w = warp[rep.file.path]
+        compiles = sorted(k for k, v in w["kernels"].items() if v["ok"])
+        mined = sorted(k.name for k in rep.kernels if k.mined)
+        table[rep.file.display] = {
+            "importable": w["error"] is None,
+            "kernels": len(rep.kernels),
+            "warp_compiles": compiles,
+            "mined": mined,
+            "skipped": {
+                k.name: f"{k.reason}: {k.message.splitlines()[0] if k.message else ''}"
+                for k in rep.kernels
+                if not k.mined
+            },
+            "warp_failures": {k: v["message"] for k, v in w["kernels"].items() if not v["ok"]},
+        }
+    return table
+
+
 def main() -> None:
-    for result in check_files(sys.argv[1:]).values():
+    args = sys.argv[1:]
+    if args and args[0] == "--compare":
+        table = compare(args[1:])
+        totals = {
+            "files": len(table),
+            "importable": 0,
+            "kernels": 0,
+            "warp_compiles": 0,
+            "mined": 0,
+            "mined_and_compiles": 0,
+        }
+        for name, row in table.items():
+            both = set(row["mined"]) & set(row["warp_compiles"])
+            totals["importable"] += row["importable"]
+            totals["kernels"] += row["kernels"]
+            totals["warp_compiles"] += len(row["warp_compiles"])
+            totals["mined"] += len(row["mined"])
+            totals["mined_and_compiles"] += len(both)
+            flag = "" if set(row["mined"]) == set(row["warp_compiles"]) else "  MISMATCH"
+            print(
+                f"{name}: {row['kernels']} kernels, Warp compiles {len(row['warp_compiles'])}, "
+                f"mined {len(row['mined'])}{flag}"
+            )
+            for k, why in row["skipped"].items():
+                print(f"  skipped {k}: {why}")
+            for k, why in row["warp_failures"].items():
+                print(f"  Warp fails {k}: {why}")
+        print(json.dumps(totals))
+        return
+    for result in check_files(args).values():
         print(json.dumps(result))
 
 

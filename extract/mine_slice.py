@@ -141,7 +141,9 @@ def parse_def(obj: Any, keep_decorator: typing.Callable[[ast.expr], str | None])
     try:
         src = textwrap.dedent(inspect.getsource(obj))
     except (OSError, TypeError) as e:
-        raise CannotSlice("no_source", f"source of {getattr(obj, '__qualname__', obj)!r} unavailable: {e}") from e
+        raise CannotSlice(
+            "no_source", f"source of {getattr(obj, '__qualname__', obj)!r} unavailable: {e}"
+        ) from e
     tree = ast.parse(src)
     node = tree.body[0]
     if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -256,21 +258,29 @@ class _Slicer:
                     return
             kind = type(obj).__name__
             what = getattr(obj, "__qualname__", None) or repr(obj)[:60]
-            raise CannotSlice("python_object",
-                              f"uses '{name}', a Python {kind} ({what}) that is not a Warp function, struct or constant")
+            raise CannotSlice(
+                "python_object",
+                f"uses '{name}', a Python {kind} ({what}) that is not a Warp function, struct or constant",
+            )
 
     def require_module(self, name: str, mod: types.ModuleType) -> None:
         mname = mod.__name__
         if mname == "warp" or mname.startswith("warp."):
-            line = f"import {mname}" if name == mname.split(".")[0] and mname == "warp" else f"import {mname} as {name}"
+            line = (
+                f"import {mname}"
+                if name == mname.split(".")[0] and mname == "warp"
+                else f"import {mname} as {name}"
+            )
             if name == "wp" and mname == "warp":
                 return
         elif mname in ALLOWED_MODULES:
             line = f"import {mname}" if name == mname else f"import {mname} as {name}"
         else:
-            raise CannotSlice("module_reference",
-                              f"uses module '{name}' ({mname}) by attribute; a self-contained unit imports only "
-                              "warp, math and numpy")
+            raise CannotSlice(
+                "module_reference",
+                f"uses module '{name}' ({mname}) by attribute; a self-contained unit imports only "
+                "warp, math and numpy",
+            )
         if self.bind(name, f"module:{mname}", f"module {mname}"):
             self.imports[line] = None
 
@@ -422,8 +432,11 @@ def _join_blocks(blocks: list[str]) -> str:
     return out + "\n"
 
 
-def slice_kernel(kernel: Any, overload: list[tuple[str, Any]] | None = None,
-                 launches: tuple[dict[str, set[int]], set[int]] | None = None) -> UnitSource:
+def slice_kernel(
+    kernel: Any,
+    overload: list[tuple[str, Any]] | None = None,
+    launches: tuple[dict[str, set[int]], set[int]] | None = None,
+) -> UnitSource:
     """Self-contained module source for ``kernel`` (one overload of it if generic).
 
     ``launches`` (from ``mine_slicer.launch_block_dims``) lets a tile kernel keep the

@@ -58,7 +58,9 @@ def _first_line(text: str) -> str:
 def _is_kernel_decorator(d: ast.expr) -> bool:
     if isinstance(d, ast.Call):
         d = d.func
-    return (isinstance(d, ast.Attribute) and d.attr == "kernel") or (isinstance(d, ast.Name) and d.id == "kernel")
+    return (isinstance(d, ast.Attribute) and d.attr == "kernel") or (
+        isinstance(d, ast.Name) and d.id == "kernel"
+    )
 
 
 def declared_kernels(source: str) -> list[tuple[str, int]]:
@@ -135,8 +137,12 @@ def launch_block_dims(source: str, namespace: dict[str, Any]) -> tuple[dict[str,
     return per_kernel, every
 
 
-def tile_block_dim(kernel_name: str, unit_text: str, launches: tuple[dict[str, set[int]], set[int]],
-                   module_options: dict[str, Any]) -> int | None:
+def tile_block_dim(
+    kernel_name: str,
+    unit_text: str,
+    launches: tuple[dict[str, set[int]], set[int]],
+    module_options: dict[str, Any],
+) -> int | None:
     """The ``block_dim`` a tile kernel is launched with, when the program says so statically and
     its Warp module does not set one: its own launches' single value, else the file's."""
     if "block_dim" in module_options or not _TILE_USE.search(unit_text):
@@ -211,6 +217,29 @@ def find_kernels(module: Any, path: str) -> list[Any]:
     return sorted(found.values(), key=lambda k: (k.func.__code__.co_firstlineno, k.key))
 
 
+def kernel_labels(kernels: list[Any]) -> dict[int, list[str]]:
+    """Report names per kernel object: its qualified name (``Class.kernel``,
+    ``factory.<locals>.kernel``), ``#2``, ``#3`` for further instances of one definition, and
+    one name per declared overload of a generic kernel (``name[array(...), float32]``)."""
+    from extract import warp_adapter as wa
+
+    out: dict[int, list[str]] = {}
+    seen: dict[str, int] = {}
+    for k in kernels:
+        base = k.func.__qualname__
+        seen[base] = seen.get(base, 0) + 1
+        if seen[base] > 1:
+            base = f"{base}#{seen[base]}"
+        if wa.kernel_is_generic(k):
+            out[id(k)] = [
+                f"{base}[{', '.join(wa.type_repr(t) for _, t in sig)}]"
+                for sig in wa.kernel_overload_signatures(k)
+            ]
+        else:
+            out[id(k)] = [base]
+    return out
+
+
 def slice_file(path: str) -> FileSlices:
     from extract import warp_adapter as wa
     from extract.mine_slice import CannotSlice, slice_kernel
@@ -223,48 +252,71 @@ def slice_file(path: str) -> FileSlices:
         module = import_file(path)
     except BaseException as e:  # SystemExit and KeyboardInterrupt from user code included
         tb = traceback.extract_tb(e.__traceback__)
-        where = next((f" (line {fs.lineno})" for fs in reversed(tb) if os.path.abspath(fs.filename)
-                      == os.path.abspath(path)), "")
+        where = next(
+            (
+                f" (line {fs.lineno})"
+                for fs in reversed(tb)
+                if os.path.abspath(fs.filename) == os.path.abspath(path)
+            ),
+            "",
+        )
         out.error = "import_error"
         out.message = _first_line(f"{type(e).__name__}: {e}") + where
-        out.kernels = [KernelSlice(name, line, reason="import_error", message=out.message) for name, line in declared]
+        out.kernels = [
+            KernelSlice(name, line, reason="import_error", message=out.message) for name, line in declared
+        ]
         return out
     out.module = module.__name__
     kernels = find_kernels(module, path)
     launches = launch_block_dims(text, vars(module))
+    labels = kernel_labels(kernels)
     seen_lines = set()
     for k in kernels:
         line = k.func.__code__.co_firstlineno
         seen_lines.add(line)
-        name = k.key
+        name = k.func.__qualname__
         try:
             if wa.kernel_is_generic(k):
                 sigs = wa.kernel_overload_signatures(k)
                 if not sigs:
-                    out.kernels.append(KernelSlice(name, line, reason="generic_without_overloads",
-                                                   message="generic kernel without overloads"))
+                    out.kernels.append(
+                        KernelSlice(
+                            name,
+                            line,
+                            reason="generic_without_overloads",
+                            message="generic kernel without overloads",
+                        )
+                    )
                     continue
-                for sig in sigs:
-                    label = f"{name}[{', '.join(wa.type_repr(t) for _, t in sig)}]"
+                for sig, label in zip(sigs, labels[id(k)], strict=True):
                     try:
                         unit = slice_kernel(k, sig, launches)
-                        out.kernels.append(KernelSlice(label, line, unit.source, module_options=unit.module_options))
+                        out.kernels.append(
+                            KernelSlice(label, line, unit.source, module_options=unit.module_options)
+                        )
                     except CannotSlice as e:
                         out.kernels.append(KernelSlice(label, line, reason=e.reason, message=e.message))
                 continue
+            name = labels[id(k)][0]
             unit = slice_kernel(k, None, launches)
             out.kernels.append(KernelSlice(name, line, unit.source, module_options=unit.module_options))
         except CannotSlice as e:
             out.kernels.append(KernelSlice(name, line, reason=e.reason, message=e.message))
         except Exception as e:  # a bug or an exotic construct: report it, keep going
-            out.kernels.append(KernelSlice(name, line, reason="slice_error",
-                                           message=_first_line(f"{type(e).__name__}: {e}")))
+            out.kernels.append(
+                KernelSlice(name, line, reason="slice_error", message=_first_line(f"{type(e).__name__}: {e}"))
+            )
     for name, line in declared:
         if line not in seen_lines:
-            out.kernels.append(KernelSlice(
-                name, line, reason="not_instantiated",
-                message="the @wp.kernel is created inside a function that was not called at import "
-                        "(kernel factory); no kernel object to slice"))
+            out.kernels.append(
+                KernelSlice(
+                    name,
+                    line,
+                    reason="not_instantiated",
+                    message="the @wp.kernel is created inside a function that was not called at import "
+                    "(kernel factory); no kernel object to slice",
+                )
+            )
     out.kernels.sort(key=lambda s: (s.line, s.name))
     return out
 
@@ -283,7 +335,9 @@ def main(argv: list[str] | None = None) -> None:
         try:
             result = slice_file(path)
         except BaseException as e:
-            result = FileSlices(file=path, error="slice_error", message=_first_line(f"{type(e).__name__}: {e}"))
+            result = FileSlices(
+                file=path, error="slice_error", message=_first_line(f"{type(e).__name__}: {e}")
+            )
         proto.write(json.dumps(asdict(result), default=repr) + "\n")
     proto.flush()
 
