@@ -143,3 +143,20 @@ def warp_attr_names(source: str) -> set[str]:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("wp", "warp"):
             out.add(node.attr)
     return out
+
+
+def called_warp_names(source: str) -> set[str]:
+    """Names ``X`` called as ``wp.X(...)`` inside function bodies (not in annotations or decorators)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    out: set[str] = set()
+    for fn in ast.walk(tree):
+        if isinstance(fn, ast.FunctionDef):
+            for stmt in fn.body:
+                for node in ast.walk(stmt):
+                    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                            and isinstance(node.func.value, ast.Name) and node.func.value.id in ("wp", "warp")):
+                        out.add(node.func.attr)
+    return out

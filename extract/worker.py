@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from extract import split
-from extract.normalize import warp_attr_names
+from extract.normalize import called_warp_names, warp_attr_names
 from extract.records import Accepted, BackendIR, KernelIR, Rejected
 
 MAX_MESSAGE = 1200  # characters of compiler output kept for a repair prompt
@@ -232,7 +232,7 @@ class Worker:
         return [_outcome_dict(outcomes[u["key"]]) for u in units]
 
     def _accepted(self, u: _Loaded, ptx: str | None) -> Accepted:
-        used = sorted(warp_attr_names(u.source) & self.builtins)
+        used = sorted(called_warp_names(u.source) & self.builtins)
         kernels = []
         for obj, name, mangled in u.entries:
             mangled_all = [m for _, _, m in u.entries]
