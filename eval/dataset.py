@@ -22,7 +22,7 @@ import numpy as np
 from extract.records import ORIGINS
 
 from .digest import Corrupt, Digest, digest_lines, init_worker
-from .metrics import ScopeStats
+from .metrics import ScopeStats, SignatureStore
 
 BATCH = 256
 MAX_CORRUPT_EXAMPLES = 5
@@ -67,6 +67,7 @@ class DatasetStats:
     seed: int
     corrupt_lines: int = 0
     corrupt_examples: list[str] = field(default_factory=list)
+    store: SignatureStore = field(default_factory=SignatureStore)
     total: ScopeStats = field(init=False)
     by_origin: dict[str, ScopeStats] = field(default_factory=dict)
 
@@ -75,7 +76,7 @@ class DatasetStats:
 
     def _scope(self, label: str) -> ScopeStats:
         rng = random.Random(self.seed * 1_000_003 + zlib.crc32(label.encode()))
-        return ScopeStats(vendi_sample=self.vendi_sample, rng=rng)
+        return ScopeStats(vendi_sample=self.vendi_sample, rng=rng, store=self.store)
 
     def add(self, item: Digest | Corrupt, where: str) -> None:
         if isinstance(item, Corrupt):
@@ -83,11 +84,12 @@ class DatasetStats:
             if len(self.corrupt_examples) < MAX_CORRUPT_EXAMPLES:
                 self.corrupt_examples.append(f"{where}: {item.reason}")
             return
-        self.total.add(item)
+        rid = self.store.append(item.minhash)
+        self.total.add(item, rid)
         scope = self.by_origin.get(item.origin)
         if scope is None:
             scope = self.by_origin[item.origin] = self._scope(item.origin)
-        scope.add(item)
+        scope.add(item, rid)
 
     def result(self, builtin_names: list[str]) -> dict:
         out = {"name": self.name, "path": str(self.path), "shards": self.shards}

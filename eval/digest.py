@@ -37,7 +37,7 @@ _CANON_TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
-_STEP = np.uint64(0x9E3779B97F4A7C15)
+HASH_STEP = np.uint64(0x9E3779B97F4A7C15)
 
 
 @dataclass(slots=True)
@@ -84,7 +84,8 @@ def token_hashes(tokens: list[str]) -> np.ndarray:
     return out
 
 
-def _mix(h: np.ndarray) -> np.ndarray:
+def mix64(h: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser, element-wise (uint64 arithmetic wraps)."""
     h = (h ^ (h >> np.uint64(30))) * _MIX1
     h = (h ^ (h >> np.uint64(27))) * _MIX2
     return h ^ (h >> np.uint64(31))
@@ -98,7 +99,7 @@ def ngram_hashes(tok: np.ndarray, n: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         h = np.full(m, np.uint64(n), dtype=np.uint64)
         for k in range(n):
-            h = _mix(h * _STEP + tok[k : k + m])
+            h = mix64(h * HASH_STEP + tok[k : k + m])
     return h
 
 

@@ -1,7 +1,8 @@
 """Streaming accumulators: digests in, metric dictionaries out.
 
 A ``ScopeStats`` holds what one scope (a dataset, or one origin inside it) needs, all of it
-small per record: 64-bit hashes in sets, the MinHash signatures of near-dedup *survivors* only,
+small per record: 64-bit hashes in sets, LSH band keys of near-dedup survivors (the MinHash
+signatures, 512 bytes per record, sit once per dataset in a ``SignatureStore``),
 sorted arrays of distinct n-gram hashes (exact sets of 64-bit hashes: collisions are
 negligible at 10^5-10^7 n-grams), a reservoir of at most ``vendi_sample`` token sequences,
 counters and per-record line counts.
@@ -12,8 +13,8 @@ Definitions (``records`` = valid records of the scope, in file order):
 * ``alpha_dup_rate`` = 1 - distinct ``normalized_source`` / records;
 * ``near_dup_rate``: share of records a greedy near-dedup in file order drops: a record is
   dropped when it is an alpha copy of an earlier one, or when its normalised token-5-gram set
-  has MinHash-estimated Jaccard >= 0.8 with an earlier *kept* record (candidates from
-  datasketch's MinHashLSH, then checked on the signatures);
+  has MinHash-estimated Jaccard >= 0.8 with an earlier *kept* record (LSH candidates with
+  datasketch's band/row split for 0.8, then checked on the signatures);
 * ``skeleton_unique_ratio`` = distinct ``skeleton`` / records;
 * ``distinct_n[n]`` = distinct code-token n-grams / all code-token n-grams (n = 1..4);
 * ``vendi``: exp(Shannon entropy of the eigenvalues of K/s), K the cosine similarity of token
@@ -24,18 +25,19 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
-from datasketch import LeanMinHash, MinHashLSH
+from datasketch import MinHashLSH
 
-from .digest import MAX_N, MINHASH_SEED, NUM_PERM, Digest, ngram_hashes
+from .digest import HASH_STEP, MAX_N, NUM_PERM, Digest, mix64, ngram_hashes
 from .features import DTYPE_NAMES, FEATURES, entropy_bits
 
 NEAR_THRESHOLD = 0.8
 VENDI_MAX_N = 3
-_VENDI_DIM = 1 << 14  # above this many distinct n-grams in the sample, signed feature hashing
+_VENDI_DIM = 1 << 13  # above this many distinct n-grams in the sample, signed feature hashing (<= 64 MB)
 
 
 class HashSet:
@@ -66,36 +68,111 @@ class HashSet:
         return len(self._sorted)
 
 
-class NearDedup:
-    """Greedy MinHash-LSH near-dedup; only the kept records' signatures are stored."""
+class SignatureStore:
+    """MinHash signatures (uint32[NUM_PERM]) of a dataset's records, by record number."""
 
-    __slots__ = ("_lsh", "_kept")
+    __slots__ = ("_sigs", "_n")
 
     def __init__(self) -> None:
-        self._lsh = MinHashLSH(threshold=NEAR_THRESHOLD, num_perm=NUM_PERM)
-        self._kept: list[np.ndarray] = []
+        self._sigs = np.empty((1024, NUM_PERM), dtype=np.uint32)
+        self._n = 0
 
-    def is_near_dup(self, sig: np.ndarray) -> bool:
-        """True when ``sig`` is near an already kept record; otherwise keep it and return False."""
-        m = LeanMinHash(seed=MINHASH_SEED, hashvalues=sig, scheme="affine32")
-        for key in self._lsh.query(m):
-            if np.count_nonzero(self._kept[key] == sig) >= NEAR_THRESHOLD * NUM_PERM:
+    def append(self, sig: np.ndarray) -> int:
+        if self._n == len(self._sigs):
+            grown = np.empty((2 * len(self._sigs), NUM_PERM), dtype=np.uint32)
+            grown[: self._n] = self._sigs
+            self._sigs = grown
+        self._sigs[self._n] = sig
+        self._n += 1
+        return self._n - 1
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self._sigs[i]
+
+
+def _lsh_params() -> tuple[int, int]:
+    """(bands, rows) datasketch's MinHashLSH chooses for NEAR_THRESHOLD and NUM_PERM."""
+    lsh = MinHashLSH(threshold=NEAR_THRESHOLD, num_perm=NUM_PERM)
+    return lsh.b, lsh.r
+
+
+BANDS, ROWS = _lsh_params()
+
+
+def band_keys(sig: np.ndarray) -> np.ndarray:
+    """One 64-bit key per LSH band (the band's number is mixed in, so one key space serves all bands)."""
+    rows = sig[: BANDS * ROWS].astype(np.uint64).reshape(BANDS, ROWS)
+    with np.errstate(over="ignore"):
+        h = np.arange(1, BANDS + 1, dtype=np.uint64)
+        for j in range(ROWS):
+            h = mix64(h * HASH_STEP + rows[:, j])
+    return h
+
+
+class NearDedup:
+    """Greedy MinHash-LSH near-dedup in arrival order.
+
+    Records are banded exactly as datasketch's ``MinHashLSH`` would band them (same ``b, r``),
+    but the band keys of kept records live in one sorted ``uint64`` array (plus a small dict of
+    recent ones): 12 bytes per band instead of a Python set per bucket, which at 10^5 records is
+    the difference between ~10 MB and ~1 GB.  Candidates are confirmed on the signatures.
+    """
+
+    __slots__ = ("_store", "_keys", "_ids", "_recent")
+
+    def __init__(self, store: SignatureStore | None = None) -> None:
+        self._store = store if store is not None else SignatureStore()
+        self._keys = np.empty(0, dtype=np.uint64)
+        self._ids = np.empty(0, dtype=np.int32)
+        self._recent: dict[int, list[int]] = {}
+
+    def _candidates(self, keys: np.ndarray) -> set[int]:
+        out: set[int] = set()
+        lo = np.searchsorted(self._keys, keys, "left")
+        hi = np.searchsorted(self._keys, keys, "right")
+        for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
+            if b > a:
+                out.update(self._ids[a:b].tolist())
+        for k in keys.tolist():
+            out.update(self._recent.get(k, ()))
+        return out
+
+    def is_near_dup(self, sig: np.ndarray, record: int | None = None) -> bool:
+        """True when ``sig`` is near an already kept record; otherwise keep it and return False.
+
+        ``record`` is the signature's number in the shared store (appended when None).
+        """
+        keys = band_keys(sig)
+        for c in self._candidates(keys):
+            if np.count_nonzero(self._store[c] == sig) >= NEAR_THRESHOLD * NUM_PERM:
                 return True
-        self._lsh.insert(len(self._kept), m, check_duplication=False)
-        self._kept.append(sig)
+        rid = self._store.append(sig) if record is None else record
+        for k in keys.tolist():
+            self._recent.setdefault(k, []).append(rid)
+        if len(self._recent) >= max(1 << 16, len(self._keys) // 2):
+            self._merge()
         return False
+
+    def _merge(self) -> None:
+        ks = np.fromiter((k for k, ids in self._recent.items() for _ in ids), dtype=np.uint64)
+        ids = np.fromiter((i for v in self._recent.values() for i in v), dtype=np.int32)
+        keys = np.concatenate([self._keys, ks])
+        order = np.argsort(keys, kind="stable")
+        self._keys, self._ids = keys[order], np.concatenate([self._ids, ids])[order]
+        self._recent = {}
 
 
 @dataclass(slots=True)
 class ScopeStats:
     vendi_sample: int
     rng: random.Random
+    store: SignatureStore  # shared by the scopes of one dataset
     records: int = 0
     unparsed: int = 0
     exact: set[int] = field(default_factory=set)
     alpha: set[int] = field(default_factory=set)
     skeletons: Counter[int] = field(default_factory=Counter)
-    near: NearDedup = field(default_factory=NearDedup)
+    near: NearDedup = field(init=False)
     near_dups: int = 0
     ngrams: list[HashSet] = field(default_factory=lambda: [HashSet() for _ in range(MAX_N)])
     ngram_totals: list[int] = field(default_factory=lambda: [0] * MAX_N)
@@ -106,17 +183,21 @@ class ScopeStats:
     dtypes: Counter[str] = field(default_factory=Counter)
     features: Counter[str] = field(default_factory=Counter)
     ir_by_category: dict[str, list[int]] = field(default_factory=dict)  # [n, cpu f, cpu b, cuda f, cuda b]
-    py_lines: list[int] = field(default_factory=list)
-    ir_lines: list[int] = field(default_factory=list)  # cpu forward + backward, per record
+    py_lines: array = field(default_factory=lambda: array("l"))
+    ir_lines: array = field(default_factory=lambda: array("l"))  # cpu forward + backward, per record
 
-    def add(self, d: Digest) -> None:
+    def __post_init__(self) -> None:
+        self.near = NearDedup(self.store)
+
+    def add(self, d: Digest, record: int) -> None:
+        """Fold in one record; ``record`` is the number of its signature in ``store``."""
         self.records += 1
         self.unparsed += not d.parsed
         self.exact.add(d.exact)
         new_alpha = d.alpha not in self.alpha
         self.alpha.add(d.alpha)
         self.skeletons[d.skel] += 1
-        if not new_alpha or self.near.is_near_dup(d.minhash):
+        if not new_alpha or self.near.is_near_dup(d.minhash, record):
             self.near_dups += 1
         for n in range(MAX_N):
             self.ngrams[n].add(d.ngrams[n])
@@ -223,10 +304,10 @@ def vendi_score(token_seqs: list[np.ndarray]) -> float:
         dim = _VENDI_DIM
     else:
         dim = len(vocab)
-    x = np.zeros((s, dim), dtype=np.float32)
-    np.add.at(x, (r, idx), v.astype(np.float32))
+    x = np.zeros((s, dim), dtype=np.float64)
+    np.add.at(x, (r, idx), v)
     x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    k = (x @ x.T).astype(np.float64)
+    k = x @ x.T
     lam = np.clip(np.linalg.eigvalsh(k / s), 0.0, None)
     lam = lam[lam > 1e-12]
     return float(math.exp(-np.sum(lam * np.log(lam))))

@@ -145,3 +145,16 @@ def test_vendi_score_feature_hashing_path_is_close() -> None:
     got = vendi_score([token_hashes(s) for s in seqs])
     # nearly disjoint random sequences: close to the number of items
     assert got == pytest.approx(300, rel=0.05)
+
+
+def test_near_dedup_band_index_survives_merges() -> None:
+    rng = np.random.default_rng(1)
+    sigs = rng.integers(0, 2**32, size=(9000, 128), dtype=np.uint64).astype(np.uint32)  # > 2**16 band keys
+    nd = NearDedup()
+    assert not any(nd.is_near_dup(s) for s in sigs)
+    near = sigs[5].copy()
+    near[:10] += 1  # 118 of 128 values agree: estimated Jaccard 0.92
+    far = sigs[7].copy()
+    far[:40] += 1  # 88 of 128 agree: 0.69
+    assert nd.is_near_dup(sigs[3]) and nd.is_near_dup(sigs[8999]) and nd.is_near_dup(near)
+    assert not nd.is_near_dup(far)
