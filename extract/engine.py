@@ -100,3 +100,70 @@ def check_sources(sources: Sequence[str], *, trusted: bool = False, **options: o
     units = [Unit(str(i), s, trusted) for i, s in enumerate(sources)]
     with Extractor(ExtractOptions(**options)) as ex:  # type: ignore[arg-type]
         return ex.extract(units)
+
+
+class MicroBatcher:
+    """Collects single units submitted from many threads into batches for the engine.
+
+    ``submit(unit)`` returns a future of that unit's outcome.  A batch is sent when
+    ``batch_size`` units are waiting or ``linger`` seconds after the first one arrived, so
+    units that trickle in (LLM replies) still share translation units.
+    """
+
+    def __init__(self, extractor: Extractor, batch_size: int, linger: float = 0.25) -> None:
+        import threading
+
+        self.extractor = extractor
+        self.batch_size = max(1, batch_size)
+        self.linger = linger
+        self._lock = threading.Condition()
+        self._pending: list[tuple[Unit, Future[Outcome]]] = []
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="wsynth-microbatch", daemon=True)
+        self._thread.start()
+
+    def submit(self, unit: Unit) -> Future[Outcome]:
+        fut: Future[Outcome] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("micro-batcher is closed")
+            self._pending.append((unit, fut))
+            self._lock.notify()
+        return fut
+
+    def _loop(self) -> None:
+        import time
+
+        while True:
+            with self._lock:
+                while not self._pending and not self._closed:
+                    self._lock.wait()
+                if self._closed and not self._pending:
+                    return
+                deadline = time.monotonic() + self.linger
+                while len(self._pending) < self.batch_size and not self._closed:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._lock.wait(left)
+                batch, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size :]
+            self._send(batch)
+
+    def _send(self, batch: list[tuple[Unit, Future[Outcome]]]) -> None:
+        units = [u for u, _ in batch]
+
+        def done(f: Future[list[Outcome]]) -> None:
+            exc = f.exception()
+            for i, (_, fut) in enumerate(batch):
+                if exc is not None:
+                    fut.set_exception(exc)
+                else:
+                    fut.set_result(f.result()[i])
+
+        self.extractor.submit_batch(units).add_done_callback(done)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._lock.notify_all()
+        self._thread.join(timeout=5)

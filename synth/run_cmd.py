@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 from collections import Counter, deque
-from concurrent.futures import Future
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -27,6 +28,9 @@ from extract.pool import WorkerStartError
 from extract.records import CATEGORIES, Accepted, Candidate, Outcome, Record, Unit, make_record, utc_now
 from synth.sources import OfflineSource
 from synth.store import STATE, STATS, Store
+
+if TYPE_CHECKING:
+    from synth.llm_run import JobResult
 
 SCHEMA_VERSION = 1
 
@@ -56,6 +60,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mem-limit-mb", type=int, default=4096, metavar="MB",
                    help="address-space limit of each worker (default: 4096)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = p.add_argument_group("LLM mode (an endpoint given means LLM mode; --offline always wins)")
+    g.add_argument("--llm-base-url", default=None, metavar="URL",
+                   help="OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 (env SYNTH_LLM_BASE_URL)")
+    g.add_argument("--model", default=None, metavar="NAME", help="model name (env SYNTH_LLM_MODEL)")
+    g.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="TOML file with an [llm] table (base_url, model, timeout, max_retries, ...)")
+    g.add_argument("--concurrency", type=int, default=8, metavar="K", help="LLM requests in flight (default: 8)")
+    g.add_argument("--repair-rounds", type=int, default=2, metavar="R",
+                   help="repair requests per failing candidate (default: 2)")
+    g.add_argument("--max-llm-calls", type=int, default=None, metavar="C",
+                   help="stop cleanly after C LLM requests (default: unlimited)")
+    g.add_argument("--temperature", type=float, default=None, help="sampling temperature (default: 0.8)")
 
 
 @dataclass(slots=True)
@@ -108,8 +124,14 @@ def _targets(category: str, n: int) -> dict[str, int]:
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     # what makes a run *this* run: changing any of these needs another --out
-    return {"schema": SCHEMA_VERSION, "category": args.category, "seed": args.seed, "mode": "offline",
-            "mutation_rate": args.mutation_rate, "with_ptx": args.with_ptx}
+    llm = getattr(args, "llm_config", None)
+    out = {"schema": SCHEMA_VERSION, "category": args.category, "seed": args.seed,
+           "mode": "llm" if llm is not None else "offline", "with_ptx": args.with_ptx}
+    if llm is None:
+        out["mutation_rate"] = args.mutation_rate
+    else:
+        out["model"] = llm.model
+    return out
 
 
 class Runner:
@@ -129,6 +151,11 @@ class Runner:
         self.t0 = time.monotonic()
         self.session_accepted = 0
         self.engine_stats: dict[str, int] = {}
+        self.llm_state: dict[str, Any] = dict(state.get("llm", {}))
+        self.llm_counters: Any = None
+        self.llm_client_stats: dict[str, Any] = dict(prev.get("llm", {}).get("client", {}))
+        self.llm_client: Any = None
+        self.coverage: Any = None
         import warp  # version only; no Warp code runs in this process
 
         self.warp_version = warp.__version__
@@ -239,7 +266,21 @@ class Runner:
             "batch_size": self.args.batch_size,
             "warp_version": self.warp_version,
             "updated_at": utc_now(),
+            **({"llm": self._llm_stats()} if self.llm_counters is not None else {}),
         }
+
+    def _llm_stats(self) -> dict[str, Any]:
+        client = Counter({k: v for k, v in self.llm_client_stats.items() if isinstance(v, (int, float))})
+        if self.llm_client is not None:
+            now = self.llm_client.stats.to_dict()
+            client.update({k: v for k, v in now.items() if isinstance(v, (int, float))})
+        out = {"client": dict(client), **self.llm_counters.to_dict()}
+        out["llm_calls"] = client.get("requests", 0)
+        out["tokens_in"] = client.get("tokens_in", 0)
+        out["tokens_out"] = client.get("tokens_out", 0)
+        if self.coverage is not None:
+            out["coverage"] = self.coverage.summary()
+        return out
 
     # ----------------------------------------------------------------- main loop
     def run(self) -> int:
@@ -256,6 +297,8 @@ class Runner:
         opts = ExtractOptions(workers=self.args.workers, batch_size=self.args.batch_size,
                               with_ptx=self.args.with_ptx, mem_limit_mb=self.args.mem_limit_mb,
                               timeout_base=self.args.timeout)
+        if self.args.llm_config is not None:
+            return self._run_llm(opts)
         bar = tqdm(total=self.args.n, initial=self.store.count, unit="pair", dynamic_ncols=True,
                    disable=self.args.no_progress or None, file=sys.stderr, desc="accepted")
         try:
@@ -302,6 +345,153 @@ class Runner:
         return 0
 
 
+    # ----------------------------------------------------------------- LLM mode
+    def _run_llm(self, opts: ExtractOptions) -> int:
+        from extract.engine import MicroBatcher
+        from extract.warp_adapter import kernel_builtin_names
+        from synth.chat import Coverage
+        from synth.llm import CallBudget, ChatClient, LLMFatalError
+        from synth.llm_run import LLMCounters, LLMJobs
+
+        args = self.args
+        self.llm_counters = LLMCounters.from_dict(self.llm_state.get("counters"))
+        names = kernel_builtin_names()
+        self.coverage = (Coverage.from_dict(self.llm_state["coverage"], builtins=None)
+                         if self.llm_state.get("coverage") else Coverage.create(names))
+        used_before = int(self.llm_client_stats.get("requests", 0))
+        budget = CallBudget(None if args.max_llm_calls is None else max(0, args.max_llm_calls - used_before))
+        inflight_rids: set[str] = set()
+        lock = threading.Lock()
+
+        def is_known(rid: str) -> bool:
+            with lock:
+                if rid in self.store.ids or rid in inflight_rids:
+                    return True
+                inflight_rids.add(rid)
+                return False
+
+        bar = tqdm(total=args.n, initial=self.store.count, unit="pair", dynamic_ncols=True,
+                   disable=args.no_progress or None, file=sys.stderr, desc="accepted")
+        stop_reason = ""
+        try:
+            with Extractor(opts) as ex, ChatClient(args.llm_config, budget) as client:
+                self.llm_client = client
+                batcher = MicroBatcher(ex, args.batch_size)
+                jobs = LLMJobs(client, batcher, self.coverage, seed=args.seed, concurrency=args.concurrency,
+                               repair_rounds=args.repair_rounds, is_known=is_known)
+                pending: dict[Any, str] = {}
+                try:
+                    while sum(self.remaining(c) for c in self.targets) > 0:
+                        while len(pending) < args.concurrency and not budget.exhausted and not jobs.stop.is_set():
+                            c = self._pick_llm_category(pending)
+                            if c is None:
+                                break
+                            pending[jobs.submit(c)] = c
+                        if not pending:
+                            stop_reason = f"the LLM call budget ({args.max_llm_calls}) is spent"
+                            break
+                        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                        results = []
+                        for f in done:
+                            pending.pop(f)
+                            try:
+                                results.append(f.result())
+                            except LLMFatalError as e:
+                                raise RunError(str(e)) from None
+                        before = self.store.count
+                        for r in results:
+                            with lock:
+                                inflight_rids.discard(r.rid)
+                        self._commit_llm(results, jobs)
+                        bar.update(self.store.count - before)
+                        self.engine_stats = ex.stats
+                        bar.set_postfix(calls=client.stats.requests, rejects=sum(self.stats.rejected.values()),
+                                        refresh=False)
+                finally:
+                    jobs.close()
+                    batcher.close()
+                    self.engine_stats = ex.stats
+                    self.llm_state = {"counters": self.llm_counters.to_dict(), "coverage": self.coverage.to_dict()}
+                    self.store.write_json(STATE, {"next_index": self._committed_index(), "llm": self.llm_state})
+        except WorkerStartError as e:
+            raise RunError(str(e)) from None
+        finally:
+            bar.close()
+        final = self.stats_dict(finished=self.store.count >= args.n)
+        self.store.write_json(STATS, final)
+        if stop_reason:
+            print(f"synth run: stopped: {stop_reason}", file=sys.stderr)
+        print(f"synth run: {self.store.count} records in {args.out} ({self.session_accepted} new, "
+              f"{final['llm']['llm_calls']} LLM calls); stats in {args.out / STATS}", file=sys.stderr)
+        return 0
+
+    def _pick_llm_category(self, pending: dict[Any, str]) -> str | None:
+        best, best_need = None, 0.0
+        for c in self.targets:
+            need = self.remaining(c) - 0.5 * sum(1 for v in pending.values() if v == c)
+            if self.remaining(c) > 0 and need > best_need:
+                best, best_need = c, need
+        return best
+
+    def _commit_llm(self, results: list[JobResult], jobs: Any) -> None:
+        st, lc = self.stats, self.llm_counters
+        records: list[Record] = []
+        for r in results:
+            cat = r.category
+            if r.kind in ("budget", "llm_error"):
+                lc.request_failures += int(r.kind == "llm_error")
+                continue
+            st.attempts += 1
+            st.cat(cat)["attempts"] += 1
+            if r.kind == "no_code":
+                lc.replies_without_code += 1
+                st.rejected["no_code"] += 1
+                continue
+            lc.candidates += 1
+            for rnd in range(1, r.rounds_tried + 1):
+                lc.repair_tried[str(rnd)] += 1
+            if r.kind == "unsafe":
+                lc.unsafe_replies += 1
+                st.rejected["unsafe"] += 1
+                continue
+            if r.kind == "duplicate" or (r.kind == "accepted" and (r.rid in self.store.ids or
+                                                                  any(x.id == r.rid for x in records))):
+                lc.duplicates += 1
+                st.rejected["duplicate"] += 1
+                continue
+            if r.kind != "accepted" or r.outcome is None or len(r.outcome.kernels) != 1:
+                st.rejected[r.reason or "multiple_kernels"] += 1
+                continue
+            if sum(1 for x in records if x.kernel_type == cat) >= self.remaining(cat):
+                st.rejected["surplus"] += 1
+                continue
+            if r.repair_rounds == 0:
+                lc.first_try_accepted += 1
+            else:
+                lc.repair_success[str(r.repair_rounds)] += 1
+            records.append(make_record(
+                r.source, r.outcome.kernels[0], record_id=r.rid, kernel_type=cat,
+                origin="llm" if r.repair_rounds == 0 else "llm-repair", warp_version=self.warp_version,
+                parent_id=r.parent_id, extra_metadata={
+                    "model": r.model, "repair_rounds": r.repair_rounds,
+                    "usage": {"prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens},
+                    "provenance": {"exemplars": r.exemplar_ids}, "seed": self.args.seed,
+                },
+            ))
+        written = self.store.append(records)
+        for rec in records:
+            self.accepted[rec.kernel_type] += 1
+            st.cat(rec.kernel_type)["accepted"] += 1
+            st.per_origin[rec.origin] += 1
+            self.coverage.observe(rec.python_source)
+            jobs.remember(rec.kernel_type, rec.python_source)
+        self.session_accepted += written
+        st.accepted += written
+        self.llm_state = {"counters": self.llm_counters.to_dict(), "coverage": self.coverage.to_dict()}
+        self.store.write_json(STATE, {"next_index": self._committed_index(), "llm": self.llm_state})
+        self.store.write_json(STATS, self.stats_dict())
+
+
 def validate(args: argparse.Namespace) -> None:
     if args.category != "all" and args.category not in CATEGORIES:
         raise RunError(f"unknown category {args.category!r}; choose one of {', '.join(CATEGORIES)} or 'all'")
@@ -313,6 +503,20 @@ def validate(args: argparse.Namespace) -> None:
         raise RunError(f"--mutation-rate must be between 0 and 1, got {args.mutation_rate}")
     if args.out is None:
         args.out = Path("data") / args.category
+    if args.concurrency <= 0 or args.repair_rounds < 0:
+        raise RunError("--concurrency must be positive and --repair-rounds non-negative")
+    if args.max_llm_calls is not None and args.max_llm_calls < 0:
+        raise RunError(f"--max-llm-calls must be >= 0, got {args.max_llm_calls}")
+    if args.config is not None and not args.config.is_file():
+        raise RunError(f"config file {args.config} does not exist")
+    from synth.llm import LLMConfig, LLMConfigError
+
+    cli = {"llm_base_url": args.llm_base_url, "model": args.model, "temperature": args.temperature,
+           "offline": args.offline or None}
+    try:
+        args.llm_config = LLMConfig.resolve(cli, os.environ, args.config)
+    except LLMConfigError as e:
+        raise RunError(str(e)) from None
     if args.out.exists() and not os.access(args.out, os.W_OK):
         raise RunError(f"cannot write to {args.out}: permission denied")
 
