@@ -1,0 +1,110 @@
+"""``synth export --format chat``: JSONL of chat conversations for supervised fine-tuning.
+
+Each line is ``{"messages": [system, user, assistant], "metadata": {...}}``:
+
+* **system** says what to produce: the C++ (CPU) or CUDA code Warp generates, forward and/or
+  backward pass.
+* **user** is the seed report's recommended pair layout up to the IR:
+  ``"### Python Kernel:\\n{python_source}\\n\\n### Generated IR:"`` (trailing newlines of the
+  source dropped), so ``user + "\\n" + assistant`` is exactly the seed's training text.
+* **assistant** is the chosen IR verbatim; with ``--pass both`` it is
+  ``"### Forward:\\n{forward}\\n\\n### Backward:\\n{backward}"``.
+* **metadata** (``id``, ``kernel_name``, ``kernel_type``, ``origin``, ``device``, ``pass``) lets
+  a line be traced to its record; chat trainers read only ``messages`` (drop it with
+  ``--no-metadata``).
+
+Records whose chosen IR is empty are skipped and counted, as the seed report advises.
+Files: ``OUT/<split>.jsonl`` (``train.jsonl`` without ``--split``), which
+``load_dataset("json", data_dir=OUT)`` reads split by split.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from extract.records import Record
+
+_DEVICE_TEXT = {"cpu": "the C++ code Warp generates for the CPU", "cuda": "the CUDA code Warp generates for the GPU"}
+_PASS_TEXT = {
+    "forward": "the kernel's forward function",
+    "backward": "the kernel's backward (adjoint) function, which computes gradients",
+    "both": "the kernel's forward function, then its backward (adjoint) function, under the headings "
+            "'### Forward:' and '### Backward:'",
+}
+
+
+def system_prompt(device: str, ir_pass: str) -> str:
+    return (
+        "You are the code generator of NVIDIA Warp. Given a Warp kernel written in Python, reply with "
+        f"{_DEVICE_TEXT[device]}: {_PASS_TEXT[ir_pass]}, exactly as Warp emits it, and nothing else."
+    )
+
+
+def user_prompt(python_source: str) -> str:
+    return f"### Python Kernel:\n{python_source.rstrip(chr(10))}\n\n### Generated IR:"
+
+
+def assistant_reply(rec: Record, device: str, ir_pass: str) -> str:
+    ir = rec.ir[device]
+    if ir_pass == "both":
+        return f"### Forward:\n{ir['forward']}\n\n### Backward:\n{ir['backward']}"
+    return ir[ir_pass]
+
+
+def chat_line(rec: Record, device: str, ir_pass: str, with_metadata: bool) -> dict[str, Any] | None:
+    """One conversation, or None when the chosen IR is empty."""
+    ir = rec.ir[device]
+    parts = ("forward", "backward") if ir_pass == "both" else (ir_pass,)
+    if any(not ir[p].strip() for p in parts):
+        return None
+    line: dict[str, Any] = {
+        "messages": [
+            {"role": "system", "content": system_prompt(device, ir_pass)},
+            {"role": "user", "content": user_prompt(rec.python_source)},
+            {"role": "assistant", "content": assistant_reply(rec, device, ir_pass)},
+        ]
+    }
+    if with_metadata:
+        line["metadata"] = {"id": rec.id, "kernel_name": rec.kernel_name, "kernel_type": rec.kernel_type,
+                            "origin": rec.origin, "device": device, "pass": ir_pass}
+    return line
+
+
+@dataclass(slots=True)
+class ChatSink:
+    root: Path
+    split_names: list[str]
+    device: str
+    ir_pass: str
+    with_metadata: bool = True
+    lines: dict[str, int] = field(default_factory=dict)
+    empty_ir: int = 0
+    _files: dict[str, IO[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        for s in self.split_names:
+            self._files[s] = open(self.root / f"{s}.jsonl", "w", encoding="utf-8")  # noqa: SIM115
+            self.lines[s] = 0
+
+    def add(self, rec: Record, split: str) -> None:
+        line = chat_line(rec, self.device, self.ir_pass, self.with_metadata)
+        if line is None:
+            self.empty_ir += 1
+            return
+        self._files[split].write(json.dumps(line, ensure_ascii=False) + "\n")
+        self.lines[split] += 1
+
+    def finish(self) -> dict[str, str]:
+        files = {}
+        for s, f in self._files.items():
+            f.close()
+            files[s] = f"{s}.jsonl"
+        return files
+
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()
