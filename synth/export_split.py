@@ -180,7 +180,7 @@ def plan_split(
 
     plan = SplitPlan(names=names, ratios=weights, groups=len(members))
     plan.largest_group = max((len(m) for m in members.values()), default=0)
-    sizes: Counter[str] = Counter()
+    sizes: Counter[tuple[str, str]] = Counter()
     for cat in sorted(by_cat):
         roots = by_cat[cat]
         random.Random(f"{seed}:{cat}").shuffle(roots)
@@ -193,8 +193,8 @@ def plan_split(
             filled[k] += len(members[root])
             for i in members[root]:
                 plan.assignment[ids[i]] = k
-        row = {names[s]: filled[s] for s in range(len(names))}
-        plan.by_category[cat] = row
-        sizes.update(row)
-    plan.sizes = {n: sizes.get(n, 0) for n in names}
+                sizes[(cats[i], names[k])] += 1
+    # report by each record's own category (a group may hold a stray record of another one)
+    plan.by_category = {c: {n: sizes[(c, n)] for n in names} for c in sorted(set(cats))}
+    plan.sizes = {n: sum(row[n] for row in plan.by_category.values()) for n in names}
     return plan
