@@ -54,8 +54,8 @@ class HashSet:
         if len(values):
             self._pending.append(values)
             self._pending_len += len(values)
-            # merge when the buffer is as large as the set: amortised O(N log N), memory <= 2x
-            if self._pending_len >= max(1 << 20, len(self._sorted)):
+            # merge when the buffer reaches a quarter of the set: amortised O(N log N), memory ~1.25x
+            if self._pending_len >= max(1 << 18, len(self._sorted) // 4):
                 self._merge()
 
     def _merge(self) -> None:
@@ -149,7 +149,7 @@ class NearDedup:
         rid = self._store.append(sig) if record is None else record
         for k in keys.tolist():
             self._recent.setdefault(k, []).append(rid)
-        if len(self._recent) >= max(1 << 16, len(self._keys) // 2):
+        if len(self._recent) >= 1 << 15:  # ~200 bytes per dict entry: keep the dict small
             self._merge()
         return False
 
@@ -304,10 +304,17 @@ def vendi_score(token_seqs: list[np.ndarray]) -> float:
         dim = _VENDI_DIM
     else:
         dim = len(vocab)
-    x = np.zeros((s, dim), dtype=np.float64)
-    np.add.at(x, (r, idx), v)
-    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    k = x @ x.T
+    # raw counts are small integers, exact in float32; K is summed in float64 over column blocks,
+    # so the sample needs s * dim * 4 bytes (<= 32 MB) plus one 8 MB block at a time
+    x = np.zeros((s, dim), dtype=np.float32)
+    np.add.at(x, (r, idx), v.astype(np.float32))
+    k = np.zeros((s, s), dtype=np.float64)
+    for c0 in range(0, dim, 1024):
+        blk = x[:, c0 : c0 + 1024].astype(np.float64)
+        k += blk @ blk.T
+    del x
+    norm = np.sqrt(np.maximum(np.diag(k), 1e-300))
+    k /= np.outer(norm, norm)
     lam = np.clip(np.linalg.eigvalsh(k / s), 0.0, None)
     lam = lam[lam > 1e-12]
     return float(math.exp(-np.sum(lam * np.log(lam))))
