@@ -15,6 +15,7 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from .dataset import DatasetStats
 
@@ -109,6 +110,8 @@ def skeleton_clusters(results: Sequence[dict]) -> str:
             ax.plot(xs, [sizes[x] * x for x in xs], marker="o", label=r["name"])
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("skeleton cluster size (records sharing one skeleton)")
     ax.set_ylabel("records in clusters of that size")
     ax.set_title("Skeleton cluster sizes")

@@ -164,9 +164,14 @@ color:#222;padding:0 16px}
 h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:1.8em}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:0.9em}
 th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f3f3f3}
-td:first-child,th:first-child{text-align:left}img{max-width:100%;display:block;margin:8px 0}
+td:first-child,th:first-child,td.t{text-align:left}img{max-width:100%;display:block;margin:8px 0}
 p.note{color:#555}
 """
+
+
+def _td(v: object) -> str:
+    numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
+    return f"<td>{html.escape(_fmt(v))}</td>" if numeric else f'<td class="t">{html.escape(_fmt(v))}</td>'
 
 
 def to_html(title: str, sections: list[Section], notes: list[str]) -> str:
@@ -179,7 +184,7 @@ def to_html(title: str, sections: list[Section], notes: list[str]) -> str:
         for b in sec.blocks:
             if isinstance(b, Table):
                 out.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in b.header) + "</tr>")
-                out += ["<tr>" + "".join(f"<td>{e(_fmt(v))}</td>" for v in row) + "</tr>" for row in b.rows]
+                out += ["<tr>" + "".join(_td(v) for v in row) + "</tr>" for row in b.rows]
                 out.append("</table>")
             elif isinstance(b, Text):
                 out.append(f"<p>{e(b.text)}</p>")

@@ -147,3 +147,9 @@ def run(args: argparse.Namespace) -> int:
     total = sum(d["records"] for d in report["datasets"])
     print(f"synth eval: {total} records -> {args.out / 'report.html'}", file=sys.stderr)
     return 0
+
+
+if __name__ == "__main__":  # ``python -m eval.report ...`` works like ``synth eval ...``
+    _parser = argparse.ArgumentParser(prog="synth eval", description=__doc__.splitlines()[0])
+    add_arguments(_parser)
+    sys.exit(run(_parser.parse_args()))
