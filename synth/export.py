@@ -248,3 +248,7 @@ def _print_summary(out: Path, fmt: str, counts: ReadCounts, result: dict[str, An
     if plan:
         print(f"  split: {plan.groups} source/skeleton groups (largest {plan.largest_group}); "
               + ", ".join(f"{s} {n / max(1, counts.records):.3f}" for s, n in plan.sizes.items()))
+        for s, n in plan.sizes.items():
+            if n == 0:
+                print(f"synth export: warning: split {s!r} is empty: too few source/skeleton groups for its ratio",
+                      file=sys.stderr)
