@@ -28,12 +28,13 @@ class ExtractOptions:
     timeout_base: float = 60.0
     timeout_per_unit: float = 10.0
     max_batches_per_worker: int = 40
+    max_ir_kb: int = 128  # reject units whose generated module exceeds this (0: no limit)
 
     def pool_options(self) -> PoolOptions:
         return PoolOptions(
             workers=self.workers, mem_limit_mb=self.mem_limit_mb, timeout_base=self.timeout_base,
             timeout_per_unit=self.timeout_per_unit, max_batches=self.max_batches_per_worker,
-            with_ptx=self.with_ptx,
+            with_ptx=self.with_ptx, max_ir_kb=self.max_ir_kb,
         )
 
 

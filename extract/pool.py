@@ -49,6 +49,7 @@ class PoolOptions:
     timeout_per_unit: float = 10.0  # ... seconds per unit in the request
     max_batches: int = 40  # requests served before a worker is recycled
     with_ptx: bool = False
+    max_ir_kb: int = 128  # larger generated modules are rejected as too_large (0: no limit)
 
 
 @dataclass(slots=True)
@@ -203,7 +204,7 @@ class WorkerProcess:
             self.start()
         assert self.proc is not None and self.proc.stdin is not None
         self._next_id += 1
-        req = {"id": self._next_id, "with_ptx": self.options.with_ptx,
+        req = {"id": self._next_id, "with_ptx": self.options.with_ptx, "max_ir_kb": self.options.max_ir_kb,
                "units": [{"key": u.key, "source": u.source} for u in units]}
         try:
             self.proc.stdin.write((json.dumps(req) + "\n").encode("utf-8"))

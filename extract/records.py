@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 # Why a candidate did not become a record.  Extraction reasons come first; the generation
 # side adds its own (duplicates, replies without code, ...) as plain strings in its counters.
-RejectReason = Literal["unsafe", "syntax", "codegen", "cpu_compile", "cuda_compile", "timeout", "crash"]
-REJECT_REASONS: tuple[str, ...] = ("unsafe", "syntax", "codegen", "cpu_compile", "cuda_compile", "timeout", "crash")
+RejectReason = Literal["unsafe", "syntax", "codegen", "too_large", "cpu_compile", "cuda_compile", "timeout", "crash"]
+REJECT_REASONS: tuple[str, ...] = ("unsafe", "syntax", "codegen", "too_large", "cpu_compile", "cuda_compile",
+                                   "timeout", "crash")
 
 Origin = Literal["template", "mutation", "llm", "llm-repair", "mined"]
 ORIGINS: tuple[str, ...] = ("template", "mutation", "llm", "llm-repair", "mined")

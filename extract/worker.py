@@ -80,7 +80,7 @@ class Worker:
         self.counter = 0
 
     # ------------------------------------------------------------------ loading and codegen
-    def _load(self, key: str, source: str, batch_dir: str, n: int) -> _Loaded | Rejected:
+    def _load(self, key: str, source: str, batch_dir: str, n: int, max_ir_kb: int = 0) -> _Loaded | Rejected:
         modname = f"wsynth_{os.getpid()}_{self.counter}_{n}"
         path = os.path.join(batch_dir, f"{modname}.py")
         with open(path, "w", encoding="utf-8") as f:
@@ -112,6 +112,11 @@ class Worker:
         if not entries:
             return Rejected(key, "codegen", "no kernel can be compiled (a generic kernel needs a wp.overload)",
                             None)
+        size = max(len(code["cpu"].body), len(code["cuda"].body))
+        if max_ir_kb and size > max_ir_kb * 1024:
+            return Rejected(key, "too_large", f"the generated code is {size // 1024} KB (limit {max_ir_kb} KB): "
+                            "Warp unrolls range(C) loops with a constant C <= 16, so nested constant-bound loops "
+                            "multiply the code; use a smaller or non-constant bound", None)
         ident = wmod.get_module_identifier()  # wp_<module name>_<content hash>
         return _Loaded(key, path, modname, source, entries, "wp_kernel_" + ident.rsplit("_", 1)[-1], code)
 
@@ -199,14 +204,14 @@ class Worker:
                     self._compile_group(device, "", [u], batch_dir, failures, outputs)
 
     # ------------------------------------------------------------------ one request
-    def process(self, units: list[dict[str, str]], with_ptx: bool) -> list[dict[str, Any]]:
+    def process(self, units: list[dict[str, str]], with_ptx: bool, max_ir_kb: int = 0) -> list[dict[str, Any]]:
         self.counter += 1
         batch_dir = tempfile.mkdtemp(prefix=f"batch{self.counter}_", dir=self.workdir)
         outcomes: dict[str, Accepted | Rejected] = {}
         loaded: list[_Loaded] = []
         try:
             for n, u in enumerate(units):
-                r = self._load(u["key"], u["source"], batch_dir, n)
+                r = self._load(u["key"], u["source"], batch_dir, n, max_ir_kb)
                 if isinstance(r, Rejected):
                     outcomes[r.key] = r
                 else:
@@ -303,7 +308,8 @@ def main() -> None:
         if req.get("op") == "exit":
             break
         try:
-            reply = {"id": req["id"], "outcomes": worker.process(req["units"], bool(req.get("with_ptx")))}
+            reply = {"id": req["id"], "outcomes": worker.process(req["units"], bool(req.get("with_ptx")),
+                                                                  int(req.get("max_ir_kb", 0)))}
         except Exception as e:  # the parent splits the batch and retries, as for a crash
             reply = {"id": req["id"], "error": _trim(f"{type(e).__name__}: {e}")}
         proto_out.write(json.dumps(reply) + "\n")

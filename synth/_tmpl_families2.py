@@ -143,7 +143,7 @@ def nested(kb: KernelBuilder) -> Family:
         i, j = kb.tid(2)
         acc = kb.names.local()
         kb.scope.add(acc, ty)
-        nb, bs = kb.const(I32, str(kb.rng.choice((2, 4, 8)))), kb.const(I32, str(kb.rng.choice((4, 8, 16))))
+        nb, bs = kb.const(I32, str(kb.rng.choice((2, 3, 4)))), kb.const(I32, str(kb.rng.choice((4, 6, 8))))
         ob, ib, kk = kb.names.loopvar(), kb.names.loopvar(), kb.names.local()
         ctx.update(pre=[f"{acc} = {kb.zero(ty)}"], outer=f"for {ob} in range({nb}):", inner=f"for {ib} in range({bs}):")
         body = [f"{kk} = {ob} * {bs} + {ib}"]
@@ -170,17 +170,19 @@ def nested(kb: KernelBuilder) -> Family:
         if kb.rng.random() < 0.6:
             ctx["else_body"] = kb.updates(accs, kb.rng.randint(1, 2))
     ctx["outer"] = f"for {ov} in range({kb.int_bound()}):"
+    const_seen = kb.last_bound_const
     kb.scope.add(ov, I32, readonly=True)
     if variant not in ("loop3", "if_loop") and kb.rng.random() < 0.2:
         ctx["outer_pre"] = kb.updates(accs, 1)
     if kb.rng.random() < 0.3:
-        ctx["inner"] = f"for {iv} in range({ov}, {kb.int_bound()}):"
+        ctx["inner"] = f"for {iv} in range({ov}, {kb.int_bound(not const_seen)}):"
     else:
-        ctx["inner"] = f"for {iv} in range({kb.int_bound()}):"
+        ctx["inner"] = f"for {iv} in range({kb.int_bound(not const_seen)}):"
+    const_seen = const_seen or kb.last_bound_const
     kb.scope.add(iv, I32, readonly=True)
     if variant == "loop3":
         mv = kb.names.loopvar()
-        ctx["middle"], ctx["inner"] = ctx["inner"], f"for {mv} in range({kb.int_bound()}):"
+        ctx["middle"], ctx["inner"] = ctx["inner"], f"for {mv} in range({kb.int_bound(not const_seen)}):"
         kb.scope.add(mv, I32, readonly=True)
     body: list[str] = []
     if grid:

@@ -46,6 +46,7 @@ class ModuleParts:
 class KernelBuilder:
     def __init__(self, rng: random.Random, palette: Sequence[str] = ExprGen.ALL) -> None:
         self.rng = rng
+        self.last_bound_const = False
         self.names = Namer(rng)
         self.scope = Scope()
         self.gen = ExprGen(rng, self.scope, palette)
@@ -246,9 +247,14 @@ class KernelBuilder:
             rng_args = f"{start or '0'}, {bound}, {stride}"
         return f"for {v} in range({rng_args}):", v
 
-    def int_bound(self) -> str:
-        """A loop bound: a literal, a module constant or an ``int`` kernel parameter."""
-        r = self.rng.random()
+    def int_bound(self, allow_const: bool = True) -> str:
+        """A loop bound: a literal, a module constant or an ``int`` kernel parameter.
+
+        Warp unrolls ``range(C)`` with a constant ``C`` (up to 16), so nested loops get at most
+        one constant bound (``allow_const=False`` for the others) to keep the generated code small.
+        """
+        r = self.rng.random() if allow_const else 1.0
+        self.last_bound_const = r < 0.65
         if r < 0.35:
             return str(self.rng.choice((2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32)))
         if r < 0.65:

@@ -59,6 +59,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="base wall-clock limit per batch in seconds, plus 10 s per kernel (default: 60)")
     p.add_argument("--mem-limit-mb", type=int, default=4096, metavar="MB",
                    help="address-space limit of each worker (default: 4096)")
+    p.add_argument("--max-ir-kb", type=int, default=128, metavar="KB",
+                   help="reject kernels whose generated module exceeds KB per backend (default: 128; 0: no limit)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     g = p.add_argument_group("LLM mode (an endpoint given means LLM mode; --offline always wins)")
     g.add_argument("--llm-base-url", default=None, metavar="URL",
@@ -296,7 +298,7 @@ class Runner:
                   file=sys.stderr)
         opts = ExtractOptions(workers=self.args.workers, batch_size=self.args.batch_size,
                               with_ptx=self.args.with_ptx, mem_limit_mb=self.args.mem_limit_mb,
-                              timeout_base=self.args.timeout)
+                              timeout_base=self.args.timeout, max_ir_kb=self.args.max_ir_kb)
         if self.args.llm_config is not None:
             return self._run_llm(opts)
         bar = tqdm(total=self.args.n, initial=self.store.count, unit="pair", dynamic_ncols=True,
@@ -503,6 +505,8 @@ def validate(args: argparse.Namespace) -> None:
         raise RunError(f"--mutation-rate must be between 0 and 1, got {args.mutation_rate}")
     if args.out is None:
         args.out = Path("data") / args.category
+    if args.max_ir_kb < 0:
+        raise RunError(f"--max-ir-kb must be >= 0, got {args.max_ir_kb}")
     if args.concurrency <= 0 or args.repair_rounds < 0:
         raise RunError("--concurrency must be positive and --repair-rounds non-negative")
     if args.max_llm_calls is not None and args.max_llm_calls < 0:
