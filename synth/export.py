@@ -121,6 +121,7 @@ def _write(args: argparse.Namespace, stage: Path, shards: list[Path], plan: Spli
         for rec in records:
             seed_sink.add(rec)
             per_cat.setdefault(rec.kernel_type, Counter())["all"] += 1
+        _require_records(counts)
         stats = seed_sink.finish([str(d) for d in args.dirs])
         return {"files": ["cpu/*.json", "cuda/*.json", "cpu/stats.json", "cuda/stats.json"],
                 "pairs": seed_sink.pairs, "by_kernel_type": stats["by_kernel_type"]}
@@ -131,18 +132,18 @@ def _write(args: argparse.Namespace, stage: Path, shards: list[Path], plan: Spli
 
         sink = ChatSink(stage, names, args.device or "cpu", args.ir_pass or "forward", not args.no_metadata)
     else:
-        try:
-            from .export_parquet import ParquetSink
-        except ImportError:
-            raise ExportError("--format parquet needs pyarrow: pip install 'warp-synth[export]'") from None
+        from .export_parquet import ParquetSink
+
         sink = ParquetSink(stage, names, shard_rows=args.shard_rows)
     try:
         for rec in records:
             split = plan.split_of(rec.id) if plan else "train"
-            sink.add(rec, split)
+            if sink.add(rec, split) is False:  # chat: empty IR, skipped
+                continue
             per_cat.setdefault(rec.kernel_type, Counter())[split] += 1
             wv = rec.metadata.get("warp_version")
             versions[wv if isinstance(wv, str) else "unknown"] += 1
+        _require_records(counts)
         files = sink.finish()
     except BaseException:
         if args.format == "chat":
@@ -167,6 +168,11 @@ def _write(args: argparse.Namespace, stage: Path, shards: list[Path], plan: Spli
     return {"files": files, "rows": sizes, "by_category": categories, "warp_versions": dict(versions)}
 
 
+def _require_records(counts: ReadCounts) -> None:
+    if counts.records == 0:
+        raise ExportError(f"no valid records to export ({counts.lines} line(s) read, {counts.corrupt} corrupt)")
+
+
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     s: dict[str, Any] = {"format": args.format, "split": args.split, "seed": args.seed}
     if args.format == "parquet":
@@ -188,6 +194,11 @@ def _swap_into_place(stage: Path, out: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     ratios = _check_options(args)
+    if args.format == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ExportError("--format parquet needs pyarrow: pip install 'warp-synth[export]'") from None
     dirs = [Path(d) for d in args.dirs]
     shards = find_shards(dirs)
     out = Path(args.out)

@@ -120,6 +120,7 @@ def card_text(
     download_size: int,
 ) -> str:
     total = sum(split_sizes.values())
+    written = [s for s in split_sizes if s in split_files]  # empty splits have no files
     front: dict[str, Any] = {
         "license": license_id,
         "pretty_name": "warp-synth: NVIDIA Warp kernels and their generated C++/CUDA",
@@ -128,11 +129,11 @@ def card_text(
         "size_categories": [size_category(total)],
         "configs": [{
             "config_name": "default",
-            "data_files": [{"split": s, "path": f"data/{s}-*"} for s in split_sizes],
+            "data_files": [{"split": s, "path": f"data/{s}-*"} for s in written],
         }],
         "dataset_info": {
             "features": _features(),
-            "splits": [{"name": s, "num_bytes": split_bytes[s], "num_examples": n} for s, n in split_sizes.items()],
+            "splits": [{"name": s, "num_bytes": split_bytes[s], "num_examples": split_sizes[s]} for s in written],
             "download_size": download_size,
             "dataset_size": sum(split_bytes.values()),
         },
@@ -175,10 +176,10 @@ def _prose(
         "from datasets import load_dataset",
         "",
         'ds = load_dataset("parquet", data_dir="PATH/TO/THIS/FOLDER")   # or load_dataset("PATH/TO/THIS/FOLDER")',
-        f'print(ds)  # splits: {", ".join(split_sizes)}',
+        f'print(ds)  # splits: {", ".join(split_files)}',
         "",
         "import json, pyarrow.parquet as pq",
-        f'table = pq.read_table("PATH/TO/THIS/FOLDER/data")  # every split; or one file: {split_files[next(iter(split_files))][0]}',
+        'table = pq.read_table("PATH/TO/THIS/FOLDER/data")  # every split (or one data/<split>-*.parquet file)',
         'meta = json.loads(table.column("metadata")[0].as_py())  # the full metadata object',
         "```",
         "",

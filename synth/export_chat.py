@@ -90,19 +90,25 @@ class ChatSink:
             self._files[s] = open(self.root / f"{s}.jsonl", "w", encoding="utf-8")  # noqa: SIM115
             self.lines[s] = 0
 
-    def add(self, rec: Record, split: str) -> None:
+    def add(self, rec: Record, split: str) -> bool:
+        """Write the record's conversation; False when its chosen IR is empty (skipped)."""
         line = chat_line(rec, self.device, self.ir_pass, self.with_metadata)
         if line is None:
             self.empty_ir += 1
-            return
+            return False
         self._files[split].write(json.dumps(line, ensure_ascii=False) + "\n")
         self.lines[split] += 1
+        return True
 
     def finish(self) -> dict[str, str]:
+        """Split -> its file; an empty split's file is removed, like an empty Parquet split."""
         files = {}
         for s, f in self._files.items():
             f.close()
-            files[s] = f"{s}.jsonl"
+            if self.lines[s]:
+                files[s] = f"{s}.jsonl"
+            else:
+                (self.root / f"{s}.jsonl").unlink()
         return files
 
     def close(self) -> None:

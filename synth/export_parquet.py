@@ -157,12 +157,7 @@ class _SplitShards:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        if not self.files:  # an empty split still gets one (empty) file, so loaders see it
-            import pyarrow.parquet as pq
-
-            path = self.data_dir / f"{self.split}-00000.parquet.part"
-            pq.write_table(schema.empty_table(), str(path), compression="zstd")
-            self.files.append(path)
+        # An empty split gets no file: `datasets` fails on a Parquet file without row groups.
         n = len(self.files)
         final = []
         for i, part in enumerate(self.files):
@@ -193,8 +188,7 @@ class ParquetSink:
         self.splits[split].add(record_to_row(rec), self.schema)
 
     def finish(self) -> dict[str, list[str]]:
-        """Split -> its files (relative to ``root``)."""
-        return {
-            s: [str(p.relative_to(self.root)) for p in shards.finish(self.schema)]
-            for s, shards in self.splits.items()
-        }
+        """Split -> its files (relative to ``root``); empty splits are left out."""
+        files = {s: [str(p.relative_to(self.root)) for p in shards.finish(self.schema)]
+                 for s, shards in self.splits.items()}
+        return {s: f for s, f in files.items() if f}

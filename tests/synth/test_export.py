@@ -244,6 +244,26 @@ def test_splits_are_stratified_and_leak_free(dataset, tmp_path: Path) -> None:
     assert again["split"] == manifest["split"]  # same seed, same assignment sizes
 
 
+def test_an_empty_split_gets_no_file_and_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import datasets
+    import yaml
+
+    d = tmp_path / "src"
+    d.mkdir()
+    recs = [_record(f"{i + 1:016x}", "loop", i, 0) for i in range(3)]  # 3 groups: 0.1 of 3 rounds to none
+    (d / "shard-00000.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    for fmt in ("parquet", "chat"):
+        manifest = _export([d], tmp_path / fmt, "--format", fmt, "--split", "train=0.9,test=0.1")
+        assert manifest["split"]["sizes"] == {"train": 3, "test": 0}
+        assert "synth export: warning: split 'test' is empty" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "parquet" / "data").iterdir()] == ["train-00000-of-00001.parquet"]
+    assert [p.name for p in (tmp_path / "chat").glob("*.jsonl")] == ["train.jsonl"]
+    front = yaml.safe_load((tmp_path / "parquet" / "README.md").read_text().split("---\n")[1])
+    assert [s["name"] for s in front["dataset_info"]["splits"]] == ["train"]
+    ds = datasets.load_dataset(str(tmp_path / "parquet"), cache_dir=str(tmp_path / "hf"))
+    assert list(ds) == ["train"] and ds["train"].num_rows == 3
+
+
 # ----------------------------------------------------------------------------- seed
 
 
@@ -357,6 +377,9 @@ def _error_cases(d: str, tmp_path: Path, dirs: list[Path]) -> list[tuple[list[st
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "shard-00000.jsonl").write_text("not json\n")
     prev = tmp_path / "prev"
     _export([dirs[0]], prev, "--format", "chat")
     out = str(tmp_path / "new")
@@ -382,6 +405,7 @@ def _error_cases(d: str, tmp_path: Path, dirs: list[Path]) -> list[tuple[list[st
          "--split does not apply to --format seed (the seed layout has no splits)"),
         ([d, "--out", out, "--device", "cuda"], "--device applies to --format chat only"),
         ([d, "--out", d], f"{d} is not empty and is not a synth export (found 'settings.json'); use an empty or new --out"),
+        ([str(garbage), "--out", out], "no valid records to export (1 line(s) read, 1 corrupt)"),
     ]
 
 
