@@ -22,23 +22,11 @@ import numpy as np
 from extract.records import ORIGINS
 
 from .digest import Corrupt, Digest, digest_lines, init_worker
+from .inputs import find_shards
 from .metrics import ScopeStats, SignatureStore
 
 BATCH = 256
 MAX_CORRUPT_EXAMPLES = 5
-
-
-class EvalInputError(Exception):
-    """A dataset directory that cannot be evaluated (missing, or without ``*.jsonl`` shards)."""
-
-
-def find_shards(d: Path) -> list[Path]:
-    if not d.is_dir():
-        raise EvalInputError(f"synth eval: {d}: no such directory")
-    shards = sorted(p for p in d.glob("*.jsonl") if p.is_file())
-    if not shards:
-        raise EvalInputError(f"synth eval: {d}: no *.jsonl shards")
-    return shards
 
 
 def _batches(shards: list[Path]) -> Iterator[tuple[list[str], list[str]]]:

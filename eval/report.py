@@ -14,13 +14,17 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from extract.records import utc_now
 
-from . import plots
-from .dataset import DatasetStats, EvalInputError, default_workers, find_shards, scan_dataset
-from .features import DTYPE_NAMES, FEATURES, kernel_builtin_names
-from .render import build_sections, to_html, to_markdown
+from .inputs import EvalInputError, find_shards
+
+if TYPE_CHECKING:
+    from .dataset import DatasetStats
+
+# The metric modules need the optional ``eval`` extra (datasketch, matplotlib): imported in
+# ``evaluate`` so that ``synth``'s parser can import this module without them.
 
 __all__ = ["EvalInputError", "add_arguments", "evaluate", "run"]
 
@@ -39,6 +43,8 @@ def _names(dirs: list[Path]) -> list[str]:
 
 
 def _gap(ds: dict, ref: dict) -> dict:
+    from .features import DTYPE_NAMES, FEATURES
+
     def missing(key: str, universe: tuple[str, ...] | None = None) -> list[str]:
         have = set(ds[key]["records_using"])
         want = ref[key]["records_using"]
@@ -73,6 +79,15 @@ def evaluate(
         find_shards(d)  # fail before any work
     if vendi_sample < 1:
         raise EvalInputError(f"synth eval: --vendi-sample must be >= 1, got {vendi_sample}")
+    try:
+        from . import plots
+        from .dataset import default_workers, scan_dataset
+        from .features import kernel_builtin_names
+        from .render import build_sections, to_html, to_markdown
+    except ImportError as e:
+        raise EvalInputError(
+            f"synth eval: missing optional dependency {e.name!r}; install it with: pip install 'warp-synth[eval]'"
+        ) from e
     names_list = sorted(builtin_names) if builtin_names is not None else kernel_builtin_names()
     names = frozenset(names_list)
     n_workers = workers if workers is not None else default_workers()

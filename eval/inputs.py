@@ -1,0 +1,19 @@
+"""Input checks shared by the CLI and the scanner; standard library only, so importing
+``eval.report`` for ``synth``'s argument parser needs none of the optional ``eval`` extras."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class EvalInputError(Exception):
+    """Input that cannot be evaluated: a missing DIR, a DIR without ``*.jsonl``, a bad option."""
+
+
+def find_shards(d: Path) -> list[Path]:
+    if not d.is_dir():
+        raise EvalInputError(f"synth eval: {d}: no such directory")
+    shards = sorted(p for p in d.glob("*.jsonl") if p.is_file())
+    if not shards:
+        raise EvalInputError(f"synth eval: {d}: no *.jsonl shards")
+    return shards
