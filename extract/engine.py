@@ -29,6 +29,8 @@ class ExtractOptions:
     timeout_per_unit: float = 10.0
     max_batches_per_worker: int = 40
     max_ir_kb: int = 128  # reject units whose generated module exceeds this (0: no limit)
+    executor: str = "local"  # "local": worker processes on this machine; "ray": worker actors on a Ray cluster
+    ray_address: str | None = None  # None: start (or join) a local Ray instance
 
     def pool_options(self) -> PoolOptions:
         return PoolOptions(
@@ -48,7 +50,14 @@ def screen_unit(unit: Unit) -> Rejected | None:
 class Extractor:
     def __init__(self, options: ExtractOptions | None = None) -> None:
         self.options = options or ExtractOptions()
-        self.pool = WorkerPool(self.options.pool_options())
+        if self.options.executor == "ray":
+            from extract.ray_pool import RayWorkerPool  # optional extra: warp-synth[ray]
+
+            self.pool = RayWorkerPool(self.options.pool_options(), address=self.options.ray_address)
+        elif self.options.executor == "local":
+            self.pool = WorkerPool(self.options.pool_options())
+        else:
+            raise ValueError(f"unknown executor {self.options.executor!r} (expected 'local' or 'ray')")
 
     def __enter__(self) -> Extractor:
         return self

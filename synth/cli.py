@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "extract": ("extract.mine", "mine kernels from existing Warp code into records"),
     "verify": ("extract.verify", "re-derive records' IR from their python_source with Warp's public API"),
     "eval": ("eval.report", "write a diversity evaluation report for one or more datasets"),
+    "export": ("synth.export", "export datasets as Parquet + dataset card, the seed's JSON layout, or chat JSONL"),
 }
 
 
@@ -58,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
-        print("synth: interrupted; records written so far are kept", file=sys.stderr)
+        print(f"synth {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # expected, user-facing errors carry `user_facing = True`
         if getattr(e, "user_facing", False):

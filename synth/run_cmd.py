@@ -59,6 +59,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="base wall-clock limit per batch in seconds, plus 10 s per kernel (default: 60)")
     p.add_argument("--mem-limit-mb", type=int, default=4096, metavar="MB",
                    help="address-space limit of each worker (default: 4096)")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="where extraction runs: local worker processes, or worker actors on a Ray cluster")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="Ray cluster to join, e.g. ray://head:10001 or 'auto' (default: a local Ray instance)")
     p.add_argument("--max-ir-kb", type=int, default=128, metavar="KB",
                    help="reject kernels whose generated module exceeds KB per backend (default: 128; 0: no limit)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -298,7 +302,8 @@ class Runner:
                   file=sys.stderr)
         opts = ExtractOptions(workers=self.args.workers, batch_size=self.args.batch_size,
                               with_ptx=self.args.with_ptx, mem_limit_mb=self.args.mem_limit_mb,
-                              timeout_base=self.args.timeout, max_ir_kb=self.args.max_ir_kb)
+                              timeout_base=self.args.timeout, max_ir_kb=self.args.max_ir_kb,
+                              executor=self.args.executor, ray_address=self.args.ray_address)
         if self.args.llm_config is not None:
             return self._run_llm(opts)
         bar = tqdm(total=self.args.n, initial=self.store.count, unit="pair", dynamic_ncols=True,
