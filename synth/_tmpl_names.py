@@ -7,7 +7,7 @@ import random
 _VERBS = (
     "compute", "apply", "update", "scale", "accumulate", "blend", "integrate", "advect", "relax",
     "project", "filter", "smooth", "transform", "reduce", "gather", "scatter", "normalize", "clip",
-    "solve", "step", "eval", "warp", "mix", "shade", "sample", "bin", "count", "sum", "rotate",
+    "solve", "step", "evaluate", "bend", "mix", "shade", "sample", "bin", "count", "sum", "rotate",
     "deform", "diffuse", "damp", "resolve", "splat", "remap", "fold", "sweep", "propagate", "fill",
 )
 _NOUNS = (
@@ -17,8 +17,8 @@ _NOUNS = (
     "histogram", "scores", "values", "buffer", "tiles", "rows", "lanes", "noise", "terrain", "waves",
 )
 _SUFFIXES = ("", "", "", "_kernel", "_pass", "_step", "_op", "_fn", "2", "_v2", "_fwd", "_impl")
-_FUNC_VERBS = ("eval", "calc", "get", "apply", "make", "blend", "shape", "weight", "kernel", "response",
-               "falloff", "ramp", "curve", "limit", "bias", "warp", "activate", "profile", "penalty")
+_FUNC_VERBS = ("evaluate", "calc", "get", "apply", "make", "blend", "shape", "weight", "kernel", "response",
+               "falloff", "ramp", "curve", "limit", "bias", "bend", "activate", "profile", "penalty")
 _ARRAYS = (
     "src", "dst", "inp", "out", "data", "values", "buf", "field", "grid", "points", "xs", "ys",
     "result", "accum", "hist", "counts", "sums", "pos", "vel", "force", "mass", "heat", "rho", "phi",

@@ -97,7 +97,11 @@ class LLMJobs:
         self.repair_rounds = repair_rounds
         self.is_known = is_known  # rid -> bool: already written or in flight
         self.stop = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="wsynth-llm")
+        # K requests on the wire at once; jobs waiting for their kernel to compile do not hold a
+        # slot, so HTTP latency overlaps with extraction instead of alternating with it
+        self._http_slots = threading.Semaphore(concurrency)
+        self.max_jobs = 4 * concurrency
+        self._pool = ThreadPoolExecutor(max_workers=self.max_jobs, thread_name_prefix="wsynth-llm")
         self._seeds: dict[str, list[tuple[str, str]]] = {}
         self._recent: dict[str, list[str]] = {}
         self._lock = threading.Lock()
@@ -136,7 +140,10 @@ class LLMJobs:
         return self._pool.submit(self._job, category, rng)
 
     def _ask(self, messages: list[dict[str, str]], res: JobResult) -> str | None:
-        reply = self.client.complete(messages)
+        with self._http_slots:
+            if self.stop.is_set():
+                raise LLMBudgetExhausted("run finished")
+            reply = self.client.complete(messages)
         res.model = reply.model
         res.prompt_tokens += reply.prompt_tokens
         res.completion_tokens += reply.completion_tokens

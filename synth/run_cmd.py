@@ -389,7 +389,7 @@ class Runner:
                 pending: dict[Any, str] = {}
                 try:
                     while sum(self.remaining(c) for c in self.targets) > 0:
-                        while len(pending) < args.concurrency and not budget.exhausted and not jobs.stop.is_set():
+                        while len(pending) < jobs.max_jobs and not budget.exhausted and not jobs.stop.is_set():
                             c = self._pick_llm_category(pending)
                             if c is None:
                                 break
