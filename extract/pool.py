@@ -291,23 +291,35 @@ class WorkerPool:
             self._idle.put(worker)
 
     def _run_on(self, worker: WorkerProcess, units: list[Unit]) -> list[Outcome]:
-        if not units:
-            return []
-        timeout = self.options.timeout_base + self.options.timeout_per_unit * len(units)
-        try:
-            if worker.proc is not None and worker.served >= self.options.max_batches:
-                worker.stop()  # recycle: flat memory and disk over long runs
-            raw = worker.request(units, timeout)
-            self.stats.add(batches=1)
-            return [outcome_from_dict(d, u.key) for d, u in zip(raw, units, strict=True)]
-        except (WorkerFailure, ValueError, KeyError, TypeError) as e:
-            kind = e.kind if isinstance(e, WorkerFailure) else "crash"
-            detail = e.detail if isinstance(e, WorkerFailure) else f"malformed outcome: {e}"
-            worker.stop(kill=True)
-            self.stats.add(worker_restarts=1, **{("timeouts" if kind == "timeout" else "crashes"): 1})
-            if len(units) == 1:
-                msg = (f"extraction exceeded {timeout:.0f} s and the worker was killed" if kind == "timeout"
-                       else f"the worker crashed while extracting this kernel: {detail}")
-                return [Rejected(units[0].key, kind, msg[:1200])]
-            half = len(units) // 2
-            return self._run_on(worker, units[:half]) + self._run_on(worker, units[half:])
+        return run_on_worker(worker, units, self.options, self.stats)
+
+
+def run_on_worker(worker: WorkerProcess, units: list[Unit], options: PoolOptions, stats: PoolStats
+                  ) -> list[Outcome]:
+    """Extract ``units`` on ``worker``: one outcome per unit, in order, never an exception for a kernel.
+
+    A timeout, crash or garbled reply kills the worker (the next request starts a fresh one) and
+    the batch is split in halves until the offending unit is alone and rejected as ``timeout`` or
+    ``crash``.  Shared by the local pool and the Ray actors (``extract.ray_pool``).
+    """
+    if not units:
+        return []
+    timeout = options.timeout_base + options.timeout_per_unit * len(units)
+    try:
+        if worker.proc is not None and worker.served >= options.max_batches:
+            worker.stop()  # recycle: flat memory and disk over long runs
+        raw = worker.request(units, timeout)
+        stats.add(batches=1)
+        return [outcome_from_dict(d, u.key) for d, u in zip(raw, units, strict=True)]
+    except (WorkerFailure, ValueError, KeyError, TypeError) as e:
+        kind = e.kind if isinstance(e, WorkerFailure) else "crash"
+        detail = e.detail if isinstance(e, WorkerFailure) else f"malformed outcome: {e}"
+        worker.stop(kill=True)
+        stats.add(worker_restarts=1, **{("timeouts" if kind == "timeout" else "crashes"): 1})
+        if len(units) == 1:
+            msg = (f"extraction exceeded {timeout:.0f} s and the worker was killed" if kind == "timeout"
+                   else f"the worker crashed while extracting this kernel: {detail}")
+            return [Rejected(units[0].key, kind, msg[:1200])]
+        half = len(units) // 2
+        return (run_on_worker(worker, units[:half], options, stats)
+                + run_on_worker(worker, units[half:], options, stats))
