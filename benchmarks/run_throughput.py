@@ -1,0 +1,56 @@
+"""End-to-end throughput of `synth run` (offline, both backends compiled, 2 workers) against the
+seed pipeline's way — one Warp module per kernel, compiled one after another in one process —
+on the same accepted kernels, in the same invocation.
+
+    python benchmarks/run_throughput.py --n 400 --seed-sample 80
+
+(a) `synth run --category all --n N --workers 2`: accepted pairs/s over the run's whole wall time
+    (candidate generation, screening, dedup, batched compile, writing);
+(b) the seed way on the first `--seed-sample` of the very kernels (a) accepted: pairs/s.
+Both compile CPU object code and CUDA PTX with the same options; (b) only compiles, it does
+no generation or writing, which favours the seed side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from batch_vs_single import run_single  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=400)
+    ap.add_argument("--seed-sample", type=int, default=80)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    out = Path(tempfile.mkdtemp(prefix="bench-run-")) / "all"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "synth.cli", "run", "--category", "all", "--n", str(args.n),
+                    "--seed", str(args.seed), "--workers", str(args.workers), "--offline", "--no-progress",
+                    "--out", str(out)], check=True, env=env, cwd=ROOT)
+    wall = time.perf_counter() - t0
+    sources = [json.loads(line)["python_source"] for shard in sorted(out.glob("shard-*.jsonl"))
+               for line in shard.read_text().splitlines()]
+    sample = sources[: args.seed_sample]
+    single = run_single(sample)
+    a, b = len(sources) / wall, len(sample) / single
+    print(f"(a) synth run, {args.workers} workers: {len(sources)} pairs in {wall:.1f} s wall = {a:.2f} pairs/s")
+    print(f"(b) one module per kernel, 1 process: {len(sample)} of the same kernels in {single:.1f} s = {b:.2f} pairs/s")
+    print(f"ratio (a)/(b): {a / b:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
