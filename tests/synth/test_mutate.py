@@ -473,7 +473,7 @@ def test_wrap_in_branch_never_hides_a_definition_used_later() -> None:
 @pytest.mark.slow
 def test_mutants_compile(compile_sources) -> None:  # type: ignore[no-untyped-def]
     """Every "after" text above, and one mutant per operator of a realistic seed kernel (a different
-    seed per operator where possible), compiles with Warp for CPU and CUDA, all in one subprocess."""
+    seed per operator where possible), compiles with Warp for CPU and CUDA through the extraction engine."""
     seeds = list(SEEDS.values())
     mutants: list[tuple[str, str]] = []
     for k, name in enumerate(OPERATORS):
