@@ -132,31 +132,38 @@ def is_identifier(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name)
 
 
+def _parse_quietly(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+
+
+def _wp_attr(node: ast.AST) -> str | None:
+    """``X`` for an ``wp.X`` / ``warp.X`` attribute node, else None."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("wp", "warp"):
+        return node.attr
+    return None
+
+
 def warp_attr_names(source: str) -> set[str]:
     """Names ``X`` referenced as ``wp.X`` (or ``warp.X``) in ``source``; empty if it does not parse."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError):
+    tree = _parse_quietly(source)
+    if tree is None:
         return set()
-    out: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("wp", "warp"):
-            out.add(node.attr)
-    return out
+    return {name for node in ast.walk(tree) if (name := _wp_attr(node)) is not None}
 
 
 def called_warp_names(source: str) -> set[str]:
     """Names ``X`` called as ``wp.X(...)`` inside function bodies (not in annotations or decorators)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError):
+    tree = _parse_quietly(source)
+    if tree is None:
         return set()
     out: set[str] = set()
     for fn in ast.walk(tree):
         if isinstance(fn, ast.FunctionDef):
             for stmt in fn.body:
                 for node in ast.walk(stmt):
-                    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                            and isinstance(node.func.value, ast.Name) and node.func.value.id in ("wp", "warp")):
-                        out.add(node.func.attr)
+                    if isinstance(node, ast.Call) and (name := _wp_attr(node.func)) is not None:
+                        out.add(name)
     return out
