@@ -1,0 +1,236 @@
+"""The worker pool on a Ray cluster: ``synth run --executor ray [--ray-address ADDR]``.
+
+    with RayWorkerPool(PoolOptions(workers=8), address="auto") as pool:
+        outcomes = pool.submit(units).result()      # same interface as extract.pool.WorkerPool
+
+One Ray actor per slot (``num_cpus=1``, ``workers`` actors in all, placed anywhere on the
+cluster).  An actor is only a courier: it owns one ``extract.pool.WorkerProcess`` on its node
+and runs batches on it with the same bisect-on-timeout/crash logic as the local pool
+(``extract.pool.run_on_worker``).  So untrusted kernel source is still loaded and compiled only
+in an isolated ``python -m extract.worker`` subprocess with an explicit, secret-free
+environment, an address-space limit and a killable wall-clock timeout, on every node.  Ray
+workers do inherit their raylet's environment (for a local instance: the driver's, API keys
+included); nothing of it reaches the worker subprocess, and the actors get no ``env_vars`` but
+``PYTHONPATH`` (local instance only, so they can import this package from a source tree).
+
+Batches and outcomes cross the Ray boundary as picklable dataclasses (``Unit``, ``Outcome``);
+deduplication, the store and resume stay in the driver (``synth.run_cmd``), so a Ray run keeps
+every guarantee of a local one.  An actor that dies (node lost, process killed) is restarted
+by Ray (``max_restarts=-1``) and the batch it held is resubmitted to the next free actor, up to
+``ACTOR_RETRIES`` times, so a batch is never lost: after that the run stops with an error and
+resumes from its last commit when started again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from extract.pool import _PKG_ROOT, PoolOptions, PoolStats, WorkerProcess, WorkerStartError, run_on_worker
+from extract.records import Outcome, Unit
+
+RAY_MISSING = "--executor ray needs the 'ray' extra: pip install 'warp-synth[ray]'"
+ACTOR_RETRIES = 5  # resubmissions of one batch after the actor running it died
+LOCAL_OBJECT_STORE_MB = 256  # outcomes are small; keep a local instance light on a shared machine
+
+
+class RayExecutorError(RuntimeError):
+    """Ray is missing, unreachable or too small for ``--workers``: one line, exit status 2."""
+
+    user_facing = True
+
+
+@dataclass(slots=True)
+class SlotReply:
+    """What an actor sends back for one batch: outcomes (or a fatal start error) and its counters."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)  # increments since the previous reply
+    error: str | None = None  # the worker process could not start at all (WorkerStartError)
+    node: str = ""
+
+
+class ExtractionSlot:
+    """The body of one Ray actor: a slot owning one isolated extraction worker process on its node."""
+
+    def __init__(self, options: PoolOptions) -> None:
+        self.options = options
+        self.stats = PoolStats()
+        self.worker = WorkerProcess(options, self.stats)
+        self._reported = self.stats.as_dict()
+        self.node = socket.gethostname()
+
+    def _reply(self, outcomes: list[Outcome] | None = None, error: str | None = None) -> SlotReply:
+        now = self.stats.as_dict()
+        delta = {k: v - self._reported[k] for k, v in now.items() if v != self._reported[k]}
+        self._reported = now
+        return SlotReply(outcomes or [], delta, error, self.node)
+
+    def start(self) -> SlotReply:
+        """Start the worker process now, so that every slot initialises Warp in parallel."""
+        try:
+            if self.worker.proc is None:
+                self.worker.start()
+        except WorkerStartError as e:
+            return self._reply(error=f"{e} (on Ray node {self.node})")
+        return self._reply()
+
+    def run(self, units: list[Unit]) -> SlotReply:
+        try:
+            return self._reply(run_on_worker(self.worker, units, self.options, self.stats))
+        except WorkerStartError as e:
+            return self._reply(error=f"{e} (on Ray node {self.node})")
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    return text.splitlines()[0][:300]
+
+
+class RayWorkerPool:
+    """``workers`` extraction slots as Ray actors, fed by driver threads; ``WorkerPool``'s interface."""
+
+    def __init__(self, options: PoolOptions | None = None, *, address: str | None = None) -> None:
+        try:
+            import ray
+            import ray.exceptions as rex
+        except ImportError:
+            raise RayExecutorError(RAY_MISSING) from None
+        self._ray = ray
+        self.options = options or PoolOptions()
+        self.stats = PoolStats()
+        self.address = address
+        self._closed = False
+        self._owns_ray = False
+        # the actor (or its node) died or the result went with it: the batch is resubmitted
+        self._retryable: tuple[type[BaseException], ...] = (
+            rex.RayActorError, rex.WorkerCrashedError, rex.NodeDiedError, rex.ObjectLostError,
+            rex.OutOfMemoryError, rex.LocalRayletDiedError,
+        )
+        if not ray.is_initialized():
+            self._init_ray()
+        self._actors: list[Any] = []
+        try:
+            self._start_actors()
+        except BaseException:
+            self.close()
+            raise
+        self._idle: queue.Queue[Any] = queue.Queue()
+        for a in self._actors:
+            self._idle.put(a)
+        self._executor = ThreadPoolExecutor(max_workers=self.options.workers, thread_name_prefix="wsynth-ray")
+
+    # ------------------------------------------------------------------ cluster and actors
+    def _init_ray(self) -> None:
+        ray = self._ray
+        kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
+                                      logging_level=logging.ERROR)
+        if self.address is None:  # a local instance just for this run: one CPU per worker
+            kwargs.update(num_cpus=self.options.workers, object_store_memory=LOCAL_OBJECT_STORE_MB << 20)
+        try:
+            ray.init(address=self.address, **kwargs)
+        except Exception as e:
+            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
+            raise RayExecutorError(f"cannot start or join {where}: {_first_line(e)}") from None
+        self._owns_ray = True
+
+    def _start_actors(self) -> None:
+        ray = self._ray
+        cpus = float(ray.cluster_resources().get("CPU", 0))
+        if cpus < self.options.workers:
+            raise RayExecutorError(f"the Ray cluster has {cpus:g} CPUs but --workers {self.options.workers} "
+                                   "needs one per worker; lower --workers or add nodes")
+        env_vars: dict[str, str] = {}
+        if self.address is None:  # same machine: let the actors import this package from a source tree
+            env_vars["PYTHONPATH"] = os.pathsep.join(p for p in (_PKG_ROOT, os.environ.get("PYTHONPATH")) if p)
+        actor_cls = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=0)(ExtractionSlot)
+        self._actors = [actor_cls.options(runtime_env={"env_vars": env_vars}).remote(self.options)
+                        for _ in range(self.options.workers)]
+        refs = [a.start.remote() for a in self._actors]
+        try:
+            replies: list[SlotReply] = ray.get(refs, timeout=self.options.startup_timeout + 120)
+        except self._ray.exceptions.GetTimeoutError:
+            raise WorkerStartError(f"the Ray extraction actors did not start within "
+                                   f"{self.options.startup_timeout + 120:.0f} s") from None
+        except Exception as e:  # e.g. the nodes cannot import warp-synth
+            raise WorkerStartError(f"the Ray extraction actors failed to start: {_first_line(e)} "
+                                   "(is warp-synth installed on every node?)") from None
+        for r in replies:
+            self.stats.add(**r.stats)
+        errors = [r.error for r in replies if r.error]
+        if errors:
+            raise WorkerStartError(errors[0])
+
+    # ------------------------------------------------------------------ the WorkerPool interface
+    def __enter__(self) -> RayWorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        executor = getattr(self, "_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        ray = self._ray
+        if self._actors:
+            try:  # stop the worker processes cleanly (their folders are deleted), then the actors
+                ray.get([a.stop.remote() for a in self._actors], timeout=30)
+            except Exception:
+                pass
+            for a in self._actors:
+                try:
+                    ray.kill(a)
+                except Exception:
+                    pass
+            self._actors = []
+        if self._owns_ray:
+            ray.shutdown()
+            self._owns_ray = False
+
+    def submit(self, units: list[Unit], on_done: Callable[[list[Outcome]], None] | None = None
+               ) -> Future[list[Outcome]]:
+        fut = self._executor.submit(self._run, list(units))
+        if on_done is not None:
+            fut.add_done_callback(lambda f: on_done(f.result()) if f.exception() is None else None)
+        return fut
+
+    def run(self, units: list[Unit]) -> list[Outcome]:
+        return self.submit(units).result()
+
+    def _run(self, units: list[Unit]) -> list[Outcome]:
+        if not units:
+            return []
+        last: BaseException | None = None
+        for attempt in range(ACTOR_RETRIES + 1):
+            if attempt:
+                time.sleep(min(10.0, 0.5 * 2 ** attempt))  # give Ray time to restart or move the actor
+            actor = self._idle.get()
+            try:
+                reply: SlotReply = self._ray.get(actor.run.remote(units))
+            except self._retryable as e:
+                last = e
+                self.stats.add(worker_restarts=1)
+                continue
+            finally:
+                self._idle.put(actor)
+            self.stats.add(**reply.stats)
+            if reply.error:
+                raise WorkerStartError(reply.error)
+            return reply.outcomes
+        assert last is not None
+        raise WorkerStartError(f"a batch of {len(units)} kernels was lost with {ACTOR_RETRIES + 1} Ray actors "
+                               f"in a row (last: {_first_line(last)}); start the run again to resume it")
