@@ -298,6 +298,14 @@ def print_report(
     )
 
 
+def mining_options(workers: int = 2, batch_size: int = 32, with_ptx: bool = False) -> ExtractOptions:
+    """Real programs' kernels (tile GEMMs, MLPs) compile far longer than generated ones: give
+    each batch 5 minutes plus 30 s per unit before the worker is deemed hung."""
+    return ExtractOptions(
+        workers=workers, batch_size=batch_size, with_ptx=with_ptx, timeout_base=300.0, timeout_per_unit=30.0
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     files, passed_over = discover(args.paths)
     if not files:
@@ -307,7 +315,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise MinePathError(f"--out {args.out} exists and is not a directory")
-    options = ExtractOptions(workers=args.workers, batch_size=args.batch_size, with_ptx=args.with_ptx)
+    options = mining_options(args.workers, args.batch_size, args.with_ptx)
     reports, records, stats = mine(files, out=out, options=options, timeout=args.timeout)
     shard = write_output(out, records, reports, stats, passed_over)
     print_report(reports, records, stats, passed_over, out, shard)

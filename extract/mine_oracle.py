@@ -141,15 +141,12 @@ def compare(paths: list[str], *, workers: int = 2, timeout: float = 60.0) -> dic
     Warp compiles and the kernels mined (into a throw-away folder)."""
     from pathlib import Path
 
-    from extract.engine import ExtractOptions
-    from extract.mine import mine
+    from extract.mine import mine, mining_options
     from extract.mine_files import discover
 
     files, _ = discover(paths)
     with tempfile.TemporaryDirectory(prefix="wsynth-compare-") as out:
-        reports, _records, _run = mine(
-            files, out=Path(out), options=ExtractOptions(workers=workers), timeout=timeout
-        )
+        reports, _records, _run = mine(files, out=Path(out), options=mining_options(workers), timeout=timeout)
     warp = check_files([f.path for f in files])
     table: dict[str, Any] = {}
     for rep in reports:
