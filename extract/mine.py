@@ -300,9 +300,11 @@ def print_report(
 
 def mining_options(workers: int = 2, batch_size: int = 32, with_ptx: bool = False) -> ExtractOptions:
     """Real programs' kernels (tile GEMMs, MLPs) compile far longer than generated ones: give
-    each batch 5 minutes plus 30 s per unit before the worker is deemed hung."""
+    each batch 5 minutes plus 30 s per unit before the worker is deemed hung.  No size cap: every
+    kernel Warp can compile is mined, however large its generated code."""
     return ExtractOptions(
-        workers=workers, batch_size=batch_size, with_ptx=with_ptx, timeout_base=300.0, timeout_per_unit=30.0
+        workers=workers, batch_size=batch_size, with_ptx=with_ptx, timeout_base=300.0, timeout_per_unit=30.0,
+        max_ir_kb=0,
     )
 
 
