@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import sys
@@ -147,26 +148,41 @@ def write_dataset(d: Path, n: int, seed: int = 0, shard_size: int = 10_000) -> i
     return size
 
 
+def _cpu_seconds() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=100_000)
-    ap.add_argument("--keep", type=Path, default=None, help="write the dataset and report here (kept)")
+    ap.add_argument("--keep", type=Path, default=None,
+                    help="write the dataset and report here (kept; a dataset of the same size there is reused)")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--vendi-sample", type=int, default=1000)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
         data = base / "dataset"
-        t0 = time.perf_counter()
-        size = write_dataset(data, args.records)
-        print(f"wrote {args.records} records ({size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s", flush=True)
+        stats = data / "stats.json"
+        if stats.exists() and json.loads(stats.read_text()).get("records") == args.records:
+            print(f"reusing the {args.records} records in {data}", flush=True)
+        else:
+            t0 = time.perf_counter()
+            size = write_dataset(data, args.records)
+            print(f"wrote {args.records} records ({size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s",
+                  flush=True)
+        cpu0 = _cpu_seconds()
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        load = os.getloadavg()
         t0 = time.perf_counter()
         report = evaluate([data], None, base / "report", vendi_sample=args.vendi_sample, workers=args.workers)
         wall = time.perf_counter() - t0
+        cpu = _cpu_seconds() - cpu0
     main_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"evaluate(): {report['records']} records in {wall:.1f} s ({report['records'] / wall:.0f} records/s)")
+    print(f"evaluate(): {report['records']} records in {wall:.1f} s ({report['records'] / wall:.0f} records/s), "
+          f"CPU {cpu:.0f} s (main + workers), load average before: {load[0]:.1f}")
     print(f"peak RSS: main process {main_rss:.0f} MB (before evaluate {rss_before / 1024:.0f} MB), "
           f"largest worker {child_rss:.0f} MB")
     print(f"exact {report['exact_dup_rate']:.4f}  alpha {report['alpha_dup_rate']:.4f}  "
