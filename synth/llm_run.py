@@ -42,6 +42,8 @@ class JobResult:
     completion_tokens: int = 0
     rounds_tried: int = 0  # repair rounds attempted (0 = first try only)
     exemplar_ids: list[str] = field(default_factory=list)
+    origin: str = "llm"  # "mutation" for mutants of accepted LLM kernels
+    operators: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -139,11 +141,52 @@ class LLMJobs:
             rng = random.Random(f"{self.seed}/llm/{self._job_no}")
         return self._pool.submit(self._job, category, rng)
 
+    def submit_mutation(self, category: str, source: str, parent_id: str) -> Future[JobResult]:
+        """Diversify an accepted LLM kernel further with the libcst mutator (no LLM call)."""
+        with self._lock:
+            self._job_no += 1
+            rng = random.Random(f"{self.seed}/mut/{self._job_no}")
+        return self._pool.submit(self._mutation_job, category, source, parent_id, rng)
+
+    def _mutation_job(self, category: str, source: str, parent_id: str, rng: random.Random) -> JobResult:
+        from synth.mutate import mutate
+
+        res = JobResult(category, "rejected", origin="mutation", parent_id=parent_id)
+        code = source
+        for _ in range(rng.randint(1, 2)):
+            m = mutate(code, rng)
+            if m is None:
+                break
+            code = m.source
+            res.operators.append(m.operator)
+        if not res.operators:
+            res.kind = "budget"  # nothing to try: not an attempt
+            return res
+        res.source = code
+        try:
+            res.rid = record_id(code)
+        except (SyntaxError, ValueError, RecursionError):
+            res.reason = "syntax"
+            return res
+        if self.is_known(res.rid):
+            res.kind = "duplicate"
+            return res
+        out = self.batcher.submit(Unit(res.rid, code)).result()
+        if isinstance(out, Accepted):
+            res.kind, res.outcome = "accepted", out
+        else:
+            res.reason = out.reason
+        return res
+
     def _ask(self, messages: list[dict[str, str]], res: JobResult) -> str | None:
         with self._http_slots:
             if self.stop.is_set():
                 raise LLMBudgetExhausted("run finished")
-            reply = self.client.complete(messages)
+            try:
+                reply = self.client.complete(messages)
+            except LLMFatalError:
+                self.stop.set()  # a bad key or unknown model: no other job sends another request
+                raise
         res.model = reply.model
         res.prompt_tokens += reply.prompt_tokens
         res.completion_tokens += reply.completion_tokens

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import threading
 import time
@@ -51,7 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="kernels compiled per translation unit (default: 32)")
     p.add_argument("--offline", action="store_true", help="templates + mutator only, never an LLM")
     p.add_argument("--mutation-rate", type=float, default=0.5, metavar="P",
-                   help="share of candidates diversified by the mutator (default: 0.5)")
+                   help="share of candidates diversified by the mutator; in LLM mode, share of accepted LLM "
+                        "kernels mutated further (default: 0.5)")
     p.add_argument("--with-ptx", action="store_true", help="also store each kernel's PTX (ir.cuda.ptx)")
     p.add_argument("--shard-records", type=int, default=10_000, metavar="K",
                    help="records per JSONL shard (default: 10000)")
@@ -132,10 +134,9 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     # what makes a run *this* run: changing any of these needs another --out
     llm = getattr(args, "llm_config", None)
     out = {"schema": SCHEMA_VERSION, "category": args.category, "seed": args.seed,
-           "mode": "llm" if llm is not None else "offline", "with_ptx": args.with_ptx}
-    if llm is None:
-        out["mutation_rate"] = args.mutation_rate
-    else:
+           "mode": "llm" if llm is not None else "offline", "with_ptx": args.with_ptx,
+           "mutation_rate": args.mutation_rate}
+    if llm is not None:
         out["model"] = llm.model
     return out
 
@@ -361,6 +362,8 @@ class Runner:
         from synth.llm_run import LLMCounters, LLMJobs
 
         args = self.args
+        self.mutation_rng = random.Random(f"{args.seed}/llm-mutation/{self.store.count}")
+        self.extra_jobs: list[Any] = []
         self.llm_counters = LLMCounters.from_dict(self.llm_state.get("counters"))
         names = kernel_builtin_names()
         self.coverage = (Coverage.from_dict(self.llm_state["coverage"], builtins=None)
@@ -410,6 +413,9 @@ class Runner:
                             with lock:
                                 inflight_rids.discard(r.rid)
                         self._commit_llm(results, jobs)
+                        for f, c in self.extra_jobs:
+                            pending[f] = c  # a mutant counts against its category like an LLM job
+                        self.extra_jobs.clear()
                         bar.update(self.store.count - before)
                         self.engine_stats = ex.stats
                         bar.set_postfix(calls=client.stats.requests, rejects=sum(self.stats.rejected.values()),
@@ -435,7 +441,9 @@ class Runner:
     def _pick_llm_category(self, pending: dict[Any, str]) -> str | None:
         best, best_need = None, 0.0
         for c in self.targets:
-            need = self.remaining(c) - 0.5 * sum(1 for v in pending.values() if v == c)
+            # never more jobs in flight than records still needed (an accepted LLM kernel may bring
+            # a mutant along), so few LLM calls are spent past N
+            need = self.remaining(c) - (1 + self.args.mutation_rate) * sum(1 for v in pending.values() if v == c)
             if self.remaining(c) > 0 and need > best_need:
                 best, best_need = c, need
         return best
@@ -450,6 +458,25 @@ class Runner:
                 continue
             st.attempts += 1
             st.cat(cat)["attempts"] += 1
+            for o in r.operators:
+                st.op(o)["tried"] += 1
+                st.op(o)["valid"] += int(r.kind == "accepted")
+            if r.origin == "mutation":
+                if r.kind == "duplicate" or (r.kind == "accepted" and (r.rid in self.store.ids
+                                                                      or any(x.id == r.rid for x in records))):
+                    st.rejected["duplicate"] += 1
+                    continue
+                if r.kind != "accepted" or r.outcome is None or len(r.outcome.kernels) != 1:
+                    st.rejected[r.reason or "multiple_kernels"] += 1
+                    continue
+                if sum(1 for x in records if x.kernel_type == cat) >= self.remaining(cat):
+                    st.rejected["surplus"] += 1
+                    continue
+                records.append(make_record(
+                    r.source, r.outcome.kernels[0], record_id=r.rid, kernel_type=cat, origin="mutation",
+                    warp_version=self.warp_version, parent_id=r.parent_id,
+                    extra_metadata={"provenance": {"operators": r.operators}, "seed": self.args.seed}))
+                continue
             if r.kind == "no_code":
                 lc.replies_without_code += 1
                 st.rejected["no_code"] += 1
@@ -491,7 +518,11 @@ class Runner:
             st.cat(rec.kernel_type)["accepted"] += 1
             st.per_origin[rec.origin] += 1
             self.coverage.observe(rec.python_source)
-            jobs.remember(rec.kernel_type, rec.python_source)
+            if rec.origin != "mutation":
+                jobs.remember(rec.kernel_type, rec.python_source)
+                if self.mutation_rng.random() < self.args.mutation_rate and self.remaining(rec.kernel_type) > 0:
+                    self.extra_jobs.append((jobs.submit_mutation(rec.kernel_type, rec.python_source, rec.id),
+                                            rec.kernel_type))
         self.session_accepted += written
         st.accepted += written
         self.llm_state = {"counters": self.llm_counters.to_dict(), "coverage": self.coverage.to_dict()}

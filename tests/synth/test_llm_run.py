@@ -83,7 +83,7 @@ def test_llm_mode_end_to_end(tmp_path):
     with OpenAIServer(script) as server:
         r = synth("run", "--category", "arithmetic", "--n", "4", "--out", str(out), "--no-progress",
                   "--llm-base-url", server.base_url, "--model", "test-model", "--concurrency", "1",
-                  env_extra={"SYNTH_LLM_BACKOFF_BASE": "0.05"})
+                  "--mutation-rate", "0", env_extra={"SYNTH_LLM_BACKOFF_BASE": "0.05"})
         requests = server.chat_requests()
     assert r.returncode == 0, r.stderr
     recs = rows(out)
@@ -142,8 +142,31 @@ def test_max_llm_calls_ends_cleanly_with_what_was_accepted(tmp_path):
     with OpenAIServer(script) as server:
         r = synth("run", "--category", "math", "--n", "50", "--out", str(out), "--no-progress",
                   "--llm-base-url", server.base_url, "--model", "test-model", "--max-llm-calls", "3",
-                  "--concurrency", "2")
+                  "--concurrency", "2", "--mutation-rate", "0")
         calls = len(server.chat_requests())
     assert r.returncode == 0, r.stderr
     assert "stopped: the LLM call budget (3) is spent" in r.stderr
     assert calls == 3 and len(rows(out)) == 3
+
+
+def test_accepted_llm_kernels_are_mutated_further(tmp_path):
+    counter = iter(range(10**6))
+    lock = threading.Lock()
+
+    def script(req: dict, attempt: int) -> Response:
+        with lock:
+            i = next(counter)
+        return Response.chat(fenced(kernel(f"m{i}", 1.0 + i)))
+
+    out = tmp_path / "o"
+    with OpenAIServer(script) as server:
+        r = synth("run", "--category", "math", "--n", "8", "--out", str(out), "--no-progress",
+                  "--llm-base-url", server.base_url, "--model", "test-model", "--concurrency", "2",
+                  "--mutation-rate", "1")
+    assert r.returncode == 0, r.stderr
+    recs = rows(out)
+    assert len(recs) == 8 and len({x["id"] for x in recs}) == 8
+    llm_ids = {x["id"] for x in recs if x["origin"] == "llm"}
+    mutants = [x for x in recs if x["origin"] == "mutation"]
+    assert mutants and all(m["parent_id"] in llm_ids or m["parent_id"] for m in mutants)
+    assert all(m["metadata"]["provenance"]["operators"] for m in mutants)
