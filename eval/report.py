@@ -82,7 +82,9 @@ def evaluate(
     try:
         from . import plots
         from .dataset import default_workers, scan_dataset
+        from .digest import NUM_PERM, SHINGLE
         from .features import kernel_builtin_names
+        from .metrics import NEAR_THRESHOLD
         from .render import build_sections, to_html, to_markdown
     except ImportError as e:
         raise EvalInputError(
@@ -104,8 +106,8 @@ def evaluate(
     report: dict = {
         "schema": SCHEMA_VERSION,
         "generated_at": utc_now(),
-        "settings": {"vendi_sample": vendi_sample, "seed": seed, "near_dup_threshold": 0.8, "shingle": 5,
-                     "num_perm": 128, "warp_builtins": len(names_list)},
+        "settings": {"vendi_sample": vendi_sample, "seed": seed, "near_dup_threshold": NEAR_THRESHOLD,
+                     "shingle": SHINGLE, "num_perm": NUM_PERM, "warp_builtins": len(names_list)},
     }
     if len(results) == 1:
         report.update(results[0])
