@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from datasketch import MinHash
 
-from extract.normalize import code_tokens, normalized_source, skeleton
+from extract.normalize import code_tokens, normalized_and_skeleton
 from extract.records import Record
 
 from .features import source_usage
@@ -156,7 +156,7 @@ def parse_record(line: str) -> Record | Corrupt:
 def digest_record(rec: Record, builtin_names: frozenset[str]) -> Digest:
     src = rec.python_source
     try:
-        norm, skel, parsed = normalized_source(src), skeleton(src), True
+        (norm, skel), parsed = normalized_and_skeleton(src), True
     except (SyntaxError, ValueError, RecursionError):
         norm, skel, parsed = src, src, False
     raw_tok = token_hashes(code_tokens(src))

@@ -52,9 +52,17 @@ class _Renamer(ast.NodeTransformer):
         return node
 
     def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        # struct field names are reached as attributes (``p.gain``), which are never renamed, so
+        # the declarations keep their names too
         node.name = self._rename(node.name)
         _drop_docstring(node)
-        self.generic_visit(node)
+        for stmt in node.body:
+            if isinstance(stmt, ast.AnnAssign):
+                stmt.annotation = self.visit(stmt.annotation)
+                if stmt.value is not None:
+                    stmt.value = self.visit(stmt.value)
+            else:
+                self.visit(stmt)
         return node
 
     def visit_keyword(self, node: ast.keyword) -> ast.AST:
@@ -107,6 +115,13 @@ def normalized_source(source: str) -> str:
 def skeleton(source: str) -> str:
     tree = _ConstAbstractor().visit(_Renamer().visit(_tree(source)))
     return ast.unparse(tree)
+
+
+def normalized_and_skeleton(source: str) -> tuple[str, str]:
+    """``(normalized_source(source), skeleton(source))`` from a single parse."""
+    tree = _Renamer().visit(_tree(source))
+    normalized = ast.unparse(tree)
+    return normalized, ast.unparse(_ConstAbstractor().visit(tree))
 
 
 def record_id(source: str) -> str:

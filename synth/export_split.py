@@ -21,7 +21,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from extract.normalize import normalized_source, skeleton
+from extract.normalize import normalized_and_skeleton
 
 from .export_source import ExportError
 
@@ -66,7 +66,8 @@ def _digest(text: str) -> str:
 def group_keys(source: str) -> tuple[str, str]:
     """(normalised-source key, skeleton key) of one kernel; raw text keys if it does not parse."""
     try:
-        return "n:" + _digest(normalized_source(source)), "s:" + _digest(skeleton(source))
+        norm, skel = normalized_and_skeleton(source)
+        return "n:" + _digest(norm), "s:" + _digest(skel)
     except (SyntaxError, ValueError, RecursionError):
         raw = "r:" + _digest(source)
         return raw, raw
