@@ -110,9 +110,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.dir.is_dir() or not any(args.dir.glob("*.jsonl")):
         raise VerifyInputError(f"{args.dir} is not a dataset folder (no *.jsonl shards)")
-    records = list(iter_records(args.dir))
-    if args.sample and args.sample < len(records):
-        records = random.Random(args.seed).sample(records, args.sample)
+    if args.sample:  # reservoir sample: one pass, memory bounded by the sample size
+        rng = random.Random(args.seed)
+        records: list[dict[str, Any]] = []
+        for n, rec in enumerate(iter_records(args.dir)):
+            if n < args.sample:
+                records.append(rec)
+            elif (j := rng.randrange(n + 1)) < args.sample:
+                records[j] = rec
+    else:
+        records = list(iter_records(args.dir))
     results = verify_records(records, args.workers)
     bad = [r for r in results if not r.ok]
     for r in bad:
