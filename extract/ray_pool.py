@@ -92,6 +92,21 @@ class ExtractionSlot:
         self.worker.stop()
 
 
+def _unreachable(address: str) -> str | None:
+    """Why ``host:port`` (or ``ray://host:port``) refuses a TCP connection, else None.
+
+    Ray retries an unreachable address for minutes; this answers in seconds.
+    """
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return None  # "auto" and the like: Ray resolves them
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=10):
+            return None
+    except OSError as e:
+        return e.strerror or str(e) or type(e).__name__
+
+
 def _first_line(e: BaseException) -> str:
     text = str(e).strip() or type(e).__name__
     return text.splitlines()[0][:300]
@@ -137,10 +152,13 @@ class RayWorkerPool:
                                       logging_level=logging.ERROR)
         if self.address is None:  # a local instance just for this run: one CPU per worker
             kwargs.update(num_cpus=self.options.workers, object_store_memory=LOCAL_OBJECT_STORE_MB << 20)
-        try:
-            ray.init(address=self.address, **kwargs)
+        where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
+        why = _unreachable(self.address) if self.address else None
+        if why:
+            raise RayExecutorError(f"cannot start or join {where}: {why}")
+        try:  # "local": always a fresh instance owned by this run, never a stray `ray start` cluster
+            ray.init(address=self.address or "local", **kwargs)
         except Exception as e:
-            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
             raise RayExecutorError(f"cannot start or join {where}: {_first_line(e)}") from None
         self._owns_ray = True
 
