@@ -70,7 +70,12 @@ def mutate(source: str, rng: random.Random, operator: str | None = None) -> Muta
         return None
     if operator is not None:
         return _apply(operator, info, rng)
-    names = [name for name, cls in OPERATORS.items() if _sites(cls(), info)]
-    if not names:
-        return None
-    return _apply(rng.choice(names), info, rng)
+    # a random order, first operator that applies: uniform over the applicable operators, without
+    # collecting every operator's sites first (each is a full tree walk)
+    names = list(OPERATORS)
+    rng.shuffle(names)
+    for name in names:
+        m = _apply(name, info, rng)
+        if m is not None:
+            return m
+    return None
