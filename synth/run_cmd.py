@@ -171,18 +171,29 @@ class Runner:
     def remaining(self, c: str) -> int:
         return max(0, self.targets[c] - self.accepted[c])
 
+    def _yield(self, c: str) -> float:
+        """Share of this category's candidates that became records so far (optimistic at first)."""
+        v = self.stats.per_category.get(c, {})
+        attempts, accepted = v.get("attempts", 0), v.get("accepted", 0)
+        return max(0.2, accepted / attempts) if attempts >= 32 else 0.95
+
+    def _expected(self, c: str) -> float:
+        """Records the batches of ``c`` now in flight should still bring."""
+        return self._yield(c) * sum(len(b.candidates) for b in self.inflight if b.category == c)
+
     def _pick_category(self) -> str | None:
         best, best_need = None, 0.0
         for c in self.targets:
-            queued = sum(len(b.candidates) for b in self.inflight if b.category == c)
-            need = self.remaining(c) - 0.7 * queued
+            need = self.remaining(c) - self._expected(c)
             if self.remaining(c) > 0 and need > best_need:
                 best, best_need = c, need
         return best
 
     def _make_batch(self, c: str) -> _Batch:
         start = self.next_index[c]
-        want = self.args.batch_size
+        # no more candidates than the category still needs (compiling surplus kernels is waste)
+        need = (self.remaining(c) - self._expected(c)) / self._yield(c)
+        want = max(1, min(self.args.batch_size, int(need) + 1))
         cands: list[tuple[Candidate, str]] = []
         dups = 0
         i = start
