@@ -5,7 +5,8 @@ that answers every request after a fixed delay (default 1 s) with a fresh, valid
 
 The server is the tests' real HTTP server (tests/support/openai_server.py) on 127.0.0.1; the
 run goes through the real `openai` client, the screen, and the isolated batched extraction
-engine.  Replies are template kernels (a different one per request), so the figure measures
+engine (`--mutation-rate 0`: every record is an LLM pair).  Replies are template kernels (a different
+one per request), so the figure measures
 the pipeline, not a model.
 """
 
@@ -56,7 +57,8 @@ def main() -> None:
         r = subprocess.run([sys.executable, "-m", "synth.cli", "run", "--category", "all", "--n", str(args.n),
                             "--out", str(out), "--no-progress", "--llm-base-url", server.base_url,
                             "--model", "test-model", "--concurrency", str(args.concurrency),
-                            "--workers", str(args.workers), "--batch-size", str(args.batch_size)],
+                            "--workers", str(args.workers), "--batch-size", str(args.batch_size),
+                            "--mutation-rate", "0"],
                            capture_output=True, text=True, env=env, cwd=ROOT)
         wall = time.perf_counter() - t0
         max_in_flight = server.max_in_flight
