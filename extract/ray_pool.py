@@ -26,11 +26,15 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import shutil
+import signal
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from extract.pool import _PKG_ROOT, PoolOptions, PoolStats, WorkerProcess, WorkerStartError, run_on_worker
@@ -57,15 +61,55 @@ class SlotReply:
     node: str = ""
 
 
+class _SlotWorker(WorkerProcess):
+    """A worker process that leaves its pid in the slot folder, for a restarted actor to clean up."""
+
+    pid_file = ""
+
+    def start(self) -> None:
+        super().start()
+        if self.proc is not None and self.pid_file:
+            Path(self.pid_file).write_text(str(self.proc.pid))
+
+
 class ExtractionSlot:
-    """The body of one Ray actor: a slot owning one isolated extraction worker process on its node."""
+    """The body of one Ray actor: a slot owning one isolated extraction worker process on its node.
+
+    Its worker folders live under ``<tmp>/wsynth-ray-<actor id>``.  When Ray restarts a dead
+    actor, the new incarnation first kills the worker its predecessor left behind (it may be
+    stuck on a hanging kernel) and deletes that folder, so actor deaths leak neither processes
+    nor disk.
+    """
 
     def __init__(self, options: PoolOptions) -> None:
         self.options = options
         self.stats = PoolStats()
-        self.worker = WorkerProcess(options, self.stats)
-        self._reported = self.stats.as_dict()
         self.node = socket.gethostname()
+        self.root = self._fresh_root()
+        self.worker = _SlotWorker(options, self.stats)
+        self.worker.pid_file = str(self.root / "worker.pid")
+        self._reported = self.stats.as_dict()
+
+    @staticmethod
+    def _fresh_root() -> Path:
+        try:
+            import ray
+
+            ident = ray.get_runtime_context().get_actor_id() or f"pid{os.getpid()}"
+        except Exception:
+            ident = f"pid{os.getpid()}"
+        root = Path(tempfile.gettempdir()) / f"wsynth-ray-{ident[:24]}"
+        pid_file = root / "worker.pid"
+        try:
+            pid = int(pid_file.read_text())
+            if os.readlink(f"/proc/{pid}/cwd").startswith(str(root)):  # still our predecessor's worker
+                os.killpg(pid, signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        tempfile.tempdir = str(root)  # WorkerProcess makes its folders here (this process is the actor's)
+        return root
 
     def _reply(self, outcomes: list[Outcome] | None = None, error: str | None = None) -> SlotReply:
         now = self.stats.as_dict()
@@ -90,6 +134,7 @@ class ExtractionSlot:
 
     def stop(self) -> None:
         self.worker.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _unreachable(address: str) -> str | None:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -137,19 +138,32 @@ def spy(a: wp.array(dtype=float)):
     assert CANARY not in seen and "WARP_CACHE_PATH" in seen and "RAY_" not in seen
 
 
-def test_a_batch_survives_the_death_of_its_actor(good):
+def slot_folders() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("wsynth-ray-*"))
+
+
+def test_a_batch_survives_the_death_of_its_actor_and_nothing_leaks(good):
+    before = slot_folders()
     with RayWorkerPool(PoolOptions(workers=2)) as pool:
         units = [Unit("slow", SLOW.format(seconds=8, n=0), trusted=True), Unit("g0", good(0))]
         fut = pool.submit(units)  # the first idle actor takes it
         victim = pool._actors[0]
         time.sleep(3)
         assert not fut.done()
+        pids = [int((d / "worker.pid").read_text()) for d in slot_folders() - before]
+        assert len(pids) == 2
         ray.kill(victim, no_restart=False)  # as if its node were lost: Ray restarts the actor
         outs = fut.result(timeout=300)
         stats = pool.stats.as_dict()
         again = pool.run([Unit("g1", good(1))])  # the restarted actor serves again
+        pool.run([Unit("g2", good(2))])
     assert [type(o) for o in outs] == [Accepted, Accepted] and isinstance(again[0], Accepted)
     assert stats["worker_restarts"] >= 1
+    # the dead actor's orphaned worker was killed by its successor, and every slot folder is gone
+    time.sleep(1)
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    assert slot_folders() <= before
 
 
 def test_too_few_cpus_and_missing_ray_are_one_line_errors(monkeypatch):
