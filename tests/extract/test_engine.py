@@ -101,7 +101,7 @@ def test_crashing_worker_is_replaced_and_run_goes_on(good):
 
 
 def test_hanging_worker_is_killed_and_replaced(good):
-    opts = ExtractOptions(workers=1, batch_size=4, timeout_base=20.0, timeout_per_unit=0.0)
+    opts = ExtractOptions(workers=1, batch_size=4, timeout_base=8.0, timeout_per_unit=0.0)
     with Extractor(opts) as ex:
         units = [Unit("g0", good(0)), Unit("hang", HANG, trusted=True), Unit("g1", good(1))]
         outs = ex.extract(units)
