@@ -10,8 +10,8 @@ and runs batches on it with the same bisect-on-timeout/crash logic as the local 
 in an isolated ``python -m extract.worker`` subprocess with an explicit, secret-free
 environment, an address-space limit and a killable wall-clock timeout, on every node.  Ray
 workers do inherit their raylet's environment (for a local instance: the driver's, API keys
-included); nothing of it reaches the worker subprocess, and the actors get no ``env_vars`` but
-``PYTHONPATH`` (local instance only, so they can import this package from a source tree).
+included); nothing of it reaches the worker subprocess, and the actors are given no
+environment variables of ours (no ``runtime_env``).
 
 Batches and outcomes cross the Ray boundary as picklable dataclasses (``Unit``, ``Outcome``);
 deduplication, the store and resume stay in the driver (``synth.run_cmd``), so a Ray run keeps
@@ -67,6 +67,8 @@ class _SlotWorker(WorkerProcess):
     pid_file = ""
 
     def start(self) -> None:
+        if self.pid_file:  # the slot folder, again after a stop()
+            os.makedirs(os.path.dirname(self.pid_file), exist_ok=True)
         super().start()
         if self.proc is not None and self.pid_file:
             Path(self.pid_file).write_text(str(self.proc.pid))
@@ -195,8 +197,12 @@ class RayWorkerPool:
         ray = self._ray
         kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
                                       logging_level=logging.ERROR)
-        if self.address is None:  # a local instance just for this run: one CPU per worker
-            kwargs.update(num_cpus=self.options.workers, object_store_memory=LOCAL_OBJECT_STORE_MB << 20)
+        if self.address is None:  # a local instance just for this run: one CPU per worker, and
+            # the actors import this package from where the driver found it (a source tree too)
+            from ray.job_config import JobConfig
+
+            kwargs.update(num_cpus=self.options.workers, object_store_memory=LOCAL_OBJECT_STORE_MB << 20,
+                          job_config=JobConfig(code_search_path=[_PKG_ROOT]))
         where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
         why = _unreachable(self.address) if self.address else None
         if why:
@@ -213,12 +219,9 @@ class RayWorkerPool:
         if cpus < self.options.workers:
             raise RayExecutorError(f"the Ray cluster has {cpus:g} CPUs but --workers {self.options.workers} "
                                    "needs one per worker; lower --workers or add nodes")
-        env_vars: dict[str, str] = {}
-        if self.address is None:  # same machine: let the actors import this package from a source tree
-            env_vars["PYTHONPATH"] = os.pathsep.join(p for p in (_PKG_ROOT, os.environ.get("PYTHONPATH")) if p)
+        # no runtime_env: the actors need no environment variable of ours (and get no secret)
         actor_cls = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=0)(ExtractionSlot)
-        self._actors = [actor_cls.options(runtime_env={"env_vars": env_vars}).remote(self.options)
-                        for _ in range(self.options.workers)]
+        self._actors = [actor_cls.remote(self.options) for _ in range(self.options.workers)]
         refs = [a.start.remote() for a in self._actors]
         try:
             replies: list[SlotReply] = ray.get(refs, timeout=self.options.startup_timeout + 120)

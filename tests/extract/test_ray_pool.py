@@ -244,6 +244,28 @@ def test_ray_run_killed_with_9_resumes_to_exactly_n(tmp_path, local_ids):
     assert json.loads((out / "stats.json").read_text())["finished"] is True
 
 
+def test_llm_mode_on_ray_keeps_chat_requests_in_the_driver(tmp_path):
+    from tests.support.openai_server import OpenAIServer, Response
+
+    count = iter(range(10_000))
+
+    def reply(_request: dict, _attempt: int) -> Response:
+        i = next(count)
+        return Response.chat(f"```python\nimport warp as wp\n\n@wp.kernel\ndef llm_{i}(a: wp.array(dtype=float)):\n"
+                             f"    i = wp.tid()\n    a[i] = wp.sin(a[i]) * {1.5 + i}\n```\n")
+
+    out = tmp_path / "llm"
+    with OpenAIServer(reply) as server:
+        r = synth("run", "--category", "arithmetic", "--n", "3", "--out", str(out), "--no-progress",
+                  "--llm-base-url", server.base_url, "--model", "test-model", "--concurrency", "2", "--mutation-rate", "0",
+                  "--executor", "ray")
+    assert r.returncode == 0, r.stderr
+    rows = records(out)
+    assert len(rows) == 3 and {rec["origin"] for rec in rows} == {"llm"}
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["engine"]["worker_starts"] >= 2 and stats["llm"]["first_try_accepted"] == 3
+
+
 def test_synth_run_reports_a_missing_cluster_in_one_line(tmp_path):
     r = synth(*RUN, "--executor", "ray", "--ray-address", "127.0.0.1:1", "--out", str(tmp_path / "o"),
               timeout=300)
