@@ -4,7 +4,7 @@ on the same accepted kernels, in the same invocation.
 
     python benchmarks/run_throughput.py --n 400 --seed-sample 80
 
-(a) `synth run --category all --n N --workers 2`: accepted pairs/s over the run's whole wall time
+(a) `synth run --category CAT --n N --workers 2` (default `all`): accepted pairs/s over the run's whole wall time
     (candidate generation, screening, dedup, batched compile, writing);
 (b) the seed way on the first `--seed-sample` of the very kernels (a) accepted: pairs/s.
 Both compile CPU object code and CUDA PTX with the same options; (b) only compiles, it does
@@ -34,11 +34,12 @@ def main() -> None:
     ap.add_argument("--seed-sample", type=int, default=80)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--category", default="all", help="category to run (default: all ten, balanced)")
     args = ap.parse_args()
-    out = Path(tempfile.mkdtemp(prefix="bench-run-")) / "all"
+    out = Path(tempfile.mkdtemp(prefix="bench-run-")) / args.category
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "synth.cli", "run", "--category", "all", "--n", str(args.n),
+    subprocess.run([sys.executable, "-m", "synth.cli", "run", "--category", args.category, "--n", str(args.n),
                     "--seed", str(args.seed), "--workers", str(args.workers), "--offline", "--no-progress",
                     "--out", str(out)], check=True, env=env, cwd=ROOT)
     wall = time.perf_counter() - t0
