@@ -92,6 +92,7 @@ def worker_environment(workdir: str, mem_limit_mb: int) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         PYTHONNOUSERSITE="1",
         WSYNTH_MEM_LIMIT_MB=str(mem_limit_mb),
+        WSYNTH_WORKDIR=workdir,
     )
     env.setdefault("LANG", "C.UTF-8")
     return env

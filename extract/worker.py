@@ -299,6 +299,18 @@ def main() -> None:
     proto_out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # anything printed by loaded code goes to the log, not the protocol stream
     _limit_memory()
+    try:
+        _serve(proto_out)
+    finally:
+        # the parent deletes this folder when it stops us; if the parent was killed (kill -9),
+        # our stdin reaches EOF (or the reply pipe breaks) and we clean up after ourselves
+        own = os.environ.get("WSYNTH_WORKDIR")
+        if own and os.path.realpath(own) == os.path.realpath(os.getcwd()):
+            os.chdir("/")
+            shutil.rmtree(own, ignore_errors=True)
+
+
+def _serve(proto_out: Any) -> None:
     worker = Worker()
     proto_out.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
     for line in sys.stdin:

@@ -168,3 +168,17 @@ def test_hostile_sources_are_rejected_unsafe_and_never_run(tmp_path, extractor, 
         assert isinstance(o, Rejected) and o.reason == "unsafe", o
     assert isinstance(outs[-1], Accepted)
     assert not canary.exists()
+
+
+def test_a_worker_whose_parent_dies_removes_its_own_folder():
+    from extract.pool import PoolOptions, PoolStats, WorkerProcess
+
+    w = WorkerProcess(PoolOptions(), PoolStats())
+    w.start()
+    workdir, proc = w.workdir, w.proc
+    assert os.path.isdir(workdir)
+    proc.stdin.close()  # what the worker sees when its parent is killed with -9
+    proc.wait(timeout=60)
+    assert not os.path.exists(workdir)
+    w.proc = None
+    w.stop()
