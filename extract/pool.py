@@ -247,7 +247,26 @@ def outcome_from_dict(d: dict[str, Any], key: str) -> Outcome:
     return Accepted(key, kernels)
 
 
-class WorkerPool:
+class ThreadFedPool:
+    """``submit``/``run`` over a thread pool whose threads each run ``self._run(units)``."""
+
+    _executor: ThreadPoolExecutor
+
+    def _run(self, units: list[Unit]) -> list[Outcome]:
+        raise NotImplementedError
+
+    def submit(self, units: list[Unit], on_done: Callable[[list[Outcome]], None] | None = None
+               ) -> Future[list[Outcome]]:
+        fut = self._executor.submit(self._run, list(units))
+        if on_done is not None:
+            fut.add_done_callback(lambda f: on_done(f.result()) if f.exception() is None else None)
+        return fut
+
+    def run(self, units: list[Unit]) -> list[Outcome]:
+        return self.submit(units).result()
+
+
+class WorkerPool(ThreadFedPool):
     """``workers`` slots, each owning one worker process, fed by a thread pool."""
 
     def __init__(self, options: PoolOptions | None = None) -> None:
@@ -273,16 +292,6 @@ class WorkerPool:
         self._executor.shutdown(wait=True, cancel_futures=True)
         for w in self._all:
             w.stop()
-
-    def submit(self, units: list[Unit], on_done: Callable[[list[Outcome]], None] | None = None
-               ) -> Future[list[Outcome]]:
-        fut = self._executor.submit(self._run, list(units))
-        if on_done is not None:
-            fut.add_done_callback(lambda f: on_done(f.result()) if f.exception() is None else None)
-        return fut
-
-    def run(self, units: list[Unit]) -> list[Outcome]:
-        return self.submit(units).result()
 
     def _run(self, units: list[Unit]) -> list[Outcome]:
         worker = self._idle.get()

@@ -31,13 +31,20 @@ import signal
 import socket
 import tempfile
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extract.pool import _PKG_ROOT, PoolOptions, PoolStats, WorkerProcess, WorkerStartError, run_on_worker
+from extract.pool import (
+    _PKG_ROOT,
+    PoolOptions,
+    PoolStats,
+    ThreadFedPool,
+    WorkerProcess,
+    WorkerStartError,
+    run_on_worker,
+)
 from extract.records import Outcome, Unit
 
 RAY_MISSING = "--executor ray needs the 'ray' extra: pip install 'warp-synth[ray]'"
@@ -159,7 +166,7 @@ def _first_line(e: BaseException) -> str:
     return text.splitlines()[0][:300]
 
 
-class RayWorkerPool:
+class RayWorkerPool(ThreadFedPool):
     """``workers`` extraction slots as Ray actors, fed by driver threads; ``WorkerPool``'s interface."""
 
     def __init__(self, options: PoolOptions | None = None, *, address: str | None = None) -> None:
@@ -266,16 +273,6 @@ class RayWorkerPool:
         if self._owns_ray:
             ray.shutdown()
             self._owns_ray = False
-
-    def submit(self, units: list[Unit], on_done: Callable[[list[Outcome]], None] | None = None
-               ) -> Future[list[Outcome]]:
-        fut = self._executor.submit(self._run, list(units))
-        if on_done is not None:
-            fut.add_done_callback(lambda f: on_done(f.result()) if f.exception() is None else None)
-        return fut
-
-    def run(self, units: list[Unit]) -> list[Outcome]:
-        return self.submit(units).result()
 
     def _run(self, units: list[Unit]) -> list[Outcome]:
         if not units:

@@ -459,6 +459,17 @@ class Runner:
                 best, best_need = c, need
         return best
 
+    def _why_not(self, r: JobResult, records: list[Record]) -> str:
+        """Why a finished job's kernel does not become a record ("" when it does)."""
+        if r.kind == "duplicate" or (r.kind == "accepted" and (r.rid in self.store.ids
+                                                              or any(x.id == r.rid for x in records))):
+            return "duplicate"
+        if r.kind != "accepted" or r.outcome is None or len(r.outcome.kernels) != 1:
+            return r.reason or "multiple_kernels"
+        if sum(1 for x in records if x.kernel_type == r.category) >= self.remaining(r.category):
+            return "surplus"  # the category filled up with this group of results
+        return ""
+
     def _commit_llm(self, results: list[JobResult], jobs: Any) -> None:
         st, lc = self.stats, self.llm_counters
         records: list[Record] = []
@@ -473,16 +484,11 @@ class Runner:
                 st.op(o)["tried"] += 1
                 st.op(o)["valid"] += int(r.kind == "accepted")
             if r.origin == "mutation":
-                if r.kind == "duplicate" or (r.kind == "accepted" and (r.rid in self.store.ids
-                                                                      or any(x.id == r.rid for x in records))):
-                    st.rejected["duplicate"] += 1
+                why = self._why_not(r, records)
+                if why:
+                    st.rejected[why] += 1
                     continue
-                if r.kind != "accepted" or r.outcome is None or len(r.outcome.kernels) != 1:
-                    st.rejected[r.reason or "multiple_kernels"] += 1
-                    continue
-                if sum(1 for x in records if x.kernel_type == cat) >= self.remaining(cat):
-                    st.rejected["surplus"] += 1
-                    continue
+                assert r.outcome is not None
                 records.append(make_record(
                     r.source, r.outcome.kernels[0], record_id=r.rid, kernel_type=cat, origin="mutation",
                     warp_version=self.warp_version, parent_id=r.parent_id,
@@ -499,17 +505,12 @@ class Runner:
                 lc.unsafe_replies += 1
                 st.rejected["unsafe"] += 1
                 continue
-            if r.kind == "duplicate" or (r.kind == "accepted" and (r.rid in self.store.ids or
-                                                                  any(x.id == r.rid for x in records))):
-                lc.duplicates += 1
-                st.rejected["duplicate"] += 1
+            why = self._why_not(r, records)
+            if why:
+                lc.duplicates += why == "duplicate"
+                st.rejected[why] += 1
                 continue
-            if r.kind != "accepted" or r.outcome is None or len(r.outcome.kernels) != 1:
-                st.rejected[r.reason or "multiple_kernels"] += 1
-                continue
-            if sum(1 for x in records if x.kernel_type == cat) >= self.remaining(cat):
-                st.rejected["surplus"] += 1
-                continue
+            assert r.outcome is not None
             if r.repair_rounds == 0:
                 lc.first_try_accepted += 1
             else:
