@@ -16,7 +16,6 @@ import ast
 import builtins
 import hashlib
 import io
-import keyword
 import tokenize
 
 # Names that are part of the language or of Warp, never user identifiers.
@@ -141,10 +140,6 @@ def code_tokens(source: str) -> list[str]:
     except (tokenize.TokenError, IndentationError, SyntaxError):
         pass
     return out
-
-
-def is_identifier(name: str) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name)
 
 
 def _parse_quietly(source: str) -> ast.Module | None:

@@ -265,6 +265,15 @@ class ThreadFedPool:
     def run(self, units: list[Unit]) -> list[Outcome]:
         return self.submit(units).result()
 
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> ThreadFedPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 class WorkerPool(ThreadFedPool):
     """``workers`` slots, each owning one worker process, fed by a thread pool."""
@@ -278,12 +287,6 @@ class WorkerPool(ThreadFedPool):
         self._all = list(self._idle.queue)
         self._executor = ThreadPoolExecutor(max_workers=self.options.workers, thread_name_prefix="wsynth-slot")
         self._closed = False
-
-    def __enter__(self) -> WorkerPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         if self._closed:

@@ -245,12 +245,6 @@ class RayWorkerPool(ThreadFedPool):
             raise WorkerStartError(errors[0])
 
     # ------------------------------------------------------------------ the WorkerPool interface
-    def __enter__(self) -> RayWorkerPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def close(self) -> None:
         if self._closed:
             return

@@ -234,7 +234,7 @@ class Worker:
                 self.wa.forget_module(u.modname)
                 sys.modules.pop(u.modname, None)
             shutil.rmtree(batch_dir, ignore_errors=True)
-        return [_outcome_dict(outcomes[u["key"]]) for u in units]
+        return [asdict(outcomes[u["key"]]) for u in units]
 
     def _accepted(self, u: _Loaded, ptx: str | None) -> Accepted:
         used = sorted(called_warp_names(u.source) & self.builtins)
@@ -282,10 +282,6 @@ def _python_line(tu_lines: list[str], err_line: int) -> int | None:
         if tu_lines[i].startswith("namespace wsynth_u"):
             break
     return None
-
-
-def _outcome_dict(o: Accepted | Rejected) -> dict[str, Any]:
-    return asdict(o)
 
 
 def _limit_memory() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,9 +240,4 @@ class LLMJobs:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def wait_some(futures: set[Future[JobResult]]) -> tuple[set[Future[JobResult]], set[Future[JobResult]]]:
-    done, rest = wait(futures, return_when=FIRST_COMPLETED)
-    return done, rest
-
-
-__all__ = ["JobResult", "LLMCounters", "LLMFatalError", "LLMJobs", "wait_some"]
+__all__ = ["JobResult", "LLMCounters", "LLMFatalError", "LLMJobs"]

@@ -10,40 +10,9 @@ import pytest
 
 from extract.engine import ExtractOptions, Extractor
 from extract.records import Accepted, Rejected, Unit
+from tests.support.units import HANG, NATIVE_BROKEN, SEGFAULT
 
 pytestmark = pytest.mark.timeout(600)
-
-# func_native lets a *trusted* unit inject C++ that Warp's codegen passes through, which is the
-# only way to get a kernel that passes codegen yet fails the C++/CUDA compiler.
-NATIVE_BROKEN = '''import warp as wp
-
-@wp.func_native("""return undefined_symbol_{n} * x;""")
-def broken_native(x: float) -> float: ...
-
-@wp.kernel
-def uses_native_{n}(a: wp.array(dtype=float)):
-    i = wp.tid()
-    a[i] = broken_native(a[i])
-'''
-
-SEGFAULT = '''import ctypes
-import warp as wp
-ctypes.string_at(0)
-
-@wp.kernel
-def never(a: wp.array(dtype=float)):
-    a[wp.tid()] = 0.0
-'''
-
-HANG = '''import time
-import warp as wp
-time.sleep(3600)
-
-@wp.kernel
-def never(a: wp.array(dtype=float)):
-    a[wp.tid()] = 0.0
-'''
-
 
 def test_batch_with_one_broken_kernel_yields_all_good_ones(extractor, good):
     units = [Unit(f"g{i}", good(i)) for i in range(10)]

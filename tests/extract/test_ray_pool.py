@@ -21,41 +21,13 @@ from extract.records import Accepted, Rejected, Unit
 ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed (pip install 'warp-synth[ray]')")
 
 from extract.ray_pool import RAY_MISSING, RayExecutorError, RayWorkerPool  # noqa: E402
+from tests.support.cli import read_records, run_synth  # noqa: E402
+from tests.support.units import HANG, NATIVE_BROKEN, SEGFAULT  # noqa: E402
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY = "sk-ray-canary-789"
-
-# the same trusted-unit tricks as tests/extract/test_engine.py
-NATIVE_BROKEN = '''import warp as wp
-
-@wp.func_native("""return undefined_symbol_{n} * x;""")
-def broken_native(x: float) -> float: ...
-
-@wp.kernel
-def uses_native_{n}(a: wp.array(dtype=float)):
-    i = wp.tid()
-    a[i] = broken_native(a[i])
-'''
-
-SEGFAULT = '''import ctypes
-import warp as wp
-ctypes.string_at(0)
-
-@wp.kernel
-def never(a: wp.array(dtype=float)):
-    a[wp.tid()] = 0.0
-'''
-
-HANG = '''import time
-import warp as wp
-time.sleep(3600)
-
-@wp.kernel
-def never(a: wp.array(dtype=float)):
-    a[wp.tid()] = 0.0
-'''
 
 SLOW = '''import time
 import warp as wp
@@ -179,17 +151,7 @@ def test_too_few_cpus_and_missing_ray_are_one_line_errors(monkeypatch):
 
 
 # ---------------------------------------------------------------------- synth run --executor ray
-def synth(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "synth.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, cwd=ROOT)
-
-
-def records(out: Path) -> list[dict]:
-    rows = []
-    for shard in sorted(out.glob("shard-*.jsonl")):
-        rows += [json.loads(line) for line in shard.read_text().splitlines()]
-    return rows
+synth, records = run_synth, read_records
 
 
 N = 40

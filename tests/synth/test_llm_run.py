@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 from synth.chat import REPAIR_MARKER
+from tests.support.cli import read_records, run_synth
 from tests.support.openai_server import OpenAIServer, Response
 
 pytestmark = pytest.mark.timeout(600)
@@ -29,17 +27,7 @@ def fenced(code: str) -> str:
     return f"Here is the kernel:\n\n```python\n{code}```\n"
 
 
-def synth(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), **(env_extra or {}))
-    for k in list(env):
-        if k.startswith("SYNTH_LLM_") or k == "OPENAI_API_KEY":
-            env.pop(k) if not (env_extra and k in env_extra) else None
-    return subprocess.run([sys.executable, "-m", "synth.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=500)
-
-
-def rows(out: Path) -> list[dict]:
-    return [json.loads(line) for s in sorted(out.glob("shard-*.jsonl")) for line in s.read_text().splitlines()]
+synth, rows = run_synth, read_records
 
 
 class Scripted:

@@ -13,23 +13,14 @@ from pathlib import Path
 import pytest
 
 from extract.normalize import normalized_source
+from tests.support.cli import read_records, run_synth
 
 pytestmark = pytest.mark.timeout(900)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def synth(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "synth.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, cwd=ROOT)
-
-
-def records(out: Path) -> list[dict]:
-    rows = []
-    for shard in sorted(out.glob("shard-*.jsonl")):
-        rows += [json.loads(line) for line in shard.read_text().splitlines()]
-    return rows
+synth, records = run_synth, read_records
 
 
 @pytest.mark.parametrize(

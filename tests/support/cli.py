@@ -1,0 +1,29 @@
+"""Run the real `synth` command line in a subprocess and read the records it wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_synth(*args: str, env_extra: dict[str, str] | None = None,
+              timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """``python -m synth.cli ARGS``; LLM settings of the caller's environment are dropped
+    (a test names its endpoint explicitly) unless given in ``env_extra``."""
+    env = {k: v for k, v in os.environ.items() if not (k.startswith("SYNTH_LLM_") or k == "OPENAI_API_KEY")}
+    env.update(PYTHONPATH=str(ROOT), **(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "synth.cli", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=timeout)
+
+
+def read_records(out: Path) -> list[dict]:
+    """Every record of a dataset folder, shard by shard, in file order."""
+    rows: list[dict] = []
+    for shard in sorted(out.glob("shard-*.jsonl")):
+        rows += [json.loads(line) for line in shard.read_text().splitlines()]
+    return rows
