@@ -8,10 +8,9 @@ all come back as None.  The result is deterministic for a given rng state.
 
 from __future__ import annotations
 
+import ast
 import random
 from dataclasses import dataclass
-
-import libcst as cst
 
 from synth.mutators import ALL_OPERATORS, ModuleInfo, Operator, analyze
 
@@ -50,7 +49,7 @@ def _apply(name: str, info: ModuleInfo, rng: random.Random) -> Mutation | None:
         if module is None:
             return None
         text = module.code
-        cst.parse_module(text)  # the rewrite must still be Python
+        ast.parse(text)  # the rewrite must still be Python (CPython's own parser: fast)
     except Exception:
         return None
     if text == info.module.code:

@@ -307,7 +307,6 @@ def analyze(source: str) -> ModuleInfo | None:
     except Exception:  # libcst raises ParserSyntaxError and, on odd input, others
         return None
     info = ModuleInfo(module, [], {}, [], set())
-    info.names = set(names_in(module))
     for top in module.body:
         if isinstance(top, cst.ClassDef) and decorator_kind(top) == "struct":
             info.structs.append(top.name.value)
@@ -324,6 +323,9 @@ def analyze(source: str) -> ModuleInfo | None:
             if kind in ("kernel", "func"):
                 info.funcs.append(_func_info(top, kind, info))
     module.visit(_Walker(info))
+    # the identifiers read anywhere (as ``names_in(module)``, from the walk already made)
+    info.names = {c.node.value for c in info.nodes if isinstance(c.node, cst.Name)
+                  and not (isinstance(c.parent, cst.Attribute) and c.parent.attr is c.node)}
     return info
 
 
