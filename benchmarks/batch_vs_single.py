@@ -1,9 +1,12 @@
 """Compile the same N kernels (a) one Warp module per kernel, as the seed pipeline did, and
 (b) through the batched extraction engine; both backends (CPU object code + CUDA PTX) each way.
 
-    python benchmarks/batch_vs_single.py --n 120 --workers 1
+    python benchmarks/batch_vs_single.py --n 150 --workers 1 [--kernels seed synthetic templates]
 
-Prints pairs/s for each and the ratios.  (a) is run twice: with Warp's default compile options,
+Prints pairs/s for each and the ratios, per workload (default: all three; see ``workload``).
+How far batching can go depends on the kernels: it removes each module's fixed compile cost,
+not a kernel's own cost in the compilers, which grows with the kernel (``compile_floor.py``
+measures that floor).  (a) is run twice: with Warp's default compile options,
 exactly as the seed pipeline compiled (CPU -O2, CUDA -O3), and with the engine's validation
 options (CPU -O0, CUDA -O3) so that one ratio isolates batching alone.  All compile sm_75 PTX.
 (a) runs sequentially in one process (one core); compare it with (b) at --workers 1 for the
@@ -101,18 +104,24 @@ def run_single(sources: list[str], low_opt: bool = True) -> float:
     return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
 
 
-def workload(kind: str, n: int) -> list[str]:
-    """``synthetic``: one fixed kernel shape with varied builtins/constants; ``templates``: what
-    `synth run --category all` compiles (template source, all ten categories, engine-valid ones)."""
+def workload(kind: str, n: int, category: str = "all") -> list[str]:
+    """``synthetic``: one fixed kernel shape with varied builtins/constants; ``seed``: the seed
+    pipeline's ten small patterns (``seed_kernels.py``); ``templates``: what `synth run --category
+    CAT` compiles (template source; `all`: the ten categories in turn; screened)."""
     if kind == "synthetic":
         return [kernel_source(i) for i in range(n)]
+    if kind == "seed":
+        from seed_kernels import seed_kernel_source
+
+        return [seed_kernel_source(i) for i in range(n)]
     from extract.records import CATEGORIES
     from extract.screen import screen
     from synth.templates import TemplateSource
 
     ts, out = TemplateSource(99), []
     while len(out) < n:
-        src = ts.sample(CATEGORIES[len(out) % len(CATEGORIES)]).source
+        cat = CATEGORIES[len(out) % len(CATEGORIES)] if category == "all" else category
+        src = ts.sample(cat).source
         if screen(src).ok:
             out.append(src)
     return out
@@ -126,27 +135,40 @@ def run_batched(sources: list[str], workers: int, batch_size: int) -> tuple[floa
         return time.perf_counter() - t0, sum(isinstance(o, Accepted) for o in outs)
 
 
+WORKLOADS = ("seed", "synthetic", "templates")
+
+
+def measure(kind: str, n: int, workers: int, batch_size: int) -> dict[str, float]:
+    sources = workload(kind, n)
+    seed_way = run_single(sources, low_opt=False)
+    single = run_single(sources, low_opt=True)
+    batched, ok = run_batched(sources, workers, batch_size)
+    s_, a, b = n / seed_way, n / single, n / batched
+    scope = " per core" if workers == 1 else f" with {workers} workers"
+    print(f"kernels: {n} {kind} (CPU object code + CUDA PTX each; {ok} accepted by the engine)")
+    print(f"(a)  one module per kernel, Warp defaults (the seed): {seed_way:7.1f} s  {s_:6.2f} pairs/s  (1 process)")
+    print(f"(a') one module per kernel, validation options:       {single:7.1f} s  {a:6.2f} pairs/s  (1 process)")
+    print(f"(b)  batched engine, validation options:              {batched:7.1f} s  {b:6.2f} pairs/s  "
+          f"({workers} worker(s), batch {batch_size})")
+    print(f"ratio (b)/(a):  {b / s_:.1f}x{scope}  (against the seed's way)")
+    print(f"ratio (b)/(a'): {b / a:.1f}x{scope}  (batching alone)\n", flush=True)
+    return {"seed_way": s_, "single": a, "batched": b}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=120)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=40)
-    ap.add_argument("--kernels", choices=("templates", "synthetic"), default="templates",
-                    help="workload: template kernels of all ten categories (default) or one synthetic shape")
+    ap.add_argument("--kernels", nargs="+", choices=WORKLOADS, default=list(WORKLOADS),
+                    help="workloads, each measured in turn (default: all three): the seed's ten small "
+                         "patterns, one synthetic shape, template kernels of all ten categories")
     args = ap.parse_args()
-    sources = workload(args.kernels, args.n)
-    seed_way = run_single(sources, low_opt=False)
-    single = run_single(sources, low_opt=True)
-    batched, ok = run_batched(sources, args.workers, args.batch_size)
-    s_, a, b = args.n / seed_way, args.n / single, args.n / batched
-    scope = " per core" if args.workers == 1 else f" with {args.workers} workers"
-    print(f"kernels: {args.n} {args.kernels} (CPU object code + CUDA PTX each; {ok} accepted by the engine)")
-    print(f"(a)  one module per kernel, Warp defaults (the seed): {seed_way:7.1f} s  {s_:6.2f} pairs/s  (1 process)")
-    print(f"(a') one module per kernel, validation options:       {single:7.1f} s  {a:6.2f} pairs/s  (1 process)")
-    print(f"(b)  batched engine, validation options:              {batched:7.1f} s  {b:6.2f} pairs/s  "
-          f"({args.workers} worker(s), batch {args.batch_size})")
-    print(f"ratio (b)/(a):  {b / s_:.1f}x{scope}  (against the seed's way)")
-    print(f"ratio (b)/(a'): {b / a:.1f}x{scope}  (batching alone)")
+    rows = {kind: measure(kind, args.n, args.workers, args.batch_size) for kind in args.kernels}
+    if len(rows) > 1:
+        print(f"{'workload':10s} {'seed way':>9s} {'batched':>9s} {'ratio':>6s}   (pairs/s, {args.workers} worker(s))")
+        for kind, r in rows.items():
+            print(f"{kind:10s} {r['seed_way']:9.2f} {r['batched']:9.2f} {r['batched'] / r['seed_way']:5.1f}x")
 
 
 if __name__ == "__main__":
