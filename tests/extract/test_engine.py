@@ -10,7 +10,7 @@ import pytest
 
 from extract.engine import ExtractOptions, Extractor
 from extract.records import Accepted, Rejected, Unit
-from tests.support.units import HANG, NATIVE_BROKEN, SEGFAULT
+from tests.support.units import HANG, NATIVE_BROKEN, SEGFAULT, env_spy
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -84,14 +84,7 @@ def test_workers_get_no_secrets_and_clean_up(tmp_path, monkeypatch, good):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-canary-123")
     monkeypatch.setenv("SYNTH_LLM_API_KEY", "sk-secret-canary-456")
     probe = tmp_path / "env.txt"
-    spy = f'''import os
-import warp as wp
-open({str(probe)!r}, "w").write(repr(dict(os.environ)) + open("/proc/self/environ").read())
-
-@wp.kernel
-def spy(a: wp.array(dtype=float)):
-    a[wp.tid()] = 1.0
-'''
+    spy = env_spy(str(probe))
     before = set(glob.glob(os.path.join(tempfile.gettempdir(), "wsynth-worker-*")))
     with Extractor(ExtractOptions(workers=1)) as ex:
         [out] = ex.extract([Unit("spy", spy, trusted=True)])

@@ -22,7 +22,7 @@ ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed (pip i
 
 from extract.ray_pool import RAY_MISSING, RayExecutorError, RayWorkerPool  # noqa: E402
 from tests.support.cli import read_records, run_synth  # noqa: E402
-from tests.support.units import HANG, NATIVE_BROKEN, SEGFAULT  # noqa: E402
+from tests.support.units import HANG, NATIVE_BROKEN, SEGFAULT, env_spy  # noqa: E402
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
@@ -94,14 +94,7 @@ def test_ray_workers_inherit_the_drivers_secrets_but_loaded_code_never_sees_them
     # Ray workers of a local instance do inherit the driver's environment ...
     assert ray.get(actor_env.remote()) == CANARY
     probe = tmp_path / "env.txt"
-    spy = f'''import os
-import warp as wp
-open({str(probe)!r}, "w").write(repr(dict(os.environ)) + open("/proc/self/environ").read())
-
-@wp.kernel
-def spy(a: wp.array(dtype=float)):
-    a[wp.tid()] = 1.0
-'''
+    spy = env_spy(str(probe))
     with ray_extractor() as ex:
         [out] = ex.extract([Unit("spy", spy, trusted=True)])
     assert isinstance(out, Accepted)

@@ -30,3 +30,15 @@ time.sleep(3600)
 def never(a: wp.array(dtype=float)):
     a[wp.tid()] = 0.0
 '''
+
+
+def env_spy(probe: str) -> str:
+    """A unit that writes the environment it is loaded in (both views of it) to ``probe``."""
+    return f'''import os
+import warp as wp
+open({probe!r}, "w").write(repr(dict(os.environ)) + open("/proc/self/environ").read())
+
+@wp.kernel
+def spy(a: wp.array(dtype=float)):
+    a[wp.tid()] = 1.0
+'''
