@@ -315,10 +315,6 @@ def function_custom_definitions(fn: Any) -> list[Any]:
     return sorted(out.values(), key=lambda f: (f.__code__.co_filename, f.__code__.co_firstlineno))
 
 
-def is_native_snippet_function(fn: Any) -> bool:
-    return getattr(fn, "native_snippet", None) is not None
-
-
 def struct_class(st: Any) -> type:
     return st.cls
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synth._tmpl_kernel import IND, KernelBuilder, indent
-from synth.exprgen import I32, Ty, mat, paren, scalar, vec
+from synth.exprgen import I32, Ty, mat, scalar, vec
 
 Family = tuple[str, dict[str, Any], dict[str, Any]]
 
@@ -339,10 +339,6 @@ def vector(kb: KernelBuilder) -> Family:
         ctx["temps"].append(line)
     ctx["stores"] = [(kb.at(a), kb.gen.expr(t, 2)) for a, t in outarrs]
     return variant, ctx, {"dtype": dtype, "types": [t.name for t in tys], "ndim": ndim}
-
-
-def paren_all(xs: list[str]) -> list[str]:
-    return [paren(x) for x in xs]
 
 
 __all__ = ["Family", "Io", "arithmetic", "conditional", "indent", "io", "loop", "math_", "value_ty", "vector"]

@@ -25,7 +25,6 @@ connection pool is thread-safe, stats and budget are behind locks).
 from __future__ import annotations
 
 import math
-import os
 import random
 import threading
 import time
@@ -541,10 +540,3 @@ def _server_message(exc: openai.APIError) -> str:
     if isinstance(body, str):
         return " ".join(body.split())[:300]
     return ""
-
-
-def config_from_environment(
-    cli_values: Mapping[str, Any], config_file: Path | None = None
-) -> LLMConfig | None:
-    """``LLMConfig.resolve`` against the process environment."""
-    return LLMConfig.resolve(cli_values, os.environ, config_file)

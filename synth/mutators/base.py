@@ -152,13 +152,6 @@ def insert_before(
     return module.deep_replace(anchor, cst.FlattenSentinel([*new, kept]))  # type: ignore[arg-type]
 
 
-def block_statements(node: cst.CSTNode) -> list[cst.BaseStatement]:
-    body = getattr(node, "body", None)
-    if isinstance(body, cst.IndentedBlock):
-        return list(body.body)
-    return []
-
-
 def names_in(node: cst.CSTNode) -> list[str]:
     """Identifiers read in ``node`` (``Name`` nodes, not attribute names), in order, unique."""
     out: list[str] = []
