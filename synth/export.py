@@ -155,15 +155,15 @@ def _write(args: argparse.Namespace, stage: Path, shards: list[Path], plan: Spli
                 "device": sink.device, "pass": sink.ir_pass, "with_metadata": sink.with_metadata,
                 "by_category": categories}
 
-    from .export_card import card_text
+    from .export_card import CardFacts, card_text
 
     sizes = {n: sink.splits[n].rows for n in names}
     download = sum((stage / f).stat().st_size for fs in files.values() for f in fs)
-    card = card_text(
-        split_sizes=sizes, split_bytes={n: sink.splits[n].nbytes for n in names}, split_files=files, categories=categories, warp_versions=dict(versions),
-        sources=sources, export_settings=_settings(args), read_counts=counts.to_json(),
-        license_id=args.license, download_size=download,
-    )
+    card = card_text(CardFacts(
+        split_sizes=sizes, split_bytes={n: sink.splits[n].nbytes for n in names}, split_files=files,
+        categories=categories, warp_versions=dict(versions), sources=sources, export_settings=_settings(args),
+        read_counts=counts.to_json(), license_id=args.license, download_size=download,
+    ))
     (stage / "README.md").write_text(card, encoding="utf-8")
     return {"files": files, "rows": sizes, "by_category": categories, "warp_versions": dict(versions)}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from .export_parquet import COLUMNS
@@ -106,23 +107,28 @@ def _features() -> list[dict[str, Any]]:
     return out
 
 
-def card_text(
-    *,
-    split_sizes: dict[str, int],
-    split_bytes: dict[str, int],
-    split_files: dict[str, list[str]],
-    categories: dict[str, dict[str, int]],
-    warp_versions: dict[str, int],
-    sources: list[dict[str, Any]],
-    export_settings: dict[str, Any],
-    read_counts: dict[str, Any],
-    license_id: str,
-    download_size: int,
-) -> str:
-    total = sum(split_sizes.values())
-    written = [s for s in split_sizes if s in split_files]  # empty splits have no files
+@dataclass(frozen=True, slots=True)
+class CardFacts:
+    """What an export measured, for its dataset card."""
+
+    split_sizes: dict[str, int]
+    split_bytes: dict[str, int]
+    split_files: dict[str, list[str]]
+    categories: dict[str, dict[str, int]]
+    warp_versions: dict[str, int]
+    sources: list[dict[str, Any]]
+    export_settings: dict[str, Any]
+    read_counts: dict[str, Any]
+    license_id: str
+    download_size: int
+
+
+def card_text(facts: CardFacts) -> str:
+    total = sum(facts.split_sizes.values())
+    written = [s for s in facts.split_sizes if s in facts.split_files]  # empty splits have no files
+    versions = sorted(facts.warp_versions)
     front: dict[str, Any] = {
-        "license": license_id,
+        "license": facts.license_id,
         "pretty_name": "warp-synth: NVIDIA Warp kernels and their generated C++/CUDA",
         "task_categories": ["text-generation"],
         "tags": list(TAGS),
@@ -133,31 +139,27 @@ def card_text(
         }],
         "dataset_info": {
             "features": _features(),
-            "splits": [{"name": s, "num_bytes": split_bytes[s], "num_examples": split_sizes[s]} for s in written],
-            "download_size": download_size,
-            "dataset_size": sum(split_bytes.values()),
+            "splits": [{"name": s, "num_bytes": facts.split_bytes[s], "num_examples": facts.split_sizes[s]}
+                       for s in written],
+            "download_size": facts.download_size,
+            "dataset_size": sum(facts.split_bytes.values()),
         },
         "warp_synth": {
-            "warp_version": sorted(warp_versions)[0] if len(warp_versions) == 1 else sorted(warp_versions),
-            "categories": {c: sum(v.values()) for c, v in categories.items()},
-            "export": export_settings,
-            "generation": [{"source": s["path"], "settings": s["settings"]} for s in sources],
+            "warp_version": versions[0] if len(versions) == 1 else versions,
+            "categories": {c: sum(v.values()) for c, v in facts.categories.items()},
+            "export": facts.export_settings,
+            "generation": [{"source": s["path"], "settings": s["settings"]} for s in facts.sources],
         },
     }
     lines = ["---", *to_yaml(front), "---", ""]
-    lines += _prose(split_sizes, split_files, categories, warp_versions, sources, export_settings, read_counts)
+    lines += _prose(facts)
     return "\n".join(lines) + "\n"
 
 
-def _prose(
-    split_sizes: dict[str, int],
-    split_files: dict[str, list[str]],
-    categories: dict[str, dict[str, int]],
-    warp_versions: dict[str, int],
-    sources: list[dict[str, Any]],
-    export_settings: dict[str, Any],
-    read_counts: dict[str, Any],
-) -> list[str]:
+def _prose(facts: CardFacts) -> list[str]:
+    split_sizes, split_files, categories = facts.split_sizes, facts.split_files, facts.categories
+    warp_versions, sources = facts.warp_versions, facts.sources
+    export_settings, read_counts = facts.export_settings, facts.read_counts
     total = sum(split_sizes.values())
     versions = ", ".join(f"{v} ({n} pairs)" for v, n in sorted(warp_versions.items())) or "unknown"
     out = [

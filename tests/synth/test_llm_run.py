@@ -64,6 +64,19 @@ class Scripted:
         return reply
 
 
+def numbered_kernels(prefix: str):
+    """A server script whose every reply is a new valid kernel: ``<prefix>0``, ``<prefix>1``, ..."""
+    counter = iter(range(10**6))
+    lock = threading.Lock()
+
+    def script(req: dict, attempt: int) -> Response:
+        with lock:
+            i = next(counter)
+        return Response.chat(fenced(kernel(f"{prefix}{i}", 1.0 + i)))
+
+    return script
+
+
 def test_llm_mode_end_to_end(tmp_path):
     canary = tmp_path / "canary"
     script = Scripted(canary)
@@ -118,14 +131,7 @@ def test_fatal_statuses_stop_the_run_with_one_line(tmp_path, server_kwargs, mode
 
 
 def test_max_llm_calls_ends_cleanly_with_what_was_accepted(tmp_path):
-    counter = iter(range(10**6))
-    lock = threading.Lock()
-
-    def script(req: dict, attempt: int) -> Response:
-        with lock:
-            i = next(counter)
-        return Response.chat(fenced(kernel(f"k{i}", 1.0 + i)))
-
+    script = numbered_kernels("k")
     out = tmp_path / "o"
     with OpenAIServer(script) as server:
         r = synth("run", "--category", "math", "--n", "50", "--out", str(out), "--no-progress",
@@ -138,14 +144,7 @@ def test_max_llm_calls_ends_cleanly_with_what_was_accepted(tmp_path):
 
 
 def test_accepted_llm_kernels_are_mutated_further(tmp_path):
-    counter = iter(range(10**6))
-    lock = threading.Lock()
-
-    def script(req: dict, attempt: int) -> Response:
-        with lock:
-            i = next(counter)
-        return Response.chat(fenced(kernel(f"m{i}", 1.0 + i)))
-
+    script = numbered_kernels("m")
     out = tmp_path / "o"
     with OpenAIServer(script) as server:
         r = synth("run", "--category", "math", "--n", "8", "--out", str(out), "--no-progress",
