@@ -79,6 +79,9 @@ class Extractor:
         def finish(f: Future[list[Outcome]]) -> None:
             if outer.cancelled():
                 return
+            if f.cancelled():  # the pool shut down before this batch ran
+                outer.cancel()
+                return
             exc = f.exception()
             if exc is not None:
                 outer.set_exception(exc)

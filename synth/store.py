@@ -7,12 +7,17 @@
 * ``settings.json`` pins what makes a run *this* run (category, seed, mode, ...): a folder that
   holds another run's settings, or files that are not a warp-synth dataset, is refused.
 * ``state.json`` (resume cursor) and ``stats.json`` are replaced atomically after each batch.
+* ``.lock`` is held (``flock``) by the one run writing the folder, before anything is read or
+  repaired: a second run on the same folder is refused instead of interleaving shards or
+  truncating a line the first is writing.  The kernel drops the lock when the process ends,
+  however it ends, so a killed run never leaves a stale lock behind.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +28,8 @@ from extract.records import Record
 SETTINGS = "settings.json"
 STATE = "state.json"
 STATS = "stats.json"
-_OWN_FILES = {SETTINGS, STATE, STATS, "README.md"}
+LOCK = ".lock"
+_OWN_FILES = {SETTINGS, STATE, STATS, LOCK, "README.md"}
 
 
 class StoreError(Exception):
@@ -40,6 +46,37 @@ def write_json_atomic(path: Path, data: Any) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def _refuse_foreign(root: Path) -> None:
+    foreign = sorted(p.name for p in root.iterdir() if p.name not in _OWN_FILES)
+    if foreign:
+        raise StoreError(f"{root} is not empty and is not a warp-synth run folder "
+                         f"(found {foreign[0]!r}); use an empty or new --out")
+
+
+def _lock_folder(root: Path) -> int | None:
+    """An exclusive, non-blocking ``flock`` on ``root/.lock``; the open descriptor holds it."""
+    if sys.platform == "win32":  # pragma: no cover - no flock; single-writer is then the user's job
+        return None
+    import fcntl
+
+    path = root / LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise StoreError(f"cannot write to {root}: {e.strerror or e}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        who = f" (pid {holder})" if holder.isdigit() else ""
+        raise StoreError(f"{root} is in use by another synth run{who}; wait for it to finish or use another --out") \
+            from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
 
 
 def _repair_and_scan(shard: Path) -> tuple[list[dict[str, Any]], int]:
@@ -79,6 +116,7 @@ class Store:
     ids: set[str] = field(default_factory=set)
     counts_by_category: dict[str, int] = field(default_factory=dict)
     repaired_bytes: int = 0
+    lock_fd: int | None = None  # held for the life of the process (see module docstring)
     _shard_index: int = 0
     _shard_lines: int = 0
 
@@ -90,6 +128,20 @@ class Store:
             raise StoreError(f"cannot create output folder {root}: {e.strerror or e}") from None
         if not root.is_dir():
             raise StoreError(f"{root} is not a folder")
+        if not (root / SETTINGS).exists():
+            _refuse_foreign(root)  # before the lock file is created: a foreign folder stays untouched
+        lock_fd = _lock_folder(root)
+        try:
+            store = cls._open_locked(root, settings, shard_records)
+        except BaseException:
+            if lock_fd is not None:
+                os.close(lock_fd)
+            raise
+        store.lock_fd = lock_fd
+        return store
+
+    @classmethod
+    def _open_locked(cls, root: Path, settings: dict[str, Any], shard_records: int) -> Store:
         settings_path = root / SETTINGS
         if settings_path.exists():
             try:
@@ -101,10 +153,7 @@ class Store:
                 shown = ", ".join(f"{k}={existing.get(k)!r} (now {settings.get(k)!r})" for k in diff[:4])
                 raise StoreError(f"{root} holds a run with other settings: {shown}; use another --out")
         else:
-            foreign = [p.name for p in root.iterdir() if p.name not in _OWN_FILES]
-            if foreign:
-                raise StoreError(f"{root} is not empty and is not a warp-synth run folder "
-                                 f"(found {foreign[0]!r}); use an empty or new --out")
+            _refuse_foreign(root)
             try:
                 write_json_atomic(settings_path, settings)
             except OSError as e:
@@ -134,6 +183,12 @@ class Store:
                 self._shard_index += 1
                 self._shard_lines = 0
 
+    def close(self) -> None:
+        """Release the folder lock (also released when the process ends)."""
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)
+            self.lock_fd = None
+
     @property
     def count(self) -> int:
         return len(self.ids)
@@ -151,11 +206,15 @@ class Store:
             room = self.shard_records - self._shard_lines
             chunk = fresh[i : i + room]
             path = self.root / f"shard-{self._shard_index:05d}.jsonl"
-            with open(path, "a", encoding="utf-8") as f:
-                for r in chunk:
-                    f.write(json.dumps(r.to_json_dict(), ensure_ascii=False) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
+            try:
+                with open(path, "a", encoding="utf-8") as f:
+                    for r in chunk:
+                        f.write(json.dumps(r.to_json_dict(), ensure_ascii=False) + "\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError as e:
+                raise StoreError(f"cannot write records to {path}: {e.strerror or e}; the records already "
+                                 "written are kept, and the same command resumes once this is fixed") from None
             for r in chunk:
                 self.counts_by_category[r.kernel_type] = self.counts_by_category.get(r.kernel_type, 0) + 1
             self._shard_lines += len(chunk)
@@ -176,4 +235,8 @@ class Store:
         return data if isinstance(data, dict) else None
 
     def write_json(self, name: str, data: dict[str, Any]) -> None:
-        write_json_atomic(self.root / name, data)
+        try:
+            write_json_atomic(self.root / name, data)
+        except OSError as e:
+            raise StoreError(f"cannot write {self.root / name}: {e.strerror or e}; the records already "
+                             "written are kept, and the same command resumes once this is fixed") from None

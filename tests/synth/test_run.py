@@ -57,6 +57,26 @@ def test_foreign_or_unwritable_out_is_refused_and_untouched(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_a_second_run_on_the_same_out_is_refused_while_the_first_finishes(tmp_path):
+    out = tmp_path / "o"
+    args = ["run", "--category", "loop", "--n", "40", "--seed", "3", "--workers", "1", "--batch-size", "8",
+            "--offline", "--no-progress", "--out", str(out)]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    first = subprocess.Popen([sys.executable, "-m", "synth.cli", *args], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "settings.json").exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = synth(*args)
+    _, first_err = first.communicate(timeout=600)
+    assert first.returncode == 0, first_err
+    assert second.returncode == 2
+    assert second.stderr.strip() == (f"synth run: error: {out} is in use by another synth run (pid {first.pid}); "
+                                     "wait for it to finish or use another --out")
+    rows = records(out)
+    assert len(rows) == 40 and len({r["id"] for r in rows}) == 40
+
+
 @pytest.mark.slow
 def test_kill_9_resume_reaches_exactly_n_and_matches_an_uninterrupted_run(tmp_path):
     n = 48
