@@ -104,7 +104,7 @@ class Extractor:
         return out
 
     @property
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, float]:
         return self.pool.stats.as_dict()
 
 

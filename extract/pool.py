@@ -18,6 +18,7 @@ neighbours or the parent with it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import queue
 import selectors
@@ -52,6 +53,12 @@ class PoolOptions:
     max_ir_kb: int = 128  # larger generated modules are rejected as too_large (0: no limit)
 
 
+_COUNTS = ("batches", "worker_starts", "worker_restarts", "timeouts", "crashes")
+# CPU seconds the workers report spending, summed over workers: starting (import + init Warp),
+# importing units and running Warp's codegen, and in each compiler (failed attempts included)
+PHASES = ("startup_s", "codegen_s", "cpu_compile_s", "cuda_compile_s")
+
+
 @dataclass(slots=True)
 class PoolStats:
     batches: int = 0
@@ -59,15 +66,32 @@ class PoolStats:
     worker_restarts: int = 0  # replacements after a timeout, crash or protocol error
     timeouts: int = 0
     crashes: int = 0
+    startup_s: float = 0.0
+    codegen_s: float = 0.0
+    cpu_compile_s: float = 0.0
+    cuda_compile_s: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, **kw: int) -> None:
+    def add(self, **kw: float) -> None:
         with self.lock:
             for k, v in kw.items():
                 setattr(self, k, getattr(self, k) + v)
 
-    def as_dict(self) -> dict[str, int]:
-        return {k: getattr(self, k) for k in ("batches", "worker_starts", "worker_restarts", "timeouts", "crashes")}
+    def as_dict(self) -> dict[str, float]:
+        return {**{k: getattr(self, k) for k in _COUNTS}, **{k: round(getattr(self, k), 3) for k in PHASES}}
+
+
+def reported_seconds(raw: object, limit: float) -> dict[str, float]:
+    """The phase timings of a worker reply, kept only if well-formed (the worker is not trusted;
+    a bad value costs the statistics, never the batch)."""
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, float] = {}
+    for k, v in raw.items():
+        name = f"{k}_s"
+        if name in PHASES and isinstance(v, (int, float)) and math.isfinite(v) and 0 <= v <= limit:
+            out[name] = float(v)
+    return out
 
 
 class WorkerStartError(RuntimeError):
@@ -136,6 +160,7 @@ class WorkerProcess:
         if not hello.get("ready"):
             self.stop(kill=True)
             raise WorkerStartError("extraction worker failed to start: no ready message")
+        self.stats.add(**reported_seconds({"startup": hello.get("startup_s")}, self.options.startup_timeout))
 
     def log_tail(self, n: int = 2000) -> str:
         try:
@@ -216,6 +241,7 @@ class WorkerProcess:
         self.served += 1
         if reply.get("id") != self._next_id:
             raise WorkerFailure("crash", "reply out of order")
+        self.stats.add(**reported_seconds(reply.get("seconds"), timeout))
         if "error" in reply:
             raise WorkerFailure("crash", str(reply["error"]))
         outcomes = reply.get("outcomes")

@@ -63,7 +63,7 @@ class SlotReply:
     """What an actor sends back for one batch: outcomes (or a fatal start error) and its counters."""
 
     outcomes: list[Outcome] = field(default_factory=list)
-    stats: dict[str, int] = field(default_factory=dict)  # increments since the previous reply
+    stats: dict[str, float] = field(default_factory=dict)  # increments since the previous reply
     error: str | None = None  # the worker process could not start at all (WorkerStartError)
     node: str = ""
 

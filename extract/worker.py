@@ -4,7 +4,8 @@ Run as ``python -m extract.worker`` by ``extract.pool`` with a scrubbed environm
 keys), its own temporary directory, ``WARP_CACHE_PATH`` and ``TMPDIR``, and an address-space
 limit.  It speaks JSON lines (never pickle: a compromised worker must not be able to run code
 in the parent): one request ``{"id", "units": [{"key", "source"}], "with_ptx"}`` in, one reply
-``{"id", "outcomes": [...]}`` out.
+``{"id", "outcomes": [...], "seconds": {"codegen"|"cpu_compile"|"cuda_compile": s}}`` out (the
+CPU seconds spent per phase on that request; the ``ready`` line carries ``startup_s``).
 
 Per batch: every unit is written to a real file (Warp needs ``inspect``) and imported under a
 unique module name, Warp's codegen runs per unit (so each unit's IR is exactly what it would
@@ -24,6 +25,7 @@ import resource
 import shutil
 import sys
 import tempfile
+import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -78,6 +80,14 @@ class Worker:
         self.function_ids = self.wa.function_id_snapshot()
         self.workdir = os.getcwd()
         self.counter = 0
+        self.seconds: dict[str, float] = {}  # phase -> seconds, since the last reply (see ``take_seconds``)
+
+    def _spent(self, phase: str, since: float) -> None:
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + time.thread_time() - since
+
+    def take_seconds(self) -> dict[str, float]:
+        out, self.seconds = self.seconds, {}
+        return {k: round(v, 4) for k, v in out.items()}
 
     # ------------------------------------------------------------------ loading and codegen
     def _load(self, key: str, source: str, batch_dir: str, n: int, max_ir_kb: int = 0) -> _Loaded | Rejected:
@@ -147,12 +157,14 @@ class Worker:
         src_path, out_path = f"{base}.{ext}", f"{base}.{'o' if device == 'cpu' else 'ptx'}"
         with open(src_path, "w", encoding="utf-8") as f:
             f.write(tu_text)
+        t0 = time.thread_time()
         try:
             if device == "cpu":
                 self.wa.compile_cpu(src_path, out_path, units[0].code[device].options)
             else:
                 self.wa.compile_cuda(src_path, out_path, units[0].code[device].options)
         except self.wa.CompileError as e:
+            self._spent(f"{device}_compile", t0)
             errors = _parse_errors(e.log, device)
             tu_lines = tu_text.split("\n")
             blamed: dict[str, list[str]] = {}
@@ -180,6 +192,7 @@ class Worker:
                 self._compile_group(device, prefix, units[:half], batch_dir, failures, outputs)
                 self._compile_group(device, prefix, units[half:], batch_dir, failures, outputs)
             return
+        self._spent(f"{device}_compile", t0)
         if device == "cuda":
             with open(out_path, encoding="utf-8", errors="replace") as f:
                 ptx = f.read()
@@ -211,7 +224,9 @@ class Worker:
         loaded: list[_Loaded] = []
         try:
             for n, u in enumerate(units):
+                t0 = time.thread_time()
                 r = self._load(u["key"], u["source"], batch_dir, n, max_ir_kb)
+                self._spent("codegen", t0)
                 if isinstance(r, Rejected):
                     outcomes[r.key] = r
                 else:
@@ -307,8 +322,10 @@ def main() -> None:
 
 
 def _serve(proto_out: Any) -> None:
+    t0 = time.thread_time()
     worker = Worker()
-    proto_out.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
+    hello = {"ready": True, "pid": os.getpid(), "startup_s": round(time.thread_time() - t0, 4)}
+    proto_out.write(json.dumps(hello) + "\n")
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -320,6 +337,7 @@ def _serve(proto_out: Any) -> None:
                                                                   int(req.get("max_ir_kb", 0)))}
         except Exception as e:  # the parent splits the batch and retries, as for a crash
             reply = {"id": req["id"], "error": _trim(f"{type(e).__name__}: {e}")}
+        reply["seconds"] = worker.take_seconds()
         proto_out.write(json.dumps(reply) + "\n")
 
 

@@ -101,6 +101,7 @@ class RunStats:
     per_operator: dict[str, dict[str, int]] = field(default_factory=dict)
     per_origin: Counter[str] = field(default_factory=Counter)
     elapsed_s: float = 0.0
+    generate_s: float = 0.0  # CPU seconds this process spent making candidates (templates, mutator, ids)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> RunStats:
@@ -114,6 +115,7 @@ class RunStats:
         s.per_operator = {k: dict(v) for k, v in d.get("per_operator", {}).items()}
         s.per_origin = Counter(d.get("accepted_by_origin", {}))
         s.elapsed_s = float(d.get("elapsed_s", 0.0))
+        s.generate_s = float(d.get("generate_s", 0.0))
         return s
 
     def cat(self, c: str) -> dict[str, int]:
@@ -157,7 +159,7 @@ class Runner:
         self.inflight_ids: set[str] = set()
         self.t0 = time.monotonic()
         self.session_accepted = 0
-        self.engine_stats: dict[str, int] = {}
+        self.engine_stats: dict[str, float] = {}
         self.llm_state: dict[str, Any] = dict(state.get("llm", {}))
         self.llm_counters: Any = None
         self.llm_client_stats: dict[str, Any] = dict(prev.get("llm", {}).get("client", {}))
@@ -190,6 +192,7 @@ class Runner:
         return best
 
     def _make_batch(self, c: str) -> _Batch:
+        t0 = time.thread_time()
         start = self.next_index[c]
         # no more candidates than the category still needs (compiling surplus kernels is waste)
         need = (self.remaining(c) - self._expected(c)) / self._yield(c)
@@ -210,6 +213,7 @@ class Runner:
             self.inflight_ids.add(rid)
             cands.append((cand, rid))
         self.next_index[c] = i
+        self.stats.generate_s += time.thread_time() - t0
         return _Batch(c, start, i, cands, dups)
 
     # ----------------------------------------------------------------- committing
@@ -264,6 +268,7 @@ class Runner:
         elapsed = st.elapsed_s + (time.monotonic() - self.t0)
         engine = Counter(self.prev_engine)
         engine.update(self.engine_stats)
+        engine_out = {k: round(v, 3) if isinstance(v, float) else v for k, v in sorted(engine.items())}
         return {
             "settings": _settings(self.args),
             "target": self.args.n,
@@ -279,7 +284,8 @@ class Runner:
                              for o, v in sorted(st.per_operator.items())},
             "elapsed_s": round(elapsed, 2),
             "pairs_per_s": round(st.accepted / elapsed, 3) if elapsed > 0 else 0.0,
-            "engine": dict(engine),
+            "generate_s": round(st.generate_s, 3),
+            "engine": engine_out,
             "workers": self.args.workers,
             "batch_size": self.args.batch_size,
             "warp_version": self.warp_version,

@@ -57,6 +57,27 @@ def test_forward_backward_split_and_ptx(good):
     assert {"sin", "tid"} <= set(k.builtins)
 
 
+def test_workers_report_cpu_seconds_per_phase(good):
+    with Extractor(ExtractOptions(workers=1, batch_size=4)) as ex:
+        outs = ex.extract([Unit(f"g{i}", good(i)) for i in range(4)])
+        stats = ex.stats
+    assert all(isinstance(o, Accepted) for o in outs)
+    assert stats["batches"] == 1 and stats["worker_starts"] == 1
+    for phase in ("startup_s", "codegen_s", "cpu_compile_s", "cuda_compile_s"):
+        assert stats[phase] > 0, phase
+    # the first CPU compile of a fresh worker builds the precompiled header: it dominates
+    assert stats["cpu_compile_s"] > stats["codegen_s"]
+
+
+def test_untrusted_phase_seconds_are_screened():
+    from extract.pool import reported_seconds
+
+    assert reported_seconds({"codegen": 0.5, "cuda_compile": 2}, limit=60) == {"codegen_s": 0.5, "cuda_compile_s": 2.0}
+    bad = {"codegen": -1, "cpu_compile": float("nan"), "cuda_compile": 1e9, "startup": "3", "batches": 7}
+    assert reported_seconds(bad, limit=60) == {}
+    assert reported_seconds(["codegen", 1], limit=60) == {}
+
+
 def test_crashing_worker_is_replaced_and_run_goes_on(good):
     with Extractor(ExtractOptions(workers=1, batch_size=8)) as ex:
         units = [Unit(f"g{i}", good(i)) for i in range(5)]

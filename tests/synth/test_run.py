@@ -75,6 +75,11 @@ def test_a_second_run_on_the_same_out_is_refused_while_the_first_finishes(tmp_pa
                                      "wait for it to finish or use another --out")
     rows = records(out)
     assert len(rows) == 40 and len({r["id"] for r in rows}) == 40
+    stats = json.loads((out / "stats.json").read_text())
+    engine = stats["engine"]
+    worker_cpu = sum(engine[k] for k in ("startup_s", "codegen_s", "cpu_compile_s", "cuda_compile_s"))
+    assert stats["generate_s"] > 0 and engine["cpu_compile_s"] > 0 and engine["cuda_compile_s"] > 0
+    assert worker_cpu <= stats["elapsed_s"]  # CPU seconds of one worker never exceed the run's wall time
 
 
 @pytest.mark.slow
