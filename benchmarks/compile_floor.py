@@ -14,8 +14,12 @@ options) on the N kernels that make the difference, and prints
 
     ceiling per core = seed-way seconds per kernel / marginal seconds per kernel
 
-which an engine with zero overhead would reach; twice that is the ceiling for two workers on two
-cores against the seed's single process.  The workloads are those of `batch_vs_single.py`.
+which an engine with zero overhead would reach.  Two workers on two cores do not compile twice
+as fast as one: they share caches and memory bandwidth.  ``--concurrent 2`` measures the floor
+with two processes compiling at once (each on its own kernels, as `synth run --workers 2` does)
+and prints the 2-worker ceiling from that, instead of assuming twice the per-core figure.  The
+workloads are those of `batch_vs_single.py`, or ``--from DIR``: the kernels a `synth run` wrote
+to DIR (templates *and* mutants, so the very mix `run_throughput.py` measures end to end).
 
 The kernels are the project's own templates/benchmark kernels (trusted), so the worker runs in
 this process here; `synth run` always uses isolated worker processes.
@@ -24,7 +28,9 @@ this process here; `synth run` always uses isolated worker processes.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -77,6 +83,38 @@ def marginal_costs(sources: list[str], n: int, repeat: int) -> tuple[dict[str, f
     return {k: (best[1][k] - best[0][k]) / n for k in phases}, good[n:]
 
 
+def kernels(args: argparse.Namespace, count: int, skip: int = 0) -> list[str]:
+    """``count`` kernels of the chosen workload, after the first ``skip``."""
+    if args.from_dir is None:
+        return workload(args.kernels, skip + count, args.category)[skip:]
+    rows = [json.loads(line)["python_source"] for shard in sorted(Path(args.from_dir).glob("shard-*.jsonl"))
+            for line in shard.read_text(encoding="utf-8").splitlines()]
+    if len(rows) < skip + count:
+        raise SystemExit(f"{args.from_dir} holds {len(rows)} records; --n {args.n} needs {skip + count}")
+    return rows[skip : skip + count]
+
+
+def concurrent_costs(args: argparse.Namespace, k: int) -> tuple[dict[str, float], list[str]]:
+    """The marginal costs measured in ``k`` processes at once, each on its own kernels (mean of the
+    processes' figures); also the kernels one of them used, for the seed's-way timing."""
+    procs = []
+    for i in range(k):
+        env = dict(os.environ, WARP_CACHE_PATH=tempfile.mkdtemp(prefix="bench-floor-cache-"))
+        cmd = [sys.executable, __file__, "--kernels", args.kernels, "--category", args.category, "--n", str(args.n),
+               "--repeat", str(args.repeat), "--child", str(i)]
+        if args.from_dir is not None:
+            cmd += ["--from", args.from_dir]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env))
+    results = []
+    for p in procs:
+        out, _ = p.communicate()
+        if p.returncode:
+            raise SystemExit(f"a measuring process failed (exit {p.returncode})")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    per = {ph: sum(r["per"][ph] for r in results) / k for ph in results[0]["per"]}
+    return per, results[0]["good"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kernels", choices=("templates", "synthetic", "seed"), default="templates")
@@ -84,19 +122,42 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=60, help="batch sizes N and 2N (default 60)")
     ap.add_argument("--repeat", type=int, default=3,
                     help="rounds; each timing is the best of them, the machine being shared (default 3)")
+    ap.add_argument("--concurrent", type=int, default=1,
+                    help="measure the floor with this many processes compiling at once (default 1)")
+    ap.add_argument("--from", dest="from_dir", metavar="DIR", default=None,
+                    help="take the kernels from the records of a synth run folder instead of --kernels")
+    ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)  # one of --concurrent's processes
     args = ap.parse_args()
-    sources = workload(args.kernels, int(args.n * 2.2) + 2, args.category)
-    per, good = marginal_costs(sources, args.n, args.repeat)
+    count = int(args.n * 2.2) + 2
+    if args.child is not None:  # kernels of its own: skip the ones the other processes compile
+        sources = kernels(args, count, skip=count * args.child)
+        per, good = marginal_costs(sources, args.n, args.repeat)
+        print(json.dumps({"per": per, "good": good}))
+        return
+    if args.concurrent > 1:
+        per, good = concurrent_costs(args, args.concurrent)
+    else:
+        per, good = marginal_costs(kernels(args, count), args.n, args.repeat)
     seed_s = min(run_single(good, low_opt=False) for _ in range(args.repeat)) / len(good)
     floor = per["cpu"] + per["cuda"] + per["codegen"]
     what = f"{args.kernels} ({args.category})" if args.kernels == "templates" else args.kernels
-    print(f"kernels: {what}; marginal cost per kernel (batch of {args.n} vs {2 * args.n}, best of {args.repeat}):")
+    if args.from_dir is not None:
+        what = f"the records of {args.from_dir}"
+    where = f"; {args.concurrent} processes compiling at once" if args.concurrent > 1 else ""
+    print(f"kernels: {what}; marginal cost per kernel (batch of {args.n} vs {2 * args.n}, best of {args.repeat}"
+          f"{where}):")
     for k in ("cpu", "cuda", "codegen"):
         print(f"  {k:8s} {1000 * per[k]:6.1f} ms")
     print(f"  floor    {1000 * floor:6.1f} ms  -> at most {1 / floor:5.1f} pairs/s per core")
     print(f"seed's way (one module per kernel, Warp defaults): {1000 * seed_s:6.1f} ms/kernel = "
           f"{1 / seed_s:5.2f} pairs/s")
-    print(f"ceiling: {seed_s / floor:4.1f}x per core, {2 * seed_s / floor:4.1f}x with 2 workers on 2 cores")
+    if args.concurrent > 1:
+        k = args.concurrent
+        print(f"ceiling: {k * seed_s / floor:4.1f}x with {k} workers on {k} cores (measured under {k}-way "
+              f"concurrency), {seed_s / floor:4.1f}x per worker")
+    else:
+        print(f"ceiling: {seed_s / floor:4.1f}x per core, {2 * seed_s / floor:4.1f}x with 2 workers on 2 cores "
+              "if two compile as fast as one (see --concurrent 2)")
 
 
 if __name__ == "__main__":
