@@ -7,7 +7,9 @@ ever reaches code loaded there.  (``multiprocessing`` and pool libraries inherit
 environment, which is why this is a small hand-written pool.)  The worker limits its own
 address space, runs in its own session (so a kill takes its compiler threads with it), and is
 recycled after ``max_batches`` requests so memory and cache disk stay flat; its directory is
-deleted whenever it exits.
+deleted whenever it exits.  A folder records the pids of the processes that own it
+(``*.pid``); should both the parent and the worker die without cleaning up, the next pool
+started on the machine removes it (``sweep_stale_folders``).
 
 A request that exceeds its wall-clock deadline, a worker that dies (segfault, OOM kill) or that
 answers garbage is killed and replaced; the batch is split in halves and retried so the
@@ -122,6 +124,42 @@ def worker_environment(workdir: str, mem_limit_mb: int) -> dict[str, str]:
     return env
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0
+    return pid > 0
+
+
+def sweep_stale_folders(prefix: str, parent: str | None = None) -> int:
+    """Delete ``parent/prefix*`` folders whose owners are all dead: a folder qualifies only if it
+    holds at least one ``*.pid`` file and no pid in them is a live process (a folder being set up,
+    or one whose pid was reused, is left alone).  Returns the number of folders removed."""
+    removed = 0
+    try:
+        entries = list(os.scandir(parent or tempfile.gettempdir()))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(prefix) or not entry.is_dir(follow_symlinks=False):
+            continue
+        pids: list[int] = []
+        try:
+            for f in os.scandir(entry.path):
+                if f.name.endswith(".pid") and f.is_file(follow_symlinks=False):
+                    with open(f.path, encoding="ascii", errors="replace") as fh:
+                        pids += [int(t) for t in fh.read().split() if t.isdigit()]
+        except OSError:
+            continue
+        if pids and not any(_alive(p) for p in pids):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 class WorkerProcess:
     """One live worker; not thread-safe (a pool slot owns it)."""
 
@@ -151,6 +189,8 @@ class WorkerProcess:
         self._buf = b""
         self.served = 0
         self.stats.add(worker_starts=1)
+        with open(os.path.join(self.workdir, "owners.pid"), "w", encoding="ascii") as f:
+            f.write(f"{os.getpid()} {self.proc.pid}\n")  # see sweep_stale_folders
         try:
             hello = self._read_line(time.monotonic() + self.options.startup_timeout)
         except WorkerFailure as e:
@@ -307,6 +347,7 @@ class WorkerPool(ThreadFedPool):
     def __init__(self, options: PoolOptions | None = None) -> None:
         self.options = options or PoolOptions()
         self.stats = PoolStats()
+        sweep_stale_folders("wsynth-worker-")  # left by runs whose parent and workers were both killed
         self._idle: queue.LifoQueue[WorkerProcess] = queue.LifoQueue()
         for _ in range(self.options.workers):
             self._idle.put(WorkerProcess(self.options, self.stats))

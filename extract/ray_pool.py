@@ -44,6 +44,7 @@ from extract.pool import (
     WorkerProcess,
     WorkerStartError,
     run_on_worker,
+    sweep_stale_folders,
 )
 from extract.records import Outcome, Unit
 
@@ -107,6 +108,7 @@ class ExtractionSlot:
             ident = ray.get_runtime_context().get_actor_id() or f"pid{os.getpid()}"
         except Exception:
             ident = f"pid{os.getpid()}"
+        sweep_stale_folders("wsynth-ray-")  # slots of runs whose actors and workers all died (kill -9)
         root = Path(tempfile.gettempdir()) / f"wsynth-ray-{ident[:24]}"
         pid_file = root / "worker.pid"
         try:
@@ -117,6 +119,7 @@ class ExtractionSlot:
             pass
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
+        (root / "actor.pid").write_text(str(os.getpid()))  # with worker.pid: see sweep_stale_folders
         tempfile.tempdir = str(root)  # WorkerProcess makes its folders here (this process is the actor's)
         return root
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import glob
 import os
+import subprocess
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +167,33 @@ def test_a_worker_whose_parent_dies_removes_its_own_folder():
     assert not os.path.exists(workdir)
     w.proc = None
     w.stop()
+
+
+def test_folders_of_dead_runs_are_swept_and_live_or_unmarked_ones_kept(tmp_path):
+    """A run killed together with its workers leaves its folder; the next pool removes it, and
+    only it: a folder with a live owner, or with no pid record yet, is someone else's."""
+    from extract.pool import sweep_stale_folders
+
+    dead = subprocess.Popen(["true"])  # a pid that has exited (and been reaped)
+    dead.wait()
+    for name, pids in {"wsynth-worker-dead": f"{dead.pid} {dead.pid}", "wsynth-worker-live": f"{dead.pid} {os.getpid()}",
+                       "wsynth-worker-new": None, "other-dead": f"{dead.pid}"}.items():
+        d = tmp_path / name
+        (d / "tmp").mkdir(parents=True)
+        if pids is not None:
+            (d / "owners.pid").write_text(pids + "\n")
+    assert sweep_stale_folders("wsynth-worker-", str(tmp_path)) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other-dead", "wsynth-worker-live", "wsynth-worker-new"]
+
+
+def test_a_live_pool_marks_its_worker_folders_with_both_owners(good):
+    from extract.pool import PoolOptions, PoolStats, WorkerProcess
+
+    w = WorkerProcess(PoolOptions(), PoolStats())
+    w.start()
+    try:
+        assert w.proc is not None
+        owners = (Path(w.workdir) / "owners.pid").read_text().split()
+        assert owners == [str(os.getpid()), str(w.proc.pid)]
+    finally:
+        w.stop()

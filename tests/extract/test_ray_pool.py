@@ -176,6 +176,7 @@ def test_synth_run_on_ray_gives_exactly_n_unique_verifiable_records_like_local(t
 
 
 def test_ray_run_killed_with_9_resumes_to_exactly_n(tmp_path, local_ids):
+    before = slot_folders()
     out = tmp_path / "killed"
     common = [*RUN, "--executor", "ray", "--batch-size", "4", "--out", str(out)]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -197,6 +198,8 @@ def test_ray_run_killed_with_9_resumes_to_exactly_n(tmp_path, local_ids):
     assert len(rows) == N and len(set(ids)) == N and set(ids) == local_ids
     assert len({normalized_source(rec["python_source"]) for rec in rows}) == N
     assert json.loads((out / "stats.json").read_text())["finished"] is True
+    # the killed run's slot folders (PCH and all, ~80 MB each) were swept by the run that resumed it
+    assert slot_folders() <= before
 
 
 def test_llm_mode_on_ray_keeps_chat_requests_in_the_driver(tmp_path):
