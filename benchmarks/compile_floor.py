@@ -161,4 +161,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _scratch import scratch
+
+    with scratch("bench-floor-"):
+        main()

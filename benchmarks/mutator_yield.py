@@ -132,4 +132,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from _scratch import scratch
+
+    with scratch("bench-mutator-"):
+        code = main()
+    raise SystemExit(code)

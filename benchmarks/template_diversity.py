@@ -145,4 +145,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from _scratch import scratch
+
+    with scratch("bench-templates-"):
+        code = main()
+    raise SystemExit(code)
