@@ -87,8 +87,9 @@ def kernels(args: argparse.Namespace, count: int, skip: int = 0) -> list[str]:
     """``count`` kernels of the chosen workload, after the first ``skip``."""
     if args.from_dir is None:
         return workload(args.kernels, skip + count, args.category)[skip:]
-    rows = [json.loads(line)["python_source"] for shard in sorted(Path(args.from_dir).glob("shard-*.jsonl"))
-            for line in shard.read_text(encoding="utf-8").splitlines()]
+    from extract.verify import iter_records
+
+    rows = [r["python_source"] for r in iter_records(Path(args.from_dir))]
     if len(rows) < skip + count:
         raise SystemExit(f"{args.from_dir} holds {len(rows)} records; --n {args.n} needs {skip + count}")
     return rows[skip : skip + count]

@@ -17,7 +17,6 @@ writing, which favours the seed side.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -26,9 +25,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from batch_vs_single import run_single  # noqa: E402
+
+from extract.verify import iter_records  # noqa: E402
 
 
 def main() -> None:
@@ -46,8 +48,7 @@ def main() -> None:
                     "--seed", str(args.seed), "--workers", str(args.workers), "--offline", "--no-progress",
                     "--out", str(out)], check=True, env=env, cwd=ROOT)
     wall = time.perf_counter() - t0
-    sources = [json.loads(line)["python_source"] for shard in sorted(out.glob("shard-*.jsonl"))
-               for line in shard.read_text().splitlines()]
+    sources = [r["python_source"] for r in iter_records(out)]
     sample = sources[: args.seed_sample]
     seed_way = run_single(sample, low_opt=False)
     single = run_single(sample, low_opt=True)

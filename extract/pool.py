@@ -125,13 +125,16 @@ def worker_environment(workdir: str, mem_limit_mb: int) -> dict[str, str]:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process; when that cannot be told, assume it is."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OverflowError, ValueError):
-        return pid > 0
-    return pid > 0
+    except (OSError, OverflowError):
+        return True
+    return True
 
 
 def sweep_stale_folders(prefix: str, parent: str | None = None) -> int:

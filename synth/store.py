@@ -30,6 +30,7 @@ STATE = "state.json"
 STATS = "stats.json"
 LOCK = ".lock"
 _OWN_FILES = {SETTINGS, STATE, STATS, LOCK, "README.md"}
+_KEPT = "the records already written are kept, and the same command resumes once this is fixed"
 
 
 class StoreError(Exception):
@@ -129,7 +130,7 @@ class Store:
         if not root.is_dir():
             raise StoreError(f"{root} is not a folder")
         if not (root / SETTINGS).exists():
-            _refuse_foreign(root)  # before the lock file is created: a foreign folder stays untouched
+            _refuse_foreign(root)  # before the lock file is created, so a foreign folder stays untouched
         lock_fd = _lock_folder(root)
         try:
             store = cls._open_locked(root, settings, shard_records)
@@ -152,8 +153,7 @@ class Store:
             if diff:
                 shown = ", ".join(f"{k}={existing.get(k)!r} (now {settings.get(k)!r})" for k in diff[:4])
                 raise StoreError(f"{root} holds a run with other settings: {shown}; use another --out")
-        else:
-            _refuse_foreign(root)
+        else:  # a new run folder (``open`` has refused a foreign one)
             try:
                 write_json_atomic(settings_path, settings)
             except OSError as e:
@@ -213,8 +213,7 @@ class Store:
                     f.flush()
                     os.fsync(f.fileno())
             except OSError as e:
-                raise StoreError(f"cannot write records to {path}: {e.strerror or e}; the records already "
-                                 "written are kept, and the same command resumes once this is fixed") from None
+                raise StoreError(f"cannot write records to {path}: {e.strerror or e}; {_KEPT}") from None
             for r in chunk:
                 self.counts_by_category[r.kernel_type] = self.counts_by_category.get(r.kernel_type, 0) + 1
             self._shard_lines += len(chunk)
@@ -238,5 +237,4 @@ class Store:
         try:
             write_json_atomic(self.root / name, data)
         except OSError as e:
-            raise StoreError(f"cannot write {self.root / name}: {e.strerror or e}; the records already "
-                             "written are kept, and the same command resumes once this is fixed") from None
+            raise StoreError(f"cannot write {self.root / name}: {e.strerror or e}; {_KEPT}") from None

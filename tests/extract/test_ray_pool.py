@@ -21,12 +21,11 @@ from extract.records import Accepted, Rejected, Unit
 ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed (pip install 'warp-synth[ray]')")
 
 from extract.ray_pool import RAY_MISSING, RayExecutorError, RayWorkerPool  # noqa: E402
-from tests.support.cli import read_records, run_synth  # noqa: E402
+from tests.support.cli import read_records, run_synth, start_synth  # noqa: E402
 from tests.support.units import HANG, NATIVE_BROKEN, SEGFAULT, env_spy  # noqa: E402
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
 CANARY = "sk-ray-canary-789"
 
 SLOW = '''import time
@@ -179,9 +178,7 @@ def test_ray_run_killed_with_9_resumes_to_exactly_n(tmp_path, local_ids):
     before = slot_folders()
     out = tmp_path / "killed"
     common = [*RUN, "--executor", "ray", "--batch-size", "4", "--out", str(out)]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "synth.cli", *common], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = start_synth(*common, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and len(records(out) if out.exists() else []) < N // 3:
         time.sleep(0.2)

@@ -6,19 +6,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from extract.normalize import normalized_source
-from tests.support.cli import read_records, run_synth
+from tests.support.cli import read_records, run_synth, start_synth
 
 pytestmark = pytest.mark.timeout(900)
-
-ROOT = Path(__file__).resolve().parents[2]
-
 
 synth, records = run_synth, read_records
 
@@ -61,9 +56,7 @@ def test_a_second_run_on_the_same_out_is_refused_while_the_first_finishes(tmp_pa
     out = tmp_path / "o"
     args = ["run", "--category", "loop", "--n", "40", "--seed", "3", "--workers", "1", "--batch-size", "8",
             "--offline", "--no-progress", "--out", str(out)]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    first = subprocess.Popen([sys.executable, "-m", "synth.cli", *args], cwd=ROOT, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = start_synth(*args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while not (out / "settings.json").exists() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -95,9 +88,8 @@ def test_kill_9_resume_reaches_exactly_n_and_matches_an_uninterrupted_run(tmp_pa
     assert len(ref_ids) == n
 
     out = tmp_path / "killed"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "synth.cli", *common, "--out", str(out)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = start_synth(*common, "--out", str(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       start_new_session=True)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and len(records(out) if out.exists() else []) < n // 3:
         time.sleep(0.2)
