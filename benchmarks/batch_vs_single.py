@@ -26,10 +26,8 @@ import textwrap
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from extract.engine import ExtractOptions, Extractor  # noqa: E402
-from extract.records import Accepted, Unit  # noqa: E402
+from warp_synth.extract.engine import ExtractOptions, Extractor  # noqa: E402
+from warp_synth.records import Accepted, Unit  # noqa: E402
 
 UNARY = ["wp.sin", "wp.cos", "wp.exp", "wp.sqrt", "wp.abs", "wp.tanh", "wp.log", "wp.floor", "wp.ceil"]
 
@@ -123,9 +121,9 @@ def workload(kind: str, n: int, category: str = "all") -> list[str]:
         from seed_kernels import seed_kernel_source
 
         return [seed_kernel_source(i) for i in range(n)]
-    from extract.records import CATEGORIES
-    from extract.screen import screen
-    from synth.templates import TemplateSource
+    from warp_synth.extract.screen import screen
+    from warp_synth.records import CATEGORIES
+    from warp_synth.synth.templates import TemplateSource
 
     ts, out = TemplateSource(99), []
     while len(out) < n:

@@ -39,8 +39,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from batch_vs_single import kernel_source, run_single, workload  # noqa: E402
 
 
@@ -58,7 +56,7 @@ def marginal_costs(sources: list[str], n: int, repeat: int) -> tuple[dict[str, f
     """Seconds per kernel for each phase, from a batch of the first n good kernels and a batch of
     the first 2n (each phase's best of ``repeat`` rounds); also returns the n kernels that make the
     difference (the kernels differ, so t(n) - n * marginal is no estimate of the fixed cost)."""
-    from extract import worker as worker_mod
+    from warp_synth.extract import worker as worker_mod
 
     os.chdir(tempfile.mkdtemp(prefix="bench-floor-"))
     w = worker_mod.Worker()
@@ -87,7 +85,7 @@ def kernels(args: argparse.Namespace, count: int, skip: int = 0) -> list[str]:
     """``count`` kernels of the chosen workload, after the first ``skip``."""
     if args.from_dir is None:
         return workload(args.kernels, skip + count, args.category)[skip:]
-    from extract.verify import iter_records
+    from warp_synth.extract.verify import iter_records
 
     rows = [r["python_source"] for r in iter_records(Path(args.from_dir))]
     if len(rows) < skip + count:

@@ -20,9 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from eval.report import evaluate  # noqa: E402
+from warp_synth.eval.report import evaluate  # noqa: E402
 
 FAMILIES = ("arithmetic", "conditional", "loop", "math", "vector", "atomic", "nested", "multi_cond", "combined",
             "scalar_param")

@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from extract.records import CATEGORIES  # noqa: E402
-from synth.templates import TemplateSource  # noqa: E402
+from warp_synth.records import CATEGORIES  # noqa: E402
+from warp_synth.synth.templates import TemplateSource  # noqa: E402
+
 from tests.support.openai_server import OpenAIServer, Response  # noqa: E402
 
 
@@ -52,9 +52,9 @@ def main() -> None:
 
     out = Path(tempfile.mkdtemp(prefix="bench-llm-")) / "run"
     with OpenAIServer(script) as server:
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        env = dict(os.environ)
         t0 = time.perf_counter()
-        r = subprocess.run([sys.executable, "-m", "synth.cli", "run", "--category", "all", "--n", str(args.n),
+        r = subprocess.run([sys.executable, "-m", "warp_synth.synth.cli", "run", "--category", "all", "--n", str(args.n),
                             "--out", str(out), "--no-progress", "--llm-base-url", server.base_url,
                             "--model", "test-model", "--concurrency", str(args.concurrency),
                             "--workers", str(args.workers), "--batch-size", str(args.batch_size),

@@ -21,10 +21,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from synth.mutate import OPERATORS, mutate  # noqa: E402
-from synth.mutators.seeds import SEEDS  # noqa: E402
+from warp_synth.synth.mutators.mutate import OPERATORS, mutate  # noqa: E402
+from warp_synth.synth.mutators.seeds import SEEDS  # noqa: E402
 
 _WORKER = r"""
 import importlib.util, json, os, sys, tempfile
@@ -65,8 +63,8 @@ def compile_subprocess(sources: list[str]) -> list[bool | str]:
 
 
 def compile_engine(sources: list[str]) -> list[bool | str]:
-    from extract.engine import check_sources
-    from extract.records import Accepted
+    from warp_synth.extract.engine import check_sources
+    from warp_synth.records import Accepted
 
     return [
         True if isinstance(o, Accepted) else f"{o.reason}: {o.message}"  # type: ignore[union-attr]
@@ -103,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     compile_fn = compile_subprocess
     if args.engine == "auto":
         try:
-            import extract.engine  # noqa: F401
+            import warp_synth.extract.engine  # noqa: F401
 
             compile_fn = compile_engine
         except ImportError:

@@ -38,10 +38,10 @@ class Result:
 
 
 def one_run(executor: str, args: argparse.Namespace, out: Path) -> Result:
-    cmd = [sys.executable, "-m", "synth.cli", "run", "--category", "all", "--n", str(args.n), "--offline",
+    cmd = [sys.executable, "-m", "warp_synth.synth.cli", "run", "--category", "all", "--n", str(args.n), "--offline",
            "--seed", str(args.seed), "--workers", str(args.workers), "--no-progress", "--executor", executor,
            "--out", str(out)]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ)
     t0 = time.monotonic()
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.monotonic() - t0

@@ -25,12 +25,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from batch_vs_single import run_single  # noqa: E402
-
-from extract.verify import iter_records  # noqa: E402
+from warp_synth.extract.verify import iter_records  # noqa: E402
 
 
 def main() -> None:
@@ -42,9 +39,9 @@ def main() -> None:
     ap.add_argument("--category", default="all", help="category to run (default: all ten, balanced)")
     args = ap.parse_args()
     out = Path(tempfile.mkdtemp(prefix="bench-run-")) / args.category
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "synth.cli", "run", "--category", args.category, "--n", str(args.n),
+    subprocess.run([sys.executable, "-m", "warp_synth.synth.cli", "run", "--category", args.category, "--n", str(args.n),
                     "--seed", str(args.seed), "--workers", str(args.workers), "--offline", "--no-progress",
                     "--out", str(out)], check=True, env=env, cwd=ROOT)
     wall = time.perf_counter() - t0

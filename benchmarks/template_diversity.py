@@ -20,11 +20,9 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from extract.normalize import code_tokens, normalized_source, skeleton  # noqa: E402
-from extract.records import CATEGORIES  # noqa: E402
-from synth.templates import TemplateSource  # noqa: E402
+from warp_synth.identity import code_tokens, normalized_source, skeleton  # noqa: E402
+from warp_synth.records import CATEGORIES  # noqa: E402
+from warp_synth.synth.templates import TemplateSource  # noqa: E402
 
 # Names of ``wp.X`` that are decorators, types or constructors rather than builtin functions.
 _NOT_BUILTINS = re.compile(

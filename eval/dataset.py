@@ -18,12 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from extract.records import ORIGINS
-
-from .digest import Corrupt, Digest, digest_lines, init_worker
-from .inputs import find_shards
-from .metrics import ScopeStats, SignatureStore
+from warp_synth.eval.digest import Corrupt, Digest, digest_lines, init_worker
+from warp_synth.eval.inputs import find_shards
+from warp_synth.eval.metrics import ScopeStats, SignatureStore
+from warp_synth.records import ORIGINS
 
 BATCH = 256
 MAX_CORRUPT_EXAMPLES = 5

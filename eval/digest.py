@@ -6,7 +6,7 @@ worker processes; the accumulators in ``eval.metrics`` only ever see digests, ne
 Hashes are deterministic across processes (BLAKE2b, never Python's salted ``hash``):
 
 * ``exact`` / ``alpha`` / ``skel``: 64-bit hashes of ``python_source``, of
-  ``extract.normalize.normalized_source`` and of ``extract.normalize.skeleton``;
+  ``core.identity.normalized_source`` and of ``core.identity.skeleton``;
 * ``ngrams[n-1]``: the distinct 64-bit hashes of the record's code-token n-grams, n = 1..4;
 * ``minhash``: MinHash (datasketch, ``affine32`` scheme) of the token 5-gram set of the
   *normalised* source (split into words and punctuation), so renamed copies are near copies too;
@@ -22,11 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from datasketch import MinHash
-
-from extract.normalize import code_tokens, normalized_and_skeleton
-from extract.records import Record
-
-from .features import source_usage
+from warp_synth.identity import code_tokens, normalized_and_skeleton
+from warp_synth.records import Record
+from warp_synth.usage import source_usage
 
 NUM_PERM = 128
 MINHASH_SEED = 1

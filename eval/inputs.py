@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from warp_synth.errors import UserError
 
-class EvalInputError(Exception):
+
+class EvalInputError(UserError):
     """Input that cannot be evaluated: a missing DIR, a DIR without ``*.jsonl``, a bad option."""
 
 
 def find_shards(d: Path) -> list[Path]:
     if not d.is_dir():
-        raise EvalInputError(f"synth eval: {d}: no such directory")
+        raise EvalInputError(f"{d}: no such directory")
     shards = sorted(p for p in d.glob("*.jsonl") if p.is_file())
     if not shards:
-        raise EvalInputError(f"synth eval: {d}: no *.jsonl shards")
+        raise EvalInputError(f"{d}: no *.jsonl shards")
     return shards

@@ -31,9 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from datasketch import MinHashLSH
-
-from .digest import HASH_STEP, MAX_N, NUM_PERM, Digest, mix64, ngram_hashes
-from .features import DTYPE_NAMES, FEATURES, entropy_bits
+from warp_synth.eval.digest import HASH_STEP, MAX_N, NUM_PERM, Digest, mix64, ngram_hashes
+from warp_synth.usage import DTYPE_NAMES, FEATURES, entropy_bits
 
 NEAR_THRESHOLD = 0.8
 VENDI_MAX_N = 3

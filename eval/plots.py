@@ -16,8 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, ScalarFormatter
-
-from .dataset import DatasetStats
+from warp_synth.eval.dataset import DatasetStats
 
 _ORIGIN_METRICS = (("exact_dup_rate", "exact dup"), ("alpha_dup_rate", "alpha dup"),
                    ("near_dup_rate", "near dup"), ("skeleton_unique_ratio", "skeleton unique"),

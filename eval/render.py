@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from .features import FEATURES
+from warp_synth.usage import FEATURES
 
 SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("records", "records"),

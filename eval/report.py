@@ -16,12 +16,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from extract.records import utc_now
-
-from .inputs import EvalInputError, find_shards
+from warp_synth.eval.inputs import EvalInputError, find_shards
+from warp_synth.records import utc_now
 
 if TYPE_CHECKING:
-    from .dataset import DatasetStats
+    from warp_synth.eval.dataset import DatasetStats
 
 # The metric modules need the optional ``eval`` extra (datasketch, matplotlib): imported in
 # ``evaluate`` so that ``synth``'s parser can import this module without them.
@@ -43,7 +42,7 @@ def _names(dirs: list[Path]) -> list[str]:
 
 
 def _gap(ds: dict, ref: dict) -> dict:
-    from .features import DTYPE_NAMES, FEATURES
+    from warp_synth.usage import DTYPE_NAMES, FEATURES
 
     def missing(key: str, universe: tuple[str, ...] | None = None) -> list[str]:
         have = set(ds[key]["records_using"])
@@ -74,21 +73,21 @@ def evaluate(
     """
     dirs = [Path(d) for d in dirs]
     if not dirs:
-        raise EvalInputError("synth eval: no dataset directory given")
+        raise EvalInputError("no dataset directory given")
     for d in dirs + ([Path(reference)] if reference is not None else []):
         find_shards(d)  # fail before any work
     if vendi_sample < 1:
-        raise EvalInputError(f"synth eval: --vendi-sample must be >= 1, got {vendi_sample}")
+        raise EvalInputError(f"--vendi-sample must be >= 1, got {vendi_sample}")
     try:
-        from . import plots
-        from .dataset import default_workers, scan_dataset
-        from .digest import NUM_PERM, SHINGLE
-        from .features import kernel_builtin_names
-        from .metrics import NEAR_THRESHOLD
-        from .render import build_sections, to_html, to_markdown
+        from warp_synth.eval import plots
+        from warp_synth.eval.dataset import default_workers, scan_dataset
+        from warp_synth.eval.digest import NUM_PERM, SHINGLE
+        from warp_synth.eval.metrics import NEAR_THRESHOLD
+        from warp_synth.eval.render import build_sections, to_html, to_markdown
+        from warp_synth.usage import kernel_builtin_names
     except ImportError as e:
         raise EvalInputError(
-            f"synth eval: missing optional dependency {e.name!r}; install it with: pip install 'warp-synth[eval]'"
+            f"missing optional dependency {e.name!r}; install it with: pip install 'warp-synth[eval]'"
         ) from e
     names_list = sorted(builtin_names) if builtin_names is not None else kernel_builtin_names()
     names = frozenset(names_list)
@@ -155,18 +154,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        report = evaluate(list(args.dirs), args.reference, args.out, vendi_sample=args.vendi_sample,
-                          seed=args.seed, progress=not getattr(args, "quiet", False))
-    except EvalInputError as e:
-        print(str(e), file=sys.stderr)
-        return 2
+    report = evaluate(list(args.dirs), args.reference, args.out, vendi_sample=args.vendi_sample,
+                      seed=args.seed, progress=not getattr(args, "quiet", False))
     total = sum(d["records"] for d in report["datasets"])
     print(f"synth eval: {total} records -> {args.out / 'report.html'}", file=sys.stderr)
     return 0
 
 
-if __name__ == "__main__":  # ``python -m eval.report ...`` works like ``synth eval ...``
-    _parser = argparse.ArgumentParser(prog="synth eval", description=__doc__.splitlines()[0])
-    add_arguments(_parser)
-    sys.exit(run(_parser.parse_args()))
+if __name__ == "__main__":  # ``python -m warp_synth.eval.report ...`` works like ``synth eval ...``
+    from warp_synth.synth.cli import main
+
+    sys.exit(main(["eval", *sys.argv[1:]]))

@@ -5,7 +5,7 @@
 
 Untrusted units (``Unit.trusted`` false) pass the static screen first; a unit that fails it is
 rejected as ``unsafe``/``syntax`` here and never reaches a worker.  Admitted units are grouped
-into batches of ``batch_size`` and compiled by the worker pool (see ``extract.pool``).
+into batches of ``batch_size`` and compiled by the worker pool (see ``extract.executors.local``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from extract.pool import PoolOptions, WorkerPool
-from extract.records import Outcome, Rejected, Unit
-from extract.screen import screen
+from warp_synth.extract.executors.local import PoolOptions, WorkerPool
+from warp_synth.extract.screen import screen
+from warp_synth.records import Outcome, Rejected, Unit
 
 
 @dataclass(slots=True)
@@ -51,7 +51,7 @@ class Extractor:
     def __init__(self, options: ExtractOptions | None = None) -> None:
         self.options = options or ExtractOptions()
         if self.options.executor == "ray":
-            from extract.ray_pool import RayWorkerPool  # optional extra: warp-synth[ray]
+            from warp_synth.extract.executors.ray import RayWorkerPool  # optional extra: warp-synth[ray]
 
             self.pool = RayWorkerPool(self.options.pool_options(), address=self.options.ray_address)
         elif self.options.executor == "local":

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extract.pool import worker_environment
+from warp_synth.errors import UserError
+from warp_synth.extract.executors.local import worker_environment
 
 _CHILD = r"""
 import glob, importlib.util, json, os, sys
@@ -95,8 +96,8 @@ def verify_records(records: list[dict[str, Any]], workers: int = 2) -> list[Veri
         return list(ex.map(verify_record, records))
 
 
-class VerifyInputError(Exception):
-    user_facing = True
+class VerifyInputError(UserError):
+    """A DIR or option ``synth verify`` cannot work with."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

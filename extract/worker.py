@@ -1,6 +1,6 @@
 """The extraction worker: a separate, killable process that loads and compiles kernel units.
 
-Run as ``python -m extract.worker`` by ``extract.pool`` with a scrubbed environment (no API
+Run as ``python -m warp_synth.extract.worker`` by ``extract.executors.local`` with a scrubbed environment (no API
 keys), its own temporary directory, ``WARP_CACHE_PATH`` and ``TMPDIR``, and an address-space
 limit.  It speaks JSON lines (never pickle: a compromised worker must not be able to run code
 in the parent): one request ``{"id", "units": [{"key", "source"}], "with_ptx"}`` in, one reply
@@ -30,9 +30,9 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from extract import split
-from extract.normalize import called_warp_names, warp_attr_names
-from extract.records import Accepted, BackendIR, KernelIR, Rejected
+from warp_synth.extract import cpp_functions as split
+from warp_synth.identity import called_warp_names, warp_attr_names
+from warp_synth.records import Accepted, BackendIR, KernelIR, Rejected
 
 MAX_MESSAGE = 1200  # characters of compiler output kept for a repair prompt
 
@@ -72,7 +72,7 @@ def _python_error(e: BaseException, path: str) -> tuple[str, int | None]:
 
 class Worker:
     def __init__(self) -> None:
-        from extract import warp_adapter
+        from warp_synth.extract import warp_adapter
 
         self.wa = warp_adapter
         self.wa.init_warp()

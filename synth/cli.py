@@ -12,20 +12,18 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from warp_synth.errors import UserError
+
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("synth.run_cmd", "synthesize N verified kernel/IR pairs (templates + mutator, optional LLM)"),
-    "extract": ("extract.mine", "mine kernels from existing Warp code into records"),
-    "verify": ("extract.verify", "re-derive records' IR from their python_source with Warp's public API"),
-    "eval": ("eval.report", "write a diversity evaluation report for one or more datasets"),
-    "export": ("synth.export", "export datasets as Parquet + dataset card, the seed's JSON layout, or chat JSONL"),
+    "run": ("warp_synth.synth.run", "synthesize N verified kernel/IR pairs (templates + mutator, optional LLM)"),
+    "mine": ("warp_synth.extract.mining.command", "mine kernels from existing Warp code into records"),
+    "verify": ("warp_synth.extract.verify", "re-derive records' IR from their python_source with Warp's public API"),
+    "eval": ("warp_synth.eval.report", "write a diversity evaluation report for one or more datasets"),
+    "export": ("warp_synth.eval.export.command", "export datasets as Parquet + dataset card, the seed's JSON layout, or chat JSONL"),
 }
-
-
-class UsageError(Exception):
-    """An expected, user-facing error: printed as one line, exit status 2."""
-
-    user_facing = True
+# older names kept working: subcommand -> aliases
+ALIASES: dict[str, list[str]] = {"mine": ["extract"]}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,10 +33,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def version_line() -> str:
+    """``synth X (warp-lang Y)``, read from the installed distributions (Warp is not imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from warp_synth import __version__
+
+    try:
+        warp_version = version("warp-lang")
+    except PackageNotFoundError:
+        warp_version = "not installed"
+    return f"synth {__version__} (warp-lang {warp_version})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="synth", description="warp-synth: verified NVIDIA Warp kernel -> C++/CUDA training pairs"
     )
+    parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         try:
@@ -47,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
             if e.name and module_name.startswith(e.name):  # the subcommand is not in this build
                 continue
             raise
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, aliases=ALIASES.get(name, []))
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
@@ -61,11 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"synth {args.command}: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # expected, user-facing errors carry `user_facing = True`
-        if getattr(e, "user_facing", False):
-            print(f"synth {args.command}: error: {e}", file=sys.stderr)
-            return 2
-        raise
+    except UserError as e:  # expected: one line, exit status 2; anything else is a bug
+        print(f"synth {args.command}: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

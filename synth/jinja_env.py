@@ -10,7 +10,7 @@ import jinja2
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    root = resources.files("prompts")
+    root = resources.files("warp_synth.prompts")
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root)),
         undefined=jinja2.StrictUndefined,  # a missing variable is an error, never ""

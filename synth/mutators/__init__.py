@@ -1,7 +1,7 @@
 """Mutation operators for Warp kernel sources (one libcst-based operator per class)."""
 
-from synth.mutators.base import ModuleInfo, NodeCtx, Operator, analyze
-from synth.mutators.expressions import (
+from warp_synth.synth.mutators.base import ModuleInfo, NodeCtx, Operator, analyze
+from warp_synth.synth.mutators.expressions import (
     PerturbConstant,
     SplitTemporary,
     SwapArithmetic,
@@ -10,8 +10,8 @@ from synth.mutators.expressions import (
     SwapMathFunc,
     SwapReduction,
 )
-from synth.mutators.functions import ExtractFunc, InlineFunc
-from synth.mutators.statements import (
+from warp_synth.synth.mutators.functions import ExtractFunc, InlineFunc
+from warp_synth.synth.mutators.statements import (
     EarlyContinue,
     EarlyReturnGuard,
     LoopAccumulation,
@@ -20,7 +20,7 @@ from synth.mutators.statements import (
     UnrollLoop,
     WrapInBranch,
 )
-from synth.mutators.structure import LiftArrayToVec3, RetypeFloat64, TidTo2D
+from warp_synth.synth.mutators.structure import LiftArrayToVec3, RetypeFloat64, TidTo2D
 
 ALL_OPERATORS: tuple[type[Operator], ...] = (
     SwapArithmetic,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import random
 
 import libcst as cst
-
-from synth.mutators.base import ModuleInfo, NodeCtx, Operator, insert_before, wp_call
-from synth.mutators.wptypes import FLOATS, INTS, SCALARS, is_composite
+from warp_synth.synth.mutators.base import ModuleInfo, NodeCtx, Operator, insert_before, wp_call
+from warp_synth.synth.mutators.wptypes import FLOATS, INTS, SCALARS, is_composite
 
 _ARITH: dict[type[cst.BaseBinaryOp], str] = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/"}
 _OPS: dict[str, type[cst.BaseBinaryOp]] = {v: k for k, v in _ARITH.items()}

@@ -5,10 +5,9 @@ from __future__ import annotations
 import random
 
 import libcst as cst
-
-from synth.mutators.base import ModuleInfo, NodeCtx, Operator, code, expr, names_in, stmt, wp_call
-from synth.mutators.statements import _Substitute
-from synth.mutators.wptypes import SCALARS, is_composite
+from warp_synth.synth.mutators.base import ModuleInfo, NodeCtx, Operator, code, expr, names_in, stmt, wp_call
+from warp_synth.synth.mutators.statements import _Substitute
+from warp_synth.synth.mutators.wptypes import SCALARS, is_composite
 
 _GLOBAL = ("wp", "math", "range", "float", "int", "bool", "True", "False")
 

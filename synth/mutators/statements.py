@@ -5,8 +5,7 @@ from __future__ import annotations
 import random
 
 import libcst as cst
-
-from synth.mutators.base import (
+from warp_synth.synth.mutators.base import (
     FuncInfo,
     ModuleInfo,
     NodeCtx,
@@ -18,7 +17,7 @@ from synth.mutators.base import (
     stmt,
     wp_call,
 )
-from synth.mutators.wptypes import array_parts
+from warp_synth.synth.mutators.wptypes import array_parts
 
 
 def _stmt_sites(info: ModuleInfo) -> list[NodeCtx]:

@@ -6,8 +6,7 @@ import random
 import re
 
 import libcst as cst
-
-from synth.mutators.base import (
+from warp_synth.synth.mutators.base import (
     Edit,
     FuncInfo,
     ModuleInfo,
@@ -19,7 +18,7 @@ from synth.mutators.base import (
     wp_attr,
     wp_call,
 )
-from synth.mutators.wptypes import array_parts
+from warp_synth.synth.mutators.wptypes import array_parts
 
 _TO_F64 = re.compile(r"^(float32|(vec[234]|mat22|mat33|mat44|quat|transform)f?)$")
 _CONST_ATTRS = ("math.pi", "math.e", "math.tau", "wp.pi", "wp.e", "wp.tau")

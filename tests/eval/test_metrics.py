@@ -9,12 +9,11 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-
-from eval.digest import Corrupt, digest_record, ngram_hashes, parse_record, token_hashes
-from eval.features import entropy_bits, source_usage
-from eval.metrics import HashSet, NearDedup, vendi_score
-from extract.normalize import code_tokens, skeleton
-from extract.records import Record
+from warp_synth.eval.digest import Corrupt, digest_record, ngram_hashes, parse_record, token_hashes
+from warp_synth.eval.metrics import HashSet, NearDedup, vendi_score
+from warp_synth.identity import code_tokens, skeleton
+from warp_synth.records import Record
+from warp_synth.usage import entropy_bits, source_usage
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -12,9 +12,9 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-
-from eval.report import EvalInputError, add_arguments, evaluate, run
-from extract.normalize import code_tokens
+from warp_synth.eval.report import EvalInputError, add_arguments, evaluate
+from warp_synth.identity import code_tokens
+from warp_synth.synth.cli import main as synth_main
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -150,12 +150,12 @@ def test_cli_arguments_and_errors(k: ModuleType, main_dataset: Path, tmp_path: P
     assert (args.dirs, args.reference, args.vendi_sample, args.seed) == ([main_dataset], None, 5, 3)
 
     missing = tmp_path / "nope"
-    assert run(parser.parse_args([str(missing), "--out", str(tmp_path / "o")])) == 2
-    assert capsys.readouterr().err == f"synth eval: {missing}: no such directory\n"
+    assert synth_main(["eval", str(missing), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err == f"synth eval: error: {missing}: no such directory\n"
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert run(parser.parse_args([str(empty), "--out", str(tmp_path / "o")])) == 2
-    assert capsys.readouterr().err == f"synth eval: {empty}: no *.jsonl shards\n"
+    assert synth_main(["eval", str(empty), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err == f"synth eval: error: {empty}: no *.jsonl shards\n"
     with pytest.raises(EvalInputError, match="no such directory"):
         _eval(k, [main_dataset], tmp_path / "o", reference=missing)
     assert not (tmp_path / "o").exists()  # nothing written before inputs are checked

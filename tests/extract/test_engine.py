@@ -9,9 +9,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from warp_synth.extract.engine import ExtractOptions, Extractor
+from warp_synth.records import Accepted, Rejected, Unit
 
-from extract.engine import ExtractOptions, Extractor
-from extract.records import Accepted, Rejected, Unit
 from tests.support.units import HANG, NATIVE_BROKEN, SEGFAULT, env_spy
 
 pytestmark = pytest.mark.timeout(600)
@@ -72,7 +72,7 @@ def test_workers_report_cpu_seconds_per_phase(good):
 
 
 def test_untrusted_phase_seconds_are_screened():
-    from extract.pool import reported_seconds
+    from warp_synth.extract.executors.local import reported_seconds
 
     assert reported_seconds({"codegen": 0.5, "cuda_compile": 2}, limit=60) == {"codegen_s": 0.5, "cuda_compile_s": 2.0}
     bad = {"codegen": -1, "cpu_compile": float("nan"), "cuda_compile": 1e9, "startup": "3", "batches": 7}
@@ -156,7 +156,7 @@ def test_hostile_sources_are_rejected_unsafe_and_never_run(tmp_path, extractor, 
 
 
 def test_a_worker_whose_parent_dies_removes_its_own_folder():
-    from extract.pool import PoolOptions, PoolStats, WorkerProcess
+    from warp_synth.extract.executors.local import PoolOptions, PoolStats, WorkerProcess
 
     w = WorkerProcess(PoolOptions(), PoolStats())
     w.start()
@@ -172,7 +172,7 @@ def test_a_worker_whose_parent_dies_removes_its_own_folder():
 def test_folders_of_dead_runs_are_swept_and_live_or_unmarked_ones_kept(tmp_path):
     """A run killed together with its workers leaves its folder; the next pool removes it, and
     only it: a folder with a live owner, or with no pid record yet, is someone else's."""
-    from extract.pool import sweep_stale_folders
+    from warp_synth.extract.executors.local import sweep_stale_folders
 
     dead = subprocess.Popen(["true"])  # a pid that has exited (and been reaped)
     dead.wait()
@@ -187,7 +187,7 @@ def test_folders_of_dead_runs_are_swept_and_live_or_unmarked_ones_kept(tmp_path)
 
 
 def test_a_live_pool_marks_its_worker_folders_with_both_owners(good):
-    from extract.pool import PoolOptions, PoolStats, WorkerProcess
+    from warp_synth.extract.executors.local import PoolOptions, PoolStats, WorkerProcess
 
     w = WorkerProcess(PoolOptions(), PoolStats())
     w.start()

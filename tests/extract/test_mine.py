@@ -11,12 +11,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from extract.engine import check_sources
-from extract.mine_files import discover, slice_files
-from extract.mine_slicer import declared_kernels, launch_block_dims, tile_block_dim
-from extract.records import Accepted
-from synth.cli import main as synth_main
+from warp_synth.extract.engine import check_sources
+from warp_synth.extract.mining.child import declared_kernels, launch_block_dims, tile_block_dim
+from warp_synth.extract.mining.files import discover, slice_files
+from warp_synth.records import Accepted
+from warp_synth.synth.cli import main as synth_main
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -104,8 +103,7 @@ def test_discover_keeps_only_files_that_define_kernels(progs: Path) -> None:
 
 def test_type_and_value_sources_rebuild_the_same_warp_objects() -> None:
     import warp as wp
-
-    from extract import warp_adapter as wa
+    from warp_synth.extract import warp_adapter as wa
 
     values = [
         wp.vec3(1.0, 2.0, 3.5),
@@ -344,7 +342,7 @@ def _warp_examples() -> Path:
 def test_real_warp_examples_mined_equals_what_warp_compiles() -> None:
     """A tile FFT program and a physics program from Warp's own examples: every kernel Warp
     compiles in its original module is mined, and nothing else."""
-    from extract.mine_oracle import compare
+    from warp_synth.extract.mining.oracle import compare
 
     ex = _warp_examples()
     table = compare([str(ex / "tile" / "example_tile_fft.py"), str(ex / "core" / "example_wave.py")])

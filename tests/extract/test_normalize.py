@@ -5,8 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
-from extract.normalize import (
+from warp_synth.identity import (
     called_warp_names,
     normalized_and_skeleton,
     normalized_source,

@@ -12,15 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
-
-from extract.engine import ExtractOptions, Extractor
-from extract.normalize import normalized_source
-from extract.pool import PoolOptions
-from extract.records import Accepted, Rejected, Unit
+from warp_synth.extract.engine import ExtractOptions, Extractor
+from warp_synth.extract.executors.local import PoolOptions
+from warp_synth.identity import normalized_source
+from warp_synth.records import Accepted, Rejected, Unit
 
 ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed (pip install 'warp-synth[ray]')")
 
-from extract.ray_pool import RAY_MISSING, RayExecutorError, RayWorkerPool  # noqa: E402
+from warp_synth.extract.executors.ray import RAY_MISSING, RayExecutorError, RayWorkerPool  # noqa: E402
+
 from tests.support.cli import read_records, run_synth, start_synth  # noqa: E402
 from tests.support.units import HANG, NATIVE_BROKEN, SEGFAULT, env_spy  # noqa: E402
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from extract.normalize import record_id
-from extract.records import Accepted, Unit, make_record
-from extract.verify import verify_record
+from warp_synth.extract.verify import verify_record
+from warp_synth.identity import record_id
+from warp_synth.records import Accepted, Unit, make_record
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 

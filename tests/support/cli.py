@@ -14,22 +14,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _env(env_extra: dict[str, str] | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not (k.startswith("SYNTH_LLM_") or k == "OPENAI_API_KEY")}
-    env.update(PYTHONPATH=str(ROOT), **(env_extra or {}))
+    env.update(env_extra or {})
     return env
 
 
 def run_synth(*args: str, env_extra: dict[str, str] | None = None,
               timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """``python -m synth.cli ARGS``; LLM settings of the caller's environment are dropped
+    """``python -m warp_synth.synth.cli ARGS``; LLM settings of the caller's environment are dropped
     (a test names its endpoint explicitly) unless given in ``env_extra``."""
-    return subprocess.run([sys.executable, "-m", "synth.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "warp_synth.synth.cli", *args], capture_output=True, text=True,
                           env=_env(env_extra), cwd=ROOT, timeout=timeout)
 
 
 def start_synth(*args: str, **popen: Any) -> subprocess.Popen[str]:
-    """``python -m synth.cli ARGS`` started in the background (same environment as ``run_synth``);
+    """``python -m warp_synth.synth.cli ARGS`` started in the background (same environment as ``run_synth``);
     ``popen`` goes to ``subprocess.Popen`` (streams, ``start_new_session``)."""
-    return subprocess.Popen([sys.executable, "-m", "synth.cli", *args], text=True, env=_env(None), cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "warp_synth.synth.cli", *args], text=True, env=_env(None), cwd=ROOT,
                             **popen)
 
 

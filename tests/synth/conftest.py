@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-
-from extract.engine import check_sources
-from extract.records import Accepted
+from warp_synth.extract.engine import check_sources
+from warp_synth.records import Accepted
 
 
 def compile_with_engine(sources: list[str]) -> list[bool | str]:

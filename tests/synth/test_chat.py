@@ -8,9 +8,9 @@ import textwrap
 
 import jinja2
 import pytest
-
-from extract.records import CATEGORIES
-from synth.chat import (
+from warp_synth.records import CATEGORIES
+from warp_synth.synth.jinja_env import render
+from warp_synth.synth.llm.chat import (
     DIVERSIFY_MARKER,
     DIVERSIFY_TEMPLATE,
     MAX_ERROR_CHARS,
@@ -26,8 +26,8 @@ from synth.chat import (
     scan,
     suggestible_builtins,
 )
-from synth.jinja_env import render
-from synth.llm import ChatClient, LLMConfig
+from warp_synth.synth.llm.client import ChatClient, LLMConfig
+
 from tests.support.openai_server import DEFAULT_MODEL, OpenAIServer, Response, by_prompt
 
 pytestmark = pytest.mark.timeout(120)

@@ -11,9 +11,8 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
-
-from extract.normalize import code_tokens, normalized_source, skeleton
-from extract.warp_adapter import kernel_builtin_names
+from warp_synth.extract.warp_adapter import kernel_builtin_names
+from warp_synth.identity import code_tokens, normalized_source, skeleton
 
 pytestmark = [pytest.mark.timeout(1800), pytest.mark.slow]
 
@@ -24,8 +23,8 @@ N = 1000
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> list[dict]:
     out = tmp_path_factory.mktemp("div") / "all"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    r = subprocess.run([sys.executable, "-m", "synth.cli", "run", "--category", "all", "--n", str(N), "--seed", "7",
+    env = dict(os.environ)
+    r = subprocess.run([sys.executable, "-m", "warp_synth.synth.cli", "run", "--category", "all", "--n", str(N), "--seed", "7",
                         "--offline", "--no-progress", "--out", str(out)], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=1700)
     assert r.returncode == 0, r.stderr

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from extract.normalize import normalized_source, skeleton
-from synth import export
+from warp_synth.eval import export
+from warp_synth.identity import normalized_source, skeleton
 
 pytestmark = pytest.mark.timeout(300)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no network for load_dataset on local folders
@@ -142,8 +141,7 @@ def _by_id(recs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def test_parquet_round_trips_through_pyarrow_and_datasets(dataset, tmp_path: Path) -> None:
     import datasets
     import pyarrow.parquet as pq
-
-    from synth.export_parquet import COLUMNS, row_to_record
+    from warp_synth.eval.export.parquet import COLUMNS, row_to_record
 
     dirs, recs = dataset
     out = tmp_path / "pq"
@@ -177,8 +175,7 @@ def test_parquet_round_trips_through_pyarrow_and_datasets(dataset, tmp_path: Pat
 
 def test_parquet_card_describes_the_export(dataset, tmp_path: Path) -> None:
     import yaml
-
-    from synth.export_parquet import COLUMNS
+    from warp_synth.eval.export.parquet import COLUMNS
 
     dirs, recs = dataset
     out = tmp_path / "pq"
@@ -206,8 +203,7 @@ def test_parquet_card_describes_the_export(dataset, tmp_path: Path) -> None:
 
 def test_splits_are_stratified_and_leak_free(dataset, tmp_path: Path) -> None:
     import datasets
-
-    from synth.export_parquet import row_to_record
+    from warp_synth.eval.export.parquet import row_to_record
 
     dirs, recs = dataset
     out = tmp_path / "pq"
@@ -269,7 +265,7 @@ def test_an_empty_split_gets_no_file_and_a_warning(tmp_path: Path, capsys: pytes
 
 def test_seed_layout_loads_with_the_seed_snippet(dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    from synth.export_seed import SEED_FIELDS, read_seed
+    from warp_synth.eval.export.seed_layout import SEED_FIELDS, read_seed
 
     dirs, recs = dataset
     out = tmp_path / "jit" / "data"
@@ -365,8 +361,8 @@ def test_chat_skips_empty_ir_and_can_drop_metadata(tmp_path: Path) -> None:
 
 def _synth_export(*args: str) -> subprocess.CompletedProcess[str]:
     """``synth export ARGS`` through the real CLI entry point (registered here if cli.py does not yet)."""
-    code = ("import sys; from synth import cli; "
-            "cli.SUBCOMMANDS.setdefault('export', ('synth.export', 'export')); sys.exit(cli.main(sys.argv[1:]))")
+    code = ("import sys; from warp_synth.synth import cli; "
+            "cli.SUBCOMMANDS.setdefault('export', ('warp_synth.eval.export.command', 'export')); sys.exit(cli.main(sys.argv[1:]))")
     return subprocess.run([sys.executable, "-c", code, "export", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
 

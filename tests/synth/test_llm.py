@@ -12,8 +12,7 @@ from typing import TypeVar
 
 import openai
 import pytest
-
-from synth.llm import (
+from warp_synth.synth.llm.client import (
     CallBudget,
     ChatClient,
     LLMBudgetExhausted,
@@ -23,6 +22,7 @@ from synth.llm import (
     LLMRequestError,
     retry_after_seconds,
 )
+
 from tests.support.openai_server import (
     DEFAULT_MODEL,
     OpenAIServer,
@@ -367,7 +367,7 @@ def _capture(errors: list[BaseException], client: ChatClient) -> None:
 
 
 def test_config_precedence_cli_over_env_over_file(tmp_path: Path) -> None:
-    config_file = tmp_path / "synth.toml"
+    config_file = tmp_path / "warp_synth.synth.toml"
     config_file.write_text(
         '[llm]\nbase_url = "http://file:1/v1"\nmodel = "file-model"\ntimeout = 7\nmax_retries = 1\ntemperature = 0.1\n'
     )

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from textwrap import dedent
 
 import pytest
-
-from synth.mutate import OPERATORS, Mutation, applicable, mutate
-from synth.mutators import analyze
-from synth.mutators.seeds import SEEDS
-from synth.mutators.statements import WrapInBranch
+from warp_synth.synth.mutators import analyze
+from warp_synth.synth.mutators.mutate import OPERATORS, Mutation, applicable, mutate
+from warp_synth.synth.mutators.seeds import SEEDS
+from warp_synth.synth.mutators.statements import WrapInBranch
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -9,8 +9,8 @@ import subprocess
 import time
 
 import pytest
+from warp_synth.identity import normalized_source
 
-from extract.normalize import normalized_source
 from tests.support.cli import read_records, run_synth, start_synth
 
 pytestmark = pytest.mark.timeout(900)

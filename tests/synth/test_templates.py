@@ -9,11 +9,10 @@ from pathlib import Path
 
 import jinja2
 import pytest
-
-from extract.records import CATEGORIES, Candidate
-from synth.exprgen import ExprGen, Scope, Ty, literal, scalar, vec
-from synth.jinja_env import render
-from synth.templates import TemplateSource
+from warp_synth.records import CATEGORIES, Candidate
+from warp_synth.synth.jinja_env import render
+from warp_synth.synth.templates import TemplateSource
+from warp_synth.synth.templates.exprgen import ExprGen, Scope, Ty, literal, scalar, vec
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -16,12 +16,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from extract.engine import MicroBatcher
-from extract.normalize import record_id
-from extract.records import Accepted, Rejected, Unit
-from synth.chat import Coverage, diversify_messages, extract_code, repair_messages
-from synth.llm import ChatClient, LLMBudgetExhausted, LLMFatalError, LLMRequestError
-from synth.templates import TemplateSource
+from warp_synth.extract.engine import MicroBatcher
+from warp_synth.identity import record_id
+from warp_synth.records import Accepted, Rejected, Unit
+from warp_synth.synth.llm.chat import Coverage, diversify_messages, extract_code, repair_messages
+from warp_synth.synth.llm.client import ChatClient, LLMBudgetExhausted, LLMFatalError, LLMRequestError
+from warp_synth.synth.templates import TemplateSource
 
 EXEMPLAR_POOL = 4  # template seeds drawn per category
 RECENT_ACCEPTED = 32  # accepted kernels kept per category as further exemplars
@@ -149,7 +149,7 @@ class LLMJobs:
         return self._pool.submit(self._mutation_job, category, source, parent_id, rng)
 
     def _mutation_job(self, category: str, source: str, parent_id: str, rng: random.Random) -> JobResult:
-        from synth.mutate import mutate
+        from warp_synth.synth.mutators.mutate import mutate
 
         res = JobResult(category, "rejected", origin="mutation", parent_id=parent_id)
         code = source

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extract.records import Record, utc_now
+from warp_synth.records import Record, utc_now
 
 DEVICES = ("cpu", "cuda")
 SEED_FIELDS = ("id", "kernel_name", "kernel_type", "python_source", "ir_forward", "ir_backward", "device",

@@ -4,17 +4,17 @@
         outcomes = pool.submit(units).result()      # same interface as extract.pool.WorkerPool
 
 One Ray actor per slot (``num_cpus=1``, ``workers`` actors in all, placed anywhere on the
-cluster).  An actor is only a courier: it owns one ``extract.pool.WorkerProcess`` on its node
+cluster).  An actor is only a courier: it owns one ``extract.executors.local.WorkerProcess`` on its node
 and runs batches on it with the same bisect-on-timeout/crash logic as the local pool
-(``extract.pool.run_on_worker``).  So untrusted kernel source is still loaded and compiled only
-in an isolated ``python -m extract.worker`` subprocess with an explicit, secret-free
+(``extract.executors.local.run_on_worker``).  So untrusted kernel source is still loaded and compiled only
+in an isolated ``python -m warp_synth.extract.worker`` subprocess with an explicit, secret-free
 environment, an address-space limit and a killable wall-clock timeout, on every node.  Ray
 workers do inherit their raylet's environment (for a local instance: the driver's, API keys
 included); nothing of it reaches the worker subprocess, and the actors are given no
 environment variables of ours (no ``runtime_env``).
 
 Batches and outcomes cross the Ray boundary as picklable dataclasses (``Unit``, ``Outcome``);
-deduplication, the store and resume stay in the driver (``synth.run_cmd``), so a Ray run keeps
+deduplication, the store and resume stay in the driver (``synth.run``), so a Ray run keeps
 every guarantee of a local one.  An actor that dies (node lost, process killed) is restarted
 by Ray (``max_restarts=-1``) and the batch it held is resubmitted to the next free actor, up to
 ``ACTOR_RETRIES`` times, so a batch is never lost: after that the run stops with an error and
@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extract.pool import (
-    _PKG_ROOT,
+from warp_synth.errors import UserError
+from warp_synth.extract.executors.local import (
     PoolOptions,
     PoolStats,
     ThreadFedPool,
@@ -46,17 +46,15 @@ from extract.pool import (
     run_on_worker,
     sweep_stale_folders,
 )
-from extract.records import Outcome, Unit
+from warp_synth.records import Outcome, Unit
 
 RAY_MISSING = "--executor ray needs the 'ray' extra: pip install 'warp-synth[ray]'"
 ACTOR_RETRIES = 5  # resubmissions of one batch after the actor running it died
 LOCAL_OBJECT_STORE_MB = 256  # outcomes are small; keep a local instance light on a shared machine
 
 
-class RayExecutorError(RuntimeError):
+class RayExecutorError(UserError):
     """Ray is missing, unreachable or too small for ``--workers``: one line, exit status 2."""
-
-    user_facing = True
 
 
 @dataclass(slots=True)
@@ -207,12 +205,9 @@ class RayWorkerPool(ThreadFedPool):
         ray = self._ray
         kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
                                       logging_level=logging.ERROR)
-        if self.address is None:  # a local instance just for this run: one CPU per worker, and
-            # the actors import this package from where the driver found it (a source tree too)
-            from ray.job_config import JobConfig
-
-            kwargs.update(num_cpus=self.options.workers, object_store_memory=LOCAL_OBJECT_STORE_MB << 20,
-                          job_config=JobConfig(code_search_path=[_PKG_ROOT]))
+        if self.address is None:  # a local instance just for this run: one CPU per worker (the
+            # actors import the installed warp_synth package, like the driver)
+            kwargs.update(num_cpus=self.options.workers, object_store_memory=LOCAL_OBJECT_STORE_MB << 20)
         where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
         why = _unreachable(self.address) if self.address else None
         if why:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from extract.records import CATEGORIES, Candidate
-from synth import _tmpl_families as fam1
-from synth import _tmpl_families2 as fam2
-from synth._tmpl_kernel import KernelBuilder
-from synth.jinja_env import render
+from warp_synth.records import CATEGORIES, Candidate
+from warp_synth.synth.jinja_env import render
+from warp_synth.synth.templates import families_a as fam1
+from warp_synth.synth.templates import families_b as fam2
+from warp_synth.synth.templates.kernel import KernelBuilder
 
 FAMILIES: dict[str, Callable[[KernelBuilder], fam1.Family]] = {
     "arithmetic": fam1.arithmetic,

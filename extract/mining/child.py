@@ -1,6 +1,6 @@
 """Child process of ``synth extract``: import the user's Warp files and slice their kernels.
 
-    python -m extract.mine_slicer FILE...        (cwd = the files' folder)
+    python -m warp_synth.extract.mining.child FILE...        (cwd = the files' folder)
 
 The user's code is trusted but may print, crash or hang while it is imported, so it runs here,
 never in the CLI process.  Protocol (JSON lines on the original stdout; whatever the user's
@@ -9,7 +9,7 @@ code prints goes to stderr): ``{"begin": FILE}`` before a file is imported, then
 
 For every kernel defined in a file (module attributes, classes, and anything registered in
 Warp's module registry, e.g. by a factory called at import time) it emits one
-``KernelSlice``: the self-contained unit source from ``extract.mine_slice`` or the reason it
+``KernelSlice``: the self-contained unit source from ``extract.mining.kernel_source`` or the reason it
 could not be made.  ``@wp.kernel`` definitions found in the file's syntax tree but never
 instantiated are reported too.
 """
@@ -200,7 +200,7 @@ def _defined_in(obj: Any, path: str) -> bool:
 
 
 def find_kernels(module: Any, path: str) -> list[Any]:
-    from extract import warp_adapter as wa
+    from warp_synth.extract import warp_adapter as wa
 
     found: dict[int, Any] = {}
     for value in list(vars(module).values()):
@@ -221,7 +221,7 @@ def kernel_labels(kernels: list[Any]) -> dict[int, list[str]]:
     """Report names per kernel object: its qualified name (``Class.kernel``,
     ``factory.<locals>.kernel``), ``#2``, ``#3`` for further instances of one definition, and
     one name per declared overload of a generic kernel (``name[array(...), float32]``)."""
-    from extract import warp_adapter as wa
+    from warp_synth.extract import warp_adapter as wa
 
     out: dict[int, list[str]] = {}
     seen: dict[str, int] = {}
@@ -241,8 +241,8 @@ def kernel_labels(kernels: list[Any]) -> dict[int, list[str]]:
 
 
 def slice_file(path: str) -> FileSlices:
-    from extract import warp_adapter as wa
-    from extract.mine_slice import CannotSlice, slice_kernel
+    from warp_synth.extract import warp_adapter as wa
+    from warp_synth.extract.mining.kernel_source import CannotSlice, slice_kernel
 
     out = FileSlices(file=path)
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -326,8 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # user code printing must not corrupt the protocol
     sys.stdout = sys.stderr
-    from extract import mine_slice  # noqa: F401  (imported before user folders join sys.path)
-    from extract import warp_adapter as wa
+    from warp_synth.extract import warp_adapter as wa
 
     wa.init_warp()
     for path in files:

@@ -27,10 +27,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from extract.records import utc_now
-
-from .export_source import ExportError, ReadCounts, find_shards, iter_records, source_info
-from .export_split import SplitPlan, parse_split_spec, plan_split
+from warp_synth.eval.export.source import ExportError, ReadCounts, find_shards, iter_records, source_info
+from warp_synth.eval.export.splits import SplitPlan, parse_split_spec, plan_split
+from warp_synth.records import utc_now
 
 FORMATS = ("parquet", "seed", "chat")
 MANIFEST = "export.json"
@@ -115,7 +114,7 @@ def _write(args: argparse.Namespace, stage: Path, shards: list[Path], plan: Spli
     versions: Counter[str] = Counter()
     records = iter_records(shards, counts)
     if args.format == "seed":
-        from .export_seed import SeedSink
+        from warp_synth.eval.export.seed_layout import SeedSink
 
         seed_sink = SeedSink(stage)
         for rec in records:
@@ -128,11 +127,11 @@ def _write(args: argparse.Namespace, stage: Path, shards: list[Path], plan: Spli
 
     sink: Any
     if args.format == "chat":
-        from .export_chat import ChatSink
+        from warp_synth.eval.export.chat import ChatSink
 
         sink = ChatSink(stage, names, args.device or "cpu", args.ir_pass or "forward", not args.no_metadata)
     else:
-        from .export_parquet import ParquetSink
+        from warp_synth.eval.export.parquet import ParquetSink
 
         sink = ParquetSink(stage, names, shard_rows=args.shard_rows)
     try:
@@ -155,7 +154,7 @@ def _write(args: argparse.Namespace, stage: Path, shards: list[Path], plan: Spli
                 "device": sink.device, "pass": sink.ir_pass, "with_metadata": sink.with_metadata,
                 "by_category": categories}
 
-    from .export_card import CardFacts, card_text
+    from warp_synth.eval.export.card import CardFacts, card_text
 
     sizes = {n: sink.splits[n].rows for n in names}
     download = sum((stage / f).stat().st_size for fs in files.values() for f in fs)

@@ -1,6 +1,6 @@
 """Isolated, killable extraction workers.
 
-Each worker is ``python -m extract.worker`` started with ``subprocess`` and an *explicit*
+Each worker is ``python -m warp_synth.extract.worker`` started with ``subprocess`` and an *explicit*
 environment: ``PATH``, locale, and paths into its own temporary directory (``HOME``,
 ``TMPDIR``, ``WARP_CACHE_PATH``) and nothing else, so no API key or other secret of the parent
 ever reaches code loaded there.  (``multiprocessing`` and pool libraries inherit the parent's
@@ -34,12 +34,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from extract.records import Accepted, BackendIR, KernelIR, Outcome, Rejected, Unit
+from warp_synth.records import Accepted, BackendIR, KernelIR, Outcome, Rejected, Unit
 
-_PKG_ROOT = str(Path(__file__).resolve().parent.parent)
 _KEEP_ENV = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
 
 
@@ -113,7 +111,6 @@ def worker_environment(workdir: str, mem_limit_mb: int) -> dict[str, str]:
         HOME=workdir,
         TMPDIR=os.path.join(workdir, "tmp"),
         WARP_CACHE_PATH=os.path.join(workdir, "warp-cache"),
-        PYTHONPATH=_PKG_ROOT,
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONUNBUFFERED="1",
         PYTHONNOUSERSITE="1",
@@ -181,7 +178,7 @@ class WorkerProcess:
         os.makedirs(os.path.join(self.workdir, "tmp"))
         self._log = open(os.path.join(self.workdir, "worker.log"), "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "extract.worker"],
+            [sys.executable, "-m", "warp_synth.extract.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
@@ -383,7 +380,7 @@ def run_on_worker(worker: WorkerProcess, units: list[Unit], options: PoolOptions
 
     A timeout, crash or garbled reply kills the worker (the next request starts a fresh one) and
     the batch is split in halves until the offending unit is alone and rejected as ``timeout`` or
-    ``crash``.  Shared by the local pool and the Ray actors (``extract.ray_pool``).
+    ``crash``.  Shared by the local pool and the Ray actors (``extract.executors.ray``).
     """
     if not units:
         return []

@@ -1,6 +1,6 @@
 """What a kernel's source uses: Warp builtins, dtypes and control-flow features.
 
-Everything is read from the kernel's canonical text (``extract.normalize.skeleton``: one statement
+Everything is read from the kernel's canonical text (``core.identity.skeleton``: one statement
 per line, no comments, docstrings or string contents) with regular expressions, no Warp import,
 so mined or old records without ``metadata["builtins"]`` are measured the same way as fresh ones.
 
@@ -44,7 +44,7 @@ _WP_ATTR_RE = re.compile(r"(?<![\w.])(?:wp|warp)\.([A-Za-z_]\w*)")
 
 def kernel_builtin_names() -> list[str]:
     """Warp's kernel builtins, from the one adapter module allowed to read Warp internals."""
-    from extract.warp_adapter import kernel_builtin_names as _names  # lazy: imports Warp
+    from warp_synth.extract.warp_adapter import kernel_builtin_names as _names  # lazy: imports Warp
 
     return _names()
 
@@ -67,7 +67,7 @@ _WP_FUNC_RE = re.compile(r"^\s*@(?:wp|warp)\.func\b[^\n]*\n(?:\s*@[^\n]*\n)*\s*d
 def source_usage(text: str, builtin_names: frozenset[str]) -> tuple[list[str], list[str], list[str]]:
     """(builtins, dtypes, features) used by ``text``, each sorted (features in ``FEATURES`` order).
 
-    ``text`` should be canonical: ``extract.normalize.skeleton`` output (one statement per line,
+    ``text`` should be canonical: ``core.identity.skeleton`` output (one statement per line,
     no comments or docstrings, strings abstracted), which keeps ``wp.<name>`` attributes and
     keywords intact.  Raw source works too, but then comments and strings are read as code.
     """

@@ -1,6 +1,6 @@
 """Cut one kernel out of an imported Warp program as a self-contained module source.
 
-Runs inside the slicer child process (``extract.mine_slicer``), after the user's file has been
+Runs inside the slicer child process (``extract.mining.child``), after the user's file has been
 imported normally.  For a ``warp.Kernel`` object it emits, in dependency order:
 
 * ``import warp as wp`` and any other import the code needs (``math``, ``numpy``, names taken
@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import warp as wp
-
-from extract import warp_adapter as wa
+from warp_synth.extract import warp_adapter as wa
 
 # Modules a self-contained unit may import besides warp (Warp resolves ``math.pi``/``np.pi``).
 ALLOWED_MODULES = {"math": "math", "numpy": "numpy"}
@@ -403,7 +402,7 @@ class _Slicer:
             stub = f"@wp.overload\ndef {name}({', '.join(params)}): ...\n"
         options = wa.kernel_module_option_changes(k)
         if self.launches is not None:
-            from extract.mine_slicer import tile_block_dim
+            from warp_synth.extract.mining.child import tile_block_dim
 
             bd = tile_block_dim(name, "\n".join([*self.blocks, d.text]), self.launches, options)
             if bd is not None:

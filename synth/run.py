@@ -22,22 +22,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
-
-from extract.engine import ExtractOptions, Extractor
-from extract.normalize import record_id
-from extract.pool import WorkerStartError
-from extract.records import CATEGORIES, Accepted, Candidate, Outcome, Record, Unit, make_record, utc_now
-from synth.sources import OfflineSource
-from synth.store import STATE, STATS, Store
+from warp_synth.errors import UserError
+from warp_synth.extract.engine import ExtractOptions, Extractor
+from warp_synth.extract.executors.local import WorkerStartError
+from warp_synth.identity import record_id
+from warp_synth.records import CATEGORIES, Accepted, Candidate, Outcome, Record, Unit, make_record, utc_now
+from warp_synth.shards import STATE, STATS, Store
+from warp_synth.synth.offline import OfflineSource
 
 if TYPE_CHECKING:
-    from synth.llm_run import JobResult
+    from warp_synth.synth.llm.jobs import JobResult
 
 SCHEMA_VERSION = 1
 
 
-class RunError(Exception):
-    user_facing = True
+class RunError(UserError):
+    """A ``synth run`` setting or situation the run cannot go on with."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -372,11 +372,11 @@ class Runner:
 
     # ----------------------------------------------------------------- LLM mode
     def _run_llm(self, opts: ExtractOptions) -> int:
-        from extract.engine import MicroBatcher
-        from extract.warp_adapter import kernel_builtin_names
-        from synth.chat import Coverage
-        from synth.llm import CallBudget, ChatClient, LLMFatalError
-        from synth.llm_run import LLMCounters, LLMJobs
+        from warp_synth.extract.engine import MicroBatcher
+        from warp_synth.extract.warp_adapter import kernel_builtin_names
+        from warp_synth.synth.llm.chat import Coverage
+        from warp_synth.synth.llm.client import CallBudget, ChatClient, LLMFatalError
+        from warp_synth.synth.llm.jobs import LLMCounters, LLMJobs
 
         args = self.args
         self.mutation_rng = random.Random(f"{args.seed}/llm-mutation/{self.store.count}")
@@ -567,7 +567,7 @@ def validate(args: argparse.Namespace) -> None:
         raise RunError(f"--max-llm-calls must be >= 0, got {args.max_llm_calls}")
     if args.config is not None and not args.config.is_file():
         raise RunError(f"config file {args.config} does not exist")
-    from synth.llm import LLMConfig, LLMConfigError
+    from warp_synth.synth.llm.client import LLMConfig, LLMConfigError
 
     cli = {"llm_base_url": args.llm_base_url, "model": args.model, "temperature": args.temperature,
            "offline": args.offline or None}

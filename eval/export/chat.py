@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from extract.records import Record
+from warp_synth.records import Record
 
 _DEVICE_TEXT = {"cpu": "the C++ code Warp generates for the CPU", "cuda": "the CUDA code Warp generates for the GPU"}
 _PASS_TEXT = {

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extract.records import Record
+from warp_synth.errors import UserError
+from warp_synth.records import Record
 
 MAX_CORRUPT_EXAMPLES = 5
 _BACKENDS = ("cpu", "cuda")
@@ -24,10 +25,8 @@ _PASSES = ("forward", "backward")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """An expected, user-facing problem (printed as one line, exit status 2)."""
-
-    user_facing = True
 
 
 @dataclass(slots=True)

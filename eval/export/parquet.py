@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extract.records import Record
+from warp_synth.records import Record
 
 # column -> (arrow type name, YAML dtype for the card); order is the file's column order.
 COLUMNS: tuple[tuple[str, str], ...] = (

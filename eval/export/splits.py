@@ -1,7 +1,7 @@
 """Train/validation/test splits for ``synth export``, leak-free by construction.
 
 Records are grouped (union-find) so that two records sharing a normalised source *or* a
-skeleton (``extract.normalize``) are in one group; whole groups are then assigned to splits,
+skeleton (``core.identity``) are in one group; whole groups are then assigned to splits,
 category by category (stratified by ``kernel_type``), largest group first, each to the split
 furthest below its target size.  Ties between equal-sized groups are broken by a shuffle seeded
 with ``--seed``, so the same seed and inputs give the same splits.
@@ -21,9 +21,8 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from extract.normalize import normalized_and_skeleton
-
-from .export_source import ExportError
+from warp_synth.eval.export.source import ExportError
+from warp_synth.identity import normalized_and_skeleton
 
 # Accepted split names; the first three are the ones `datasets` knows by these spellings too.
 SPLIT_NAMES: tuple[str, ...] = ("train", "validation", "test", "val", "valid", "dev")

@@ -12,10 +12,10 @@ import hashlib
 import random
 from dataclasses import dataclass
 
-from extract.normalize import record_id
-from extract.records import Candidate
-from synth.mutate import mutate
-from synth.templates import TemplateSource
+from warp_synth.identity import record_id
+from warp_synth.records import Candidate
+from warp_synth.synth.mutators.mutate import mutate
+from warp_synth.synth.templates import TemplateSource
 
 
 def _derived_seed(*parts: object) -> int:

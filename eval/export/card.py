@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .export_parquet import COLUMNS
+from warp_synth.eval.export.parquet import COLUMNS
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLAIN_VALUE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")

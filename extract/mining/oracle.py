@@ -1,6 +1,6 @@
 """Which kernels of a Warp program can Warp itself compile, in their original module?
 
-    python -m extract.mine_oracle FILE...       (prints one JSON line per file)
+    python -m warp_synth.extract.mining.oracle FILE...       (prints one JSON line per file)
 
 The yardstick for ``synth extract``: every kernel this reports as compilable should be mined.
 Each file is imported in a fresh child process (cwd = its folder), exactly as the slicer
@@ -20,21 +20,18 @@ import sys
 import tempfile
 from typing import Any
 
-from extract.mine_files import child_environment
+from warp_synth.extract.mining.files import child_environment
 
-_CHILD_CODE = (
-    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
-    "from extract.mine_oracle import child_main; child_main()"
-)
+_CHILD_CODE = "from warp_synth.extract.mining.oracle import child_main; child_main()"
 
 
 def _block_dim(kernel: Any, launches: tuple[dict[str, set[int]], set[int]]) -> int | None:
     """The block_dim the slicer gives this kernel's unit (the same rule, so the same yardstick)."""
     import inspect
 
-    from extract import warp_adapter as wa
-    from extract.mine_slice import CannotSlice, slice_kernel
-    from extract.mine_slicer import tile_block_dim
+    from warp_synth.extract import warp_adapter as wa
+    from warp_synth.extract.mining.child import tile_block_dim
+    from warp_synth.extract.mining.kernel_source import CannotSlice, slice_kernel
 
     sigs = wa.kernel_overload_signatures(kernel) if wa.kernel_is_generic(kernel) else [None]
     try:
@@ -51,8 +48,7 @@ def _block_dim(kernel: Any, launches: tuple[dict[str, set[int]], set[int]]) -> i
 
 def check_file(path: str, workdir: str) -> dict[str, Any]:
     import warp as wp
-
-    from extract.mine_slicer import (
+    from warp_synth.extract.mining.child import (
         declared_kernels,
         find_kernels,
         import_file,
@@ -101,7 +97,7 @@ def child_main() -> None:
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    from extract import warp_adapter as wa
+    from warp_synth.extract import warp_adapter as wa
 
     wa.init_warp()
     with tempfile.TemporaryDirectory(prefix="wsynth-oracle-") as workdir:
@@ -141,8 +137,8 @@ def compare(paths: list[str], *, workers: int = 2, timeout: float = 60.0) -> dic
     Warp compiles and the kernels mined (into a throw-away folder)."""
     from pathlib import Path
 
-    from extract.mine import mine, mining_options
-    from extract.mine_files import discover
+    from warp_synth.extract.mining.command import mine, mining_options
+    from warp_synth.extract.mining.files import discover
 
     files, _ = discover(paths)
     with tempfile.TemporaryDirectory(prefix="wsynth-compare-") as out:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from synth._tmpl_kernel import IND, KernelBuilder, indent
-from synth.exprgen import I32, Ty, mat, scalar, vec
+from warp_synth.synth.templates.exprgen import I32, Ty, mat, scalar, vec
+from warp_synth.synth.templates.kernel import IND, KernelBuilder, indent
 
 Family = tuple[str, dict[str, Any], dict[str, Any]]
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extract.records import Record
+from warp_synth.errors import UserError
+from warp_synth.records import Record
 
 SETTINGS = "settings.json"
 STATE = "state.json"
@@ -33,10 +34,8 @@ _OWN_FILES = {SETTINGS, STATE, STATS, LOCK, "README.md"}
 _KEPT = "the records already written are kept, and the same command resumes once this is fixed"
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """A user-facing problem with ``--out`` (printed as one line, exit status 2)."""
-
-    user_facing = True
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -5,7 +5,7 @@
 Flow: ``mine_files.discover`` lists the ``.py`` files that mention ``wp.kernel``;
 ``mine_files.slice_files`` imports them in child processes and cuts every kernel (every
 declared overload of a generic kernel) into a self-contained unit source
-(``extract.mine_slice``); the units compile through the ``Extractor`` like any other (trusted,
+(``extract.mining.kernel_source``); the units compile through the ``Extractor`` like any other (trusted,
 so without the static screen); accepted ones become ``kind="mined"`` records appended to
 ``--out`` (ids already there are skipped) together with ``stats.json``.
 
@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extract.engine import ExtractOptions, Extractor
-from extract.mine_files import MinePathError, SourceFile, discover, slice_files
-from extract.mine_slicer import FileSlices
-from extract.normalize import record_id
-from extract.records import Accepted, Record, Unit, make_record
+from warp_synth.extract.engine import ExtractOptions, Extractor
+from warp_synth.extract.mining.child import FileSlices
+from warp_synth.extract.mining.files import MinePathError, SourceFile, discover, slice_files
+from warp_synth.identity import record_id
+from warp_synth.records import Accepted, Record, Unit, make_record
 
 SHARD_PREFIX = "mined-"
 

@@ -1,6 +1,6 @@
 """Find the Warp files under the user's paths and slice them in killable child processes.
 
-Files are grouped by folder; each folder gets one ``extract.mine_slicer`` child (the user's
+Files are grouped by folder; each folder gets one ``extract.mining.child`` child (the user's
 environment, cwd = the folder, so relative file reads and sibling imports work).  A file whose
 import exceeds ``timeout`` seconds, or that kills the child, is reported as ``import_timeout``
 or ``import_crash`` and the child is restarted for the folder's remaining files.
@@ -21,23 +21,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from extract.mine_slicer import FileSlices, KernelSlice
+from warp_synth.errors import UserError
+from warp_synth.extract.mining.child import FileSlices, KernelSlice
 
-_PKG_ROOT = str(Path(__file__).resolve().parent.parent)
 _MENTIONS_KERNEL = re.compile(r"\b(?:wp|warp)\s*\.\s*kernel\b")
 STARTUP_SECONDS = 120.0  # importing and initialising Warp in a fresh child
 
-# Run the slicer without the child's cwd on sys.path (a user's extract.py must not shadow ours).
-_CHILD_CODE = (
-    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
-    "from extract.mine_slicer import main; main()"
-)
+_CHILD_CODE = "from warp_synth.extract.mining.child import main; main()"
 
 
-class MinePathError(Exception):
+class MinePathError(UserError):
     """A PATH argument that cannot be mined: printed as one line, exit status 2."""
-
-    user_facing = True
 
 
 @dataclass(slots=True, frozen=True)
@@ -81,7 +75,6 @@ def discover(paths: Iterable[str]) -> tuple[list[SourceFile], int]:
 
 def child_environment() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([_PKG_ROOT, *filter(None, [env.get("PYTHONPATH")])])
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -186,7 +179,7 @@ def slice_folder(
 
 
 def _failed(path: str, reason: str, message: str) -> FileSlices:
-    from extract.mine_slicer import declared_kernels
+    from warp_synth.extract.mining.child import declared_kernels
 
     try:
         with open(path, encoding="utf-8", errors="replace") as f:

@@ -13,8 +13,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from synth._tmpl_names import Namer
-from synth.exprgen import BOOL, I32, ExprGen, FuncSig, Scope, Ty, annotation, literal, paren, scalar, vec
+from warp_synth.synth.templates.exprgen import (
+    BOOL,
+    I32,
+    ExprGen,
+    FuncSig,
+    Scope,
+    Ty,
+    annotation,
+    literal,
+    paren,
+    scalar,
+    vec,
+)
+from warp_synth.synth.templates.names import Namer
 
 IND = "    "
 

@@ -1,7 +1,7 @@
 """The LLM chats: prompt messages, coverage guidance, and parsing code out of replies.
 
 * ``diversify_messages`` / ``repair_messages`` render ``prompts/chat/*.j2`` (StrictUndefined) into
-  OpenAI-style message lists for ``synth.llm.ChatClient.complete``.
+  OpenAI-style message lists for ``synth.llm.client.ChatClient.complete``.
 * ``Coverage`` watches accepted kernels (statically, via ``ast``; nothing is executed) and
   suggests builtins, dtypes and language features the run has not covered yet, so each prompt
   pushes the dataset somewhere new.  It round-trips through ``to_dict``/``from_dict``.
@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from synth.jinja_env import environment, render
+from warp_synth.synth.jinja_env import environment, render
 
 SYSTEM_TEMPLATE = "chat/system.j2"
 DIVERSIFY_TEMPLATE = "chat/diversify.j2"

@@ -12,7 +12,7 @@ import ast
 import random
 from dataclasses import dataclass
 
-from synth.mutators import ALL_OPERATORS, ModuleInfo, Operator, analyze
+from warp_synth.synth.mutators import ALL_OPERATORS, ModuleInfo, Operator, analyze
 
 OPERATORS: dict[str, type[Operator]] = {op.name: op for op in ALL_OPERATORS}
 

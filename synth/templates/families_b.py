@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from synth._tmpl_families import Family, io, value_ty
-from synth._tmpl_kernel import IND, KernelBuilder, indent
-from synth.exprgen import I32, ExprGen, Ty, mat, scalar, vec
+from warp_synth.synth.templates.exprgen import I32, ExprGen, Ty, mat, scalar, vec
+from warp_synth.synth.templates.families_a import Family, io, value_ty
+from warp_synth.synth.templates.kernel import IND, KernelBuilder, indent
 
 # Atomic builtins Warp 1.19 accepts per array scalar type (CPU and CUDA alike).
 _ATOMIC_OPS = {
