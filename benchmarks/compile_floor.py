@@ -85,9 +85,9 @@ def kernels(args: argparse.Namespace, count: int, skip: int = 0) -> list[str]:
     """``count`` kernels of the chosen workload, after the first ``skip``."""
     if args.from_dir is None:
         return workload(args.kernels, skip + count, args.category)[skip:]
-    from warp_synth.extract.verify import iter_records
+    from warp_synth.shards import find_shards, iter_records
 
-    rows = [r["python_source"] for r in iter_records(Path(args.from_dir))]
+    rows = [r.python_source for r in iter_records(find_shards([Path(args.from_dir)]))]
     if len(rows) < skip + count:
         raise SystemExit(f"{args.from_dir} holds {len(rows)} records; --n {args.n} needs {skip + count}")
     return rows[skip : skip + count]

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 from batch_vs_single import run_single  # noqa: E402
-from warp_synth.extract.verify import iter_records  # noqa: E402
+from warp_synth.shards import find_shards, iter_records  # noqa: E402
 
 
 def main() -> None:
@@ -45,7 +45,7 @@ def main() -> None:
                     "--seed", str(args.seed), "--workers", str(args.workers), "--offline", "--no-progress",
                     "--out", str(out)], check=True, env=env, cwd=ROOT)
     wall = time.perf_counter() - t0
-    sources = [r["python_source"] for r in iter_records(out)]
+    sources = [r.python_source for r in iter_records(find_shards([out]))]
     sample = sources[: args.seed_sample]
     seed_way = run_single(sample, low_opt=False)
     single = run_single(sample, low_opt=True)

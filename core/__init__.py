@@ -5,7 +5,8 @@ repository's top-level folders with setuptools' ``package-dir``:
 
 * ``warp_synth`` itself (``core/``): the ground floor every other folder speaks: records,
   candidates, outcomes and reasons (``warp_synth.records``, ``warp_synth.reasons``), the shard
-  format (``warp_synth.shards``), kernel identity (``warp_synth.identity``), the "what a kernel
+  format with its one reader and validator (``warp_synth.shards``) and its one writer
+  (``warp_synth.store``), kernel identity (``warp_synth.identity``), the "what a kernel
   uses" vocabulary (``warp_synth.usage``) and the one user-facing error type
   (``warp_synth.errors``).  No Warp, no generation code.
 * ``warp_synth.synth`` (``synth/``): orchestration: the CLI, the sources (templates, mutator,

@@ -1,24 +1,25 @@
-"""Append-only dataset store: ``DIR/shard-NNNNN.jsonl`` + ``settings.json`` + ``state.json`` + ``stats.json``.
+"""The on-disk format of a dataset, and its one reader and validator.
 
-* Records are appended and flushed (``fsync``) batch by batch; a shard rolls over at
-  ``shard_records`` lines.
-* Opening a folder again repairs a torn last line (a crash mid-write) by truncating the shard
-  to its last complete record, and reloads every id so nothing is written twice.
-* ``settings.json`` pins what makes a run *this* run (category, seed, mode, ...): a folder that
-  holds another run's settings, or files that are not a warp-synth dataset, is refused.
-* ``state.json`` (resume cursor) and ``stats.json`` are replaced atomically after each batch.
-* ``.lock`` is held (``flock``) by the one run writing the folder, before anything is read or
-  repaired: a second run on the same folder is refused instead of interleaving shards or
-  truncating a line the first is writing.  The kernel drops the lock when the process ends,
-  however it ends, so a killed run never leaves a stale lock behind.
+A dataset folder holds records as JSON lines in ``shard-NNNNN.jsonl`` files (written only by
+``warp_synth.store.Store``, by ``synth run`` and ``synth mine`` alike), next to
+``settings.json`` (what made it), ``state.json`` (a run's resume cursor) and ``stats.json``.
+Every reader (``synth verify``, ``synth eval``, ``synth export``, the benchmarks) finds shards
+with ``find_shards`` and checks each line with ``parse_line``, so a line one command accepts no
+other refuses.
+
+* ``parse_line``: the record on one line, or ``ValueError`` with a short reason (not JSON, not
+  an object, a missing field, a field of the wrong type, an id that is not a plain name, an IR
+  that is not ``{cpu, cuda} x {forward, backward}`` text).
+* ``iter_records``: unique, well-formed records in folder, shard and line order; corrupt lines
+  and repeated ids are counted in a ``ReadCounts`` (with a few ``DIR/SHARD:LINE: reason``
+  examples) and skipped, the first occurrence of an id wins.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,214 +27,157 @@ from typing import Any
 from warp_synth.errors import UserError
 from warp_synth.records import Record
 
+SHARD_PREFIX = "shard-"
+SHARD_GLOB = f"{SHARD_PREFIX}*.jsonl"
 SETTINGS = "settings.json"
 STATE = "state.json"
 STATS = "stats.json"
-LOCK = ".lock"
-_OWN_FILES = {SETTINGS, STATE, STATS, LOCK, "README.md"}
-_KEPT = "the records already written are kept, and the same command resumes once this is fixed"
+MAX_CORRUPT_EXAMPLES = 5
+
+_BACKENDS = ("cpu", "cuda")
+_PASSES = ("forward", "backward")
+_TEXT_FIELDS = ("id", "kernel_name", "kernel_type", "python_source", "origin", "generated_at")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
-class StoreError(UserError):
-    """A user-facing problem with ``--out`` (printed as one line, exit status 2)."""
+class DatasetError(UserError):
+    """A folder that is not a readable dataset (missing, or without shards)."""
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def shard_path(root: Path, index: int) -> Path:
+    return root / f"{SHARD_PREFIX}{index:05d}.jsonl"
 
 
-def _refuse_foreign(root: Path) -> None:
-    foreign = sorted(p.name for p in root.iterdir() if p.name not in _OWN_FILES)
-    if foreign:
-        raise StoreError(f"{root} is not empty and is not a warp-synth run folder "
-                         f"(found {foreign[0]!r}); use an empty or new --out")
+def shard_index(path: Path) -> int | None:
+    """``N`` of ``shard-N.jsonl``; None for any other name."""
+    stem = path.stem
+    digits = stem[len(SHARD_PREFIX):] if stem.startswith(SHARD_PREFIX) else ""
+    return int(digits) if digits.isdigit() else None
 
 
-def _lock_folder(root: Path) -> int | None:
-    """An exclusive, non-blocking ``flock`` on ``root/.lock``; the open descriptor holds it."""
-    if sys.platform == "win32":  # pragma: no cover - no flock; single-writer is then the user's job
-        return None
-    import fcntl
+def folder_shards(root: Path) -> list[Path]:
+    """The shards of one folder in index order (empty when there are none)."""
+    found = [p for p in root.glob(SHARD_GLOB) if p.is_file() and shard_index(p) is not None]
+    return sorted(found, key=lambda p: (shard_index(p), p.name))
 
-    path = root / LOCK
+
+def find_shards(dirs: Iterable[Path]) -> list[Path]:
+    """Every shard of ``dirs``, folder by folder; a missing folder or one without shards is an error."""
+    shards: list[Path] = []
+    for d in dirs:
+        if not d.is_dir():
+            raise DatasetError(f"{d}: no such dataset folder")
+        found = folder_shards(d)
+        if not found:
+            raise DatasetError(f"{d}: no {SHARD_GLOB} files (is it a 'synth run' or 'synth mine' output folder?)")
+        shards.extend(found)
+    return shards
+
+
+def _check_ir(ir: Any) -> str | None:
+    """Why ``ir`` is not a usable record IR, or None."""
+    if not isinstance(ir, dict):
+        return "ir is not an object"
+    for backend in _BACKENDS:
+        b = ir.get(backend)
+        if not isinstance(b, dict):
+            return f"ir lacks {backend}"
+        for key in _PASSES:
+            if not isinstance(b.get(key), str):
+                return f"ir.{backend}.{key} is not text"
+        for key in ("helpers", "ptx"):
+            if key in b and b[key] is not None and not isinstance(b[key], str):
+                return f"ir.{backend}.{key} is not text"
+    return None
+
+
+def parse_line(line: str | bytes) -> Record:
+    """The record on one JSONL line; ``ValueError`` with a short reason otherwise."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    except OSError as e:
-        raise StoreError(f"cannot write to {root}: {e.strerror or e}") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-        os.close(fd)
-        who = f" (pid {holder})" if holder.isdigit() else ""
-        raise StoreError(f"{root} is in use by another synth run{who}; wait for it to finish or use another --out") \
-            from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return fd
+        d = json.loads(line)  # bytes that are not UTF-8 raise UnicodeDecodeError, a ValueError
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except ValueError as e:
+        raise ValueError(f"not JSON ({getattr(e, 'msg', e)})") from None
+    if not isinstance(d, dict):
+        raise ValueError("not a JSON object")
+    rec = Record.from_json_dict(d)  # raises ValueError naming missing fields
+    for name in _TEXT_FIELDS:
+        if not isinstance(getattr(rec, name), str):
+            raise ValueError(f"{name} is not text")
+    if not _SAFE_ID.match(rec.id) or rec.id == "stats":  # ids become file names in the seed layout
+        raise ValueError(f"id {rec.id[:40]!r} is not a plain name")
+    why = _check_ir(rec.ir)
+    if why:
+        raise ValueError(why)
+    if not isinstance(rec.metadata, dict):
+        raise ValueError("metadata is not an object")
+    if rec.parent_id is not None and not isinstance(rec.parent_id, str):
+        raise ValueError("parent_id is not text")
+    return rec
 
 
-def _repair_and_scan(shard: Path) -> tuple[list[dict[str, Any]], int]:
-    """Records of a shard; truncates a torn or corrupt tail. Returns (records, bytes cut)."""
-    records: list[dict[str, Any]] = []
-    good_end = 0
-    with open(shard, "rb") as f:
-        data = f.read()
-    pos = 0
-    while pos < len(data):
-        nl = data.find(b"\n", pos)
-        if nl < 0:
-            break  # torn last line: no newline
-        line = data[pos:nl]
-        try:
-            rec = json.loads(line)
-            if not isinstance(rec, dict) or "id" not in rec:
-                raise ValueError
-        except ValueError:
-            break  # a corrupt line can only be a torn write: cut from here
-        records.append(rec)
-        pos = nl + 1
-        good_end = pos
-    cut = len(data) - good_end
-    if cut:
-        with open(shard, "r+b") as f:
-            f.truncate(good_end)
-            f.flush()
-            os.fsync(f.fileno())
-    return records, cut
+def line_label(shard: Path, lineno: int) -> str:
+    """How a line is named in messages: ``DIR/SHARD:LINE``."""
+    return f"{shard.parent.name}/{shard.name}:{lineno}"
+
+
+def iter_lines(shards: Iterable[Path]) -> Iterator[tuple[str, bytes]]:
+    """``(label, raw line)`` of every non-blank line, for readers that parse in other processes."""
+    for shard in shards:
+        with shard.open("rb") as f:
+            for lineno, raw in enumerate(f, 1):
+                if raw.strip():
+                    yield line_label(shard, lineno), raw
 
 
 @dataclass(slots=True)
-class Store:
-    root: Path
-    shard_records: int = 10_000
-    ids: set[str] = field(default_factory=set)
-    counts_by_category: dict[str, int] = field(default_factory=dict)
-    repaired_bytes: int = 0
-    lock_fd: int | None = None  # held for the life of the process (see module docstring)
-    _shard_index: int = 0
-    _shard_lines: int = 0
+class ReadCounts:
+    """What reading kept and dropped, and why."""
 
-    @classmethod
-    def open(cls, root: Path, settings: dict[str, Any], shard_records: int = 10_000) -> Store:
+    lines: int = 0  # non-blank lines read
+    records: int = 0  # records yielded (unique ids)
+    corrupt: int = 0
+    duplicate_ids: int = 0
+    corrupt_examples: list[str] = field(default_factory=list)
+
+    def corrupt_line(self, label: str, why: str) -> None:
+        self.corrupt += 1
+        if len(self.corrupt_examples) < MAX_CORRUPT_EXAMPLES:
+            self.corrupt_examples.append(f"{label}: {why}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lines": self.lines,
+            "records": self.records,
+            "corrupt_lines": self.corrupt,
+            "duplicate_ids": self.duplicate_ids,
+            "corrupt_examples": list(self.corrupt_examples),
+        }
+
+
+def iter_records(shards: Iterable[Path], counts: ReadCounts | None = None) -> Iterator[Record]:
+    """Unique, well-formed records of ``shards`` in order; ``counts`` is updated as they go."""
+    counts = counts if counts is not None else ReadCounts()
+    seen: set[str] = set()
+    for label, raw in iter_lines(shards):
+        counts.lines += 1
         try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StoreError(f"cannot create output folder {root}: {e.strerror or e}") from None
-        if not root.is_dir():
-            raise StoreError(f"{root} is not a folder")
-        if not (root / SETTINGS).exists():
-            _refuse_foreign(root)  # before the lock file is created, so a foreign folder stays untouched
-        lock_fd = _lock_folder(root)
-        try:
-            store = cls._open_locked(root, settings, shard_records)
-        except BaseException:
-            if lock_fd is not None:
-                os.close(lock_fd)
-            raise
-        store.lock_fd = lock_fd
-        return store
+            rec = parse_line(raw)
+        except ValueError as e:
+            counts.corrupt_line(label, str(e))
+            continue
+        if rec.id in seen:
+            counts.duplicate_ids += 1
+            continue
+        seen.add(rec.id)
+        counts.records += 1
+        yield rec
 
-    @classmethod
-    def _open_locked(cls, root: Path, settings: dict[str, Any], shard_records: int) -> Store:
-        settings_path = root / SETTINGS
-        if settings_path.exists():
-            try:
-                existing = json.loads(settings_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as e:
-                raise StoreError(f"{settings_path} is unreadable ({e}); refusing to touch {root}") from None
-            diff = sorted(k for k in set(existing) | set(settings) if existing.get(k) != settings.get(k))
-            if diff:
-                shown = ", ".join(f"{k}={existing.get(k)!r} (now {settings.get(k)!r})" for k in diff[:4])
-                raise StoreError(f"{root} holds a run with other settings: {shown}; use another --out")
-        else:  # a new run folder (``open`` has refused a foreign one)
-            try:
-                write_json_atomic(settings_path, settings)
-            except OSError as e:
-                raise StoreError(f"cannot write to {root}: {e.strerror or e}") from None
-        store = cls(root=root, shard_records=shard_records)
-        store._load()
-        return store
 
-    def _shards(self) -> list[Path]:
-        return sorted(self.root.glob("shard-*.jsonl"))
-
-    def _load(self) -> None:
-        shards = self._shards()
-        for shard in shards:
-            records, cut = _repair_and_scan(shard)
-            self.repaired_bytes += cut
-            for r in records:
-                self.ids.add(r["id"])
-                cat = r.get("kernel_type", "")
-                self.counts_by_category[cat] = self.counts_by_category.get(cat, 0) + 1
-        if shards:
-            last = shards[-1]
-            self._shard_index = int(last.stem.split("-")[1])
-            with open(last, "rb") as f:
-                self._shard_lines = sum(1 for _ in f)
-            if self._shard_lines >= self.shard_records:
-                self._shard_index += 1
-                self._shard_lines = 0
-
-    def close(self) -> None:
-        """Release the folder lock (also released when the process ends)."""
-        if self.lock_fd is not None:
-            os.close(self.lock_fd)
-            self.lock_fd = None
-
-    @property
-    def count(self) -> int:
-        return len(self.ids)
-
-    def append(self, records: Iterable[Record]) -> int:
-        """Append records not already present; flushed and fsynced before returning."""
-        fresh = []
-        for r in records:
-            if r.id in self.ids:
-                continue
-            self.ids.add(r.id)
-            fresh.append(r)
-        i = 0
-        while i < len(fresh):
-            room = self.shard_records - self._shard_lines
-            chunk = fresh[i : i + room]
-            path = self.root / f"shard-{self._shard_index:05d}.jsonl"
-            try:
-                with open(path, "a", encoding="utf-8") as f:
-                    for r in chunk:
-                        f.write(json.dumps(r.to_json_dict(), ensure_ascii=False) + "\n")
-                    f.flush()
-                    os.fsync(f.fileno())
-            except OSError as e:
-                raise StoreError(f"cannot write records to {path}: {e.strerror or e}; {_KEPT}") from None
-            for r in chunk:
-                self.counts_by_category[r.kernel_type] = self.counts_by_category.get(r.kernel_type, 0) + 1
-            self._shard_lines += len(chunk)
-            i += len(chunk)
-            if self._shard_lines >= self.shard_records:
-                self._shard_index += 1
-                self._shard_lines = 0
-        return len(fresh)
-
-    def read_json(self, name: str) -> dict[str, Any] | None:
-        path = self.root / name
-        if not path.exists():
-            return None
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
-
-    def write_json(self, name: str, data: dict[str, Any]) -> None:
-        try:
-            write_json_atomic(self.root / name, data)
-        except OSError as e:
-            raise StoreError(f"cannot write {self.root / name}: {e.strerror or e}; {_KEPT}") from None
+def read_json_or_none(path: Path) -> Any:
+    """A folder's ``settings.json`` / ``stats.json``: optional, and never fatal when unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

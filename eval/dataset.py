@@ -19,27 +19,23 @@ from pathlib import Path
 
 import numpy as np
 from warp_synth.eval.digest import Corrupt, Digest, digest_lines, init_worker
-from warp_synth.eval.inputs import find_shards
 from warp_synth.eval.metrics import ScopeStats, SignatureStore
 from warp_synth.records import ORIGINS
+from warp_synth.shards import MAX_CORRUPT_EXAMPLES, find_shards, iter_lines
 
 BATCH = 256
-MAX_CORRUPT_EXAMPLES = 5
 
 
-def _batches(shards: list[Path]) -> Iterator[tuple[list[str], list[str]]]:
-    """(lines, "file:line" labels) in batches; blank lines are skipped, not counted."""
-    lines: list[str] = []
+def _batches(shards: list[Path]) -> Iterator[tuple[list[bytes], list[str]]]:
+    """(lines, "DIR/SHARD:LINE" labels) in batches; blank lines are skipped, not counted."""
+    lines: list[bytes] = []
     where: list[str] = []
-    for shard in shards:
-        with shard.open("r", encoding="utf-8", errors="surrogateescape") as f:
-            for i, line in enumerate(f, 1):
-                if line.strip():
-                    lines.append(line)
-                    where.append(f"{shard.name}:{i}")
-                    if len(lines) >= BATCH:
-                        yield lines, where
-                        lines, where = [], []
+    for label, raw in iter_lines(shards):
+        lines.append(raw)
+        where.append(label)
+        if len(lines) >= BATCH:
+            yield lines, where
+            lines, where = [], []
     if lines:
         yield lines, where
 
@@ -114,7 +110,7 @@ def scan_dataset(
     workers: int,
     progress: bool,
 ) -> DatasetStats:
-    shards = find_shards(d)
+    shards = find_shards([d])
     stats = DatasetStats(name=name, path=d, shards=len(shards), vendi_sample=vendi_sample, seed=seed)
     bar = None
     if progress:
@@ -123,11 +119,11 @@ def scan_dataset(
         total_bytes = sum(p.stat().st_size for p in shards)
         bar = tqdm(total=total_bytes, unit="B", unit_scale=True, desc=f"eval {name}", file=sys.stderr)
 
-    def fold(batch: list[Digest | Corrupt], lines: list[str], where: list[str]) -> None:
+    def fold(batch: list[Digest | Corrupt], lines: list[bytes], where: list[str]) -> None:
         for item, w in zip(batch, where, strict=True):
             stats.add(item, w)
         if bar is not None:
-            bar.update(sum(len(x.encode("utf-8", "surrogateescape")) for x in lines))
+            bar.update(sum(len(x) for x in lines))
 
     if workers <= 1:
         init_worker(builtin_names)

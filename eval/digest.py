@@ -16,7 +16,6 @@ Hashes are deterministic across processes (BLAKE2b, never Python's salted ``hash
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ import numpy as np
 from datasketch import MinHash
 from warp_synth.identity import code_tokens, normalized_and_skeleton
 from warp_synth.records import Record
+from warp_synth.shards import parse_line
 from warp_synth.usage import source_usage
 
 NUM_PERM = 128
@@ -132,23 +132,12 @@ def _ir_lines(ir: dict) -> tuple[int, int, int, int]:
             _line_count(cuda.get("forward")), _line_count(cuda.get("backward")))
 
 
-def parse_record(line: str) -> Record | Corrupt:
+def parse_record(line: str | bytes) -> Record | Corrupt:
+    """The record on one line, or why not (``warp_synth.shards.parse_line``'s reason) as a value."""
     try:
-        d = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        return Corrupt(f"invalid JSON: {e.msg}")
-    if not isinstance(d, dict):
-        return Corrupt("not a JSON object")
-    try:
-        rec = Record.from_json_dict(d)
-    except (ValueError, TypeError) as e:
+        return parse_line(line)
+    except ValueError as e:
         return Corrupt(str(e))
-    for name in ("kernel_type", "python_source", "origin"):
-        if not isinstance(getattr(rec, name), str):
-            return Corrupt(f"field {name} is not a string")
-    if not isinstance(rec.ir, dict) or not all(isinstance(rec.ir.get(b, {}), dict) for b in ("cpu", "cuda")):
-        return Corrupt("field ir is not {backend: {forward, backward}}")
-    return rec
 
 
 def digest_record(rec: Record, builtin_names: frozenset[str]) -> Digest:
@@ -192,7 +181,7 @@ def init_worker(builtin_names: frozenset[str]) -> None:
     _worker_builtins = builtin_names
 
 
-def digest_lines(lines: list[str]) -> list[Digest | Corrupt]:
+def digest_lines(lines: list[bytes]) -> list[Digest | Corrupt]:
     """Worker entry point: digest a batch of JSONL lines (uses ``init_worker``'s builtin set)."""
     out: list[Digest | Corrupt] = []
     for line in lines:

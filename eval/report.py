@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from warp_synth.eval.inputs import EvalInputError, find_shards
+from warp_synth.errors import UserError
 from warp_synth.records import utc_now
+from warp_synth.shards import find_shards
 
 if TYPE_CHECKING:
     from warp_synth.eval.dataset import DatasetStats
@@ -26,6 +27,12 @@ if TYPE_CHECKING:
 # ``evaluate`` so that ``synth``'s parser can import this module without them.
 
 __all__ = ["EvalInputError", "add_arguments", "evaluate", "run"]
+
+
+class EvalInputError(UserError):
+    """Input that cannot be evaluated: a bad option or a missing optional dependency.
+
+    A missing or empty dataset folder is ``warp_synth.shards.DatasetError``, as for every reader."""
 
 SCHEMA_VERSION = 1
 
@@ -75,7 +82,7 @@ def evaluate(
     if not dirs:
         raise EvalInputError("no dataset directory given")
     for d in dirs + ([Path(reference)] if reference is not None else []):
-        find_shards(d)  # fail before any work
+        find_shards([d])  # fail before any work
     if vendi_sample < 1:
         raise EvalInputError(f"--vendi-sample must be >= 1, got {vendi_sample}")
     try:

@@ -17,14 +17,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from warp_synth.errors import UserError
 from warp_synth.extract.executors.local import worker_environment
+from warp_synth.shards import find_shards, iter_records
 
 _CHILD = r"""
 import glob, importlib.util, json, os, sys
@@ -78,30 +77,13 @@ def verify_record(record: dict[str, Any], timeout: float = 300.0) -> VerifyResul
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def iter_records(directory: Path) -> Iterator[dict[str, Any]]:
-    for shard in sorted(directory.glob("*.jsonl")):
-        with open(shard, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    yield json.loads(line)
-                except ValueError:
-                    continue
-
-
 def verify_records(records: list[dict[str, Any]], workers: int = 2) -> list[VerifyResult]:
     with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
         return list(ex.map(verify_record, records))
 
 
-class VerifyInputError(UserError):
-    """A DIR or option ``synth verify`` cannot work with."""
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dir", type=Path, metavar="DIR", help="dataset folder holding *.jsonl shards")
+    p.add_argument("dir", type=Path, metavar="DIR", help="dataset folder holding shard-*.jsonl files")
     p.add_argument("--sample", type=int, default=0, metavar="N",
                    help="verify a random sample of N records (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample (default: 0)")
@@ -109,18 +91,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.dir.is_dir() or not any(args.dir.glob("*.jsonl")):
-        raise VerifyInputError(f"{args.dir} is not a dataset folder (no *.jsonl shards)")
+    shards = find_shards([args.dir])
     if args.sample:  # reservoir sample: one pass, memory bounded by the sample size
         rng = random.Random(args.seed)
         records: list[dict[str, Any]] = []
-        for n, rec in enumerate(iter_records(args.dir)):
+        for n, rec in enumerate(iter_records(shards)):
             if n < args.sample:
-                records.append(rec)
+                records.append(rec.to_json_dict())
             elif (j := rng.randrange(n + 1)) < args.sample:
-                records[j] = rec
+                records[j] = rec.to_json_dict()
     else:
-        records = list(iter_records(args.dir))
+        records = [rec.to_json_dict() for rec in iter_records(shards)]
     results = verify_records(records, args.workers)
     bad = [r for r in results if not r.ok]
     for r in bad:

@@ -27,7 +27,8 @@ from warp_synth.extract.engine import ExtractOptions, Extractor
 from warp_synth.extract.executors.local import WorkerStartError
 from warp_synth.identity import record_id
 from warp_synth.records import CATEGORIES, Accepted, Candidate, Outcome, Record, Unit, make_record, utc_now
-from warp_synth.shards import STATE, STATS, Store
+from warp_synth.shards import STATE, STATS
+from warp_synth.store import Store
 from warp_synth.synth.offline import OfflineSource
 
 if TYPE_CHECKING:

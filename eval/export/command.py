@@ -27,9 +27,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from warp_synth.eval.export.source import ExportError, ReadCounts, find_shards, iter_records, source_info
+from warp_synth.eval.export.source import ExportError, source_info
 from warp_synth.eval.export.splits import SplitPlan, parse_split_spec, plan_split
 from warp_synth.records import utc_now
+from warp_synth.shards import ReadCounts, find_shards, iter_records
 
 FORMATS = ("parquet", "seed", "chat")
 MANIFEST = "export.json"

@@ -164,7 +164,7 @@ def main_dataset(tmp_path: Path) -> Path:
 @pytest.fixture
 def reference_dataset(tmp_path: Path) -> Path:
     d = tmp_path / "mined"
-    write_jsonl(d / "part.jsonl", [json.dumps(record(0, REF, "mined", "mined")),
+    write_jsonl(d / "shard-00000.jsonl", [json.dumps(record(0, REF, "mined", "mined")),
                                    json.dumps(record(1, K4, "atomic", "mined"))])
     return d
 

@@ -109,7 +109,7 @@ def test_parse_record_reports_corrupt_lines() -> None:
     assert parse_record('{"id": "a"}') == Corrupt(
         "record lacks field(s): kernel_name, kernel_type, python_source, ir, origin")
     bad_src = '{"id": "a", "kernel_name": "k", "kernel_type": "t", "python_source": 3, "ir": {}, "origin": "llm"}'
-    assert parse_record(bad_src) == Corrupt("field python_source is not a string")
+    assert parse_record(bad_src) == Corrupt("python_source is not text")
 
 
 def _cosine_vendi(sources: list[str]) -> float:

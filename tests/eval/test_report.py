@@ -12,8 +12,9 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from warp_synth.eval.report import EvalInputError, add_arguments, evaluate
+from warp_synth.eval.report import add_arguments, evaluate
 from warp_synth.identity import code_tokens
+from warp_synth.shards import DatasetError
 from warp_synth.synth.cli import main as synth_main
 
 pytestmark = pytest.mark.timeout(120)
@@ -39,8 +40,8 @@ def test_every_figure_of_the_main_dataset(k: ModuleType, main_dataset: Path, tmp
     assert r["records"] == 7
     assert r["corrupt_lines"] == 2  # bad JSON and a missing field; the blank line is not a record
     assert r["corrupt_examples"] == [
-        "shard-000.jsonl:5: invalid JSON: Expecting value",
-        "shard-001.jsonl:5: record lacks field(s): python_source",
+        "main/shard-000.jsonl:5: not JSON (Expecting value)",
+        "main/shard-001.jsonl:5: record lacks field(s): python_source",
     ]
     assert r["exact_dup_rate"] == round(1 / 7, 6)  # record 2
     assert r["alpha_dup_rate"] == round(2 / 7, 6)  # records 2 and 3
@@ -112,7 +113,7 @@ def test_reference_gaps_and_side_by_side(k: ModuleType, main_dataset: Path, refe
                                          tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
-    (other / "a.jsonl").write_text(json.dumps(k.record(0, k.K3, "conditional", "llm")) + "\n")
+    (other / "shard-00000.jsonl").write_text(json.dumps(k.record(0, k.K3, "conditional", "llm")) + "\n")
     r = _eval(k, [main_dataset, other], tmp_path / "out", reference=reference_dataset)
     assert "records" not in r  # several DIRs: metrics live in "datasets" only
     assert [d["name"] for d in r["datasets"]] == ["main", "other"]
@@ -151,12 +152,12 @@ def test_cli_arguments_and_errors(k: ModuleType, main_dataset: Path, tmp_path: P
 
     missing = tmp_path / "nope"
     assert synth_main(["eval", str(missing), "--out", str(tmp_path / "o")]) == 2
-    assert capsys.readouterr().err == f"synth eval: error: {missing}: no such directory\n"
+    assert capsys.readouterr().err == f"synth eval: error: {missing}: no such dataset folder\n"
     empty = tmp_path / "empty"
     empty.mkdir()
     assert synth_main(["eval", str(empty), "--out", str(tmp_path / "o")]) == 2
-    assert capsys.readouterr().err == f"synth eval: error: {empty}: no *.jsonl shards\n"
-    with pytest.raises(EvalInputError, match="no such directory"):
+    assert capsys.readouterr().err == f"synth eval: error: {empty}: no shard-*.jsonl files (is it a 'synth run' or 'synth mine' output folder?)\n"
+    with pytest.raises(DatasetError, match="no such dataset folder"):
         _eval(k, [main_dataset], tmp_path / "o", reference=missing)
     assert not (tmp_path / "o").exists()  # nothing written before inputs are checked
 
@@ -164,7 +165,7 @@ def test_cli_arguments_and_errors(k: ModuleType, main_dataset: Path, tmp_path: P
 def test_empty_and_all_corrupt_dataset(k: ModuleType, tmp_path: Path) -> None:
     d = tmp_path / "junk"
     d.mkdir()
-    (d / "a.jsonl").write_text("nonsense\n{}\n")
+    (d / "shard-00000.jsonl").write_text("nonsense\n{}\n")
     r = _eval(k, [d], tmp_path / "out")
     assert (r["records"], r["corrupt_lines"], r["exact_dup_rate"], r["vendi"]) == (0, 2, 0.0, 0.0)
     assert np.isfinite(r["builtin_coverage"]["entropy"])

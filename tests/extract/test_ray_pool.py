@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from warp_synth.errors import UserError
 from warp_synth.extract.engine import ExtractOptions, Extractor
 from warp_synth.extract.executors.local import PoolOptions
 from warp_synth.identity import normalized_source
@@ -139,7 +140,7 @@ def test_too_few_cpus_and_missing_ray_are_one_line_errors(monkeypatch):
     with pytest.raises(RayExecutorError) as e:
         RayWorkerPool(PoolOptions(workers=1))
     assert str(e.value) == RAY_MISSING == "--executor ray needs the 'ray' extra: pip install 'warp-synth[ray]'"
-    assert e.value.user_facing is True
+    assert isinstance(e.value, UserError)
 
 
 # ---------------------------------------------------------------------- synth run --executor ray

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from warp_synth.records import Record
-from warp_synth.shards import LOCK, Store, StoreError
+from warp_synth.store import LOCK, Store, StoreError
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -37,7 +37,7 @@ def test_a_second_writer_is_refused_until_the_first_lets_go(tmp_path):
 
 def test_the_lock_dies_with_its_process(tmp_path):
     """A run killed outright (the kernel drops flock locks) leaves no stale lock behind."""
-    code = ("import os, sys; from pathlib import Path; from warp_synth.shards import Store; "
+    code = ("import os, sys; from pathlib import Path; from warp_synth.store import Store; "
             f"Store.open(Path({str(tmp_path / 'd')!r}), {SETTINGS!r}); os._exit(0)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
     assert (tmp_path / "d" / LOCK).exists()
