@@ -115,7 +115,7 @@ class LLMJobs:
             if category not in self._seeds:
                 ts = TemplateSource(self.seed)
                 self._seeds[category] = [(record_id(c.source), c.source)
-                                         for c in ts.seeds(category, EXEMPLAR_POOL)]
+                                         for c in ts.exemplars(category, EXEMPLAR_POOL)]
             return self._seeds[category]
 
     def remember(self, category: str, source: str) -> None:

@@ -1,8 +1,9 @@
 """Offline kernel source: Jinja template families filled by a typed expression generator.
 
 ``TemplateSource(seed).sample(category)`` renders ``prompts/kernels/<category>.j2`` with a
-context sampled by the category's family (``synth._tmpl_families*``).  All randomness comes
-from one ``random.Random`` owned by the instance, so a seed and a call sequence fix the output.
+context sampled by the category's family, ``family`` in ``synth/templates/<category>.py`` (shared
+helpers in ``synth/templates/base.py``).  All randomness comes from one ``random.Random`` owned by
+the instance, so a seed and a call sequence fix the output.
 """
 
 from __future__ import annotations
@@ -12,22 +13,23 @@ from collections.abc import Callable
 
 from warp_synth.records import CATEGORIES, Candidate
 from warp_synth.synth.jinja_env import render
-from warp_synth.synth.templates import families_a as fam1
-from warp_synth.synth.templates import families_b as fam2
+from warp_synth.synth.templates import (
+    arithmetic,
+    atomic,
+    combined,
+    conditional,
+    loop,
+    multi_cond,
+    nested,
+    scalar_param,
+    vector,
+)
+from warp_synth.synth.templates import math as math_
+from warp_synth.synth.templates.base import Family
 from warp_synth.synth.templates.kernel import KernelBuilder
 
-FAMILIES: dict[str, Callable[[KernelBuilder], fam1.Family]] = {
-    "arithmetic": fam1.arithmetic,
-    "conditional": fam1.conditional,
-    "loop": fam1.loop,
-    "math": fam1.math_,
-    "vector": fam1.vector,
-    "atomic": fam2.atomic,
-    "nested": fam2.nested,
-    "multi_cond": fam2.multi_cond,
-    "combined": fam2.combined,
-    "scalar_param": fam2.scalar_param,
-}
+_MODULES = (arithmetic, conditional, loop, math_, vector, atomic, nested, multi_cond, combined, scalar_param)
+FAMILIES: dict[str, Callable[[KernelBuilder], Family]] = {m.__name__.rpartition(".")[2]: m.family for m in _MODULES}
 assert tuple(FAMILIES) == CATEGORIES
 
 
@@ -56,8 +58,8 @@ class TemplateSource:
         }
         return Candidate(source=source, kernel_type=category, origin="template", provenance=provenance)
 
-    def seeds(self, category: str, k: int) -> list[Candidate]:
-        """``k`` exemplars of ``category`` with distinct variants where possible (LLM few-shot seeds)."""
+    def exemplars(self, category: str, k: int) -> list[Candidate]:
+        """``k`` exemplars of ``category`` with distinct variants where possible (LLM few-shot prompts)."""
         out: list[Candidate] = []
         seen: list[str] = []
         for _ in range(k * 8):

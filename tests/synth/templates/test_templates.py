@@ -16,7 +16,7 @@ from warp_synth.synth.templates.exprgen import ExprGen, Scope, Ty, literal, scal
 
 pytestmark = pytest.mark.timeout(600)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _is_wp_attr(node: ast.expr, name: str) -> bool:
@@ -93,8 +93,8 @@ def test_no_global_random_state_is_used() -> None:
     assert a == b
 
 
-def test_seeds_returns_k_exemplars_of_the_category() -> None:
-    got = TemplateSource(3).seeds("loop", 4)
+def test_exemplars_returns_k_exemplars_of_the_category() -> None:
+    got = TemplateSource(3).exemplars("loop", 4)
     assert len(got) == 4
     assert all(c.kernel_type == "loop" for c in got)
     assert len({c.provenance["template"] for c in got}) >= 2

@@ -1,0 +1,70 @@
+"""Family base: what the template families share.
+
+Each family (one module per category, ``synth/templates/<category>.py`` next to
+``prompts/kernels/<category>.j2``) exposes ``family(kb)``: it takes a fresh ``KernelBuilder``, samples
+a structural variant and its parameters, and returns ``(variant, context, params)`` (a ``Family``):
+``context`` renders ``prompts/kernels/<category>.j2`` and ``params`` summarises the sample for
+provenance.  This module holds the helpers used by two or more families.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from warp_synth.synth.templates.exprgen import I32, Ty, mat, scalar
+from warp_synth.synth.templates.kernel import KernelBuilder
+
+Family = tuple[str, dict[str, Any], dict[str, Any]]
+
+
+# Atomic builtins Warp 1.19 accepts per array scalar type (CPU and CUDA alike).
+ATOMIC_OPS = {
+    "float16": ("add", "sub"),
+    "float32": ("add", "sub", "min", "max"),
+    "float64": ("add", "sub", "min", "max"),
+    "int32": ("add", "sub", "min", "max"),
+    "int64": ("add", "sub", "min", "max"),
+}
+TILE_FNS = ("sin", "cos", "exp", "sqrt", "abs", "tanh", "floor", "log")
+
+
+@dataclass(slots=True)
+class Io:
+    ins: list[tuple[str, str]] = field(default_factory=list)  # (array, local holding its element)
+    outs: list[str] = field(default_factory=list)
+    loads: list[str] = field(default_factory=list)
+
+
+def value_ty(kb: KernelBuilder, dtype: str, *, p_vec: float = 0.2, p_mat: float = 0.08) -> Ty:
+    r = kb.rng.random()
+    if r < p_vec:
+        return kb.vec_ty(dtype, allow_long=dtype != "float16")
+    if r < p_vec + p_mat and dtype.startswith("float"):
+        return mat(kb.rng.choice((2, 3, 4)), dtype)
+    return scalar(dtype)
+
+
+def io(kb: KernelBuilder, ty: Ty, n_in: int, n_out: int, ndim: int, *, out_ty: Ty | None = None) -> Io:
+    """Declare input/output arrays, ``wp.tid()`` and the loads of the inputs into locals."""
+    res = Io()
+    names_in = [kb.names.array() for _ in range(n_in)]
+    names_out = [kb.names.array() for _ in range(n_out)]
+    params = [(n, ty) for n in names_in] + [(n, out_ty or ty) for n in names_out]
+    if kb.rng.random() < 0.3:
+        kb.rng.shuffle(params)
+    for n, t in params:
+        kb.array(t, ndim, n)
+    kb.tid(ndim)
+    for a in names_in:
+        loc = kb.names.local()
+        res.loads.append(f"{loc} = {kb.at(a)}")
+        kb.scope.add(loc, ty)
+        res.ins.append((a, loc))
+    res.outs = names_out
+    return res
+
+
+def tile_setup(kb: KernelBuilder, dtype: str) -> tuple[str, str, str]:
+    tile = kb.const(I32, str(kb.rng.choice((8, 16, 32, 64, 128))))
+    return tile, *kb.tid(2)
