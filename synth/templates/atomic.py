@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from warp_synth.synth.templates.base import ATOMIC_OPS, TILE_FNS, Family, io, tile_setup
-from warp_synth.synth.templates.exprgen import I32, scalar, vec
 from warp_synth.synth.templates.kernel import KernelBuilder
+from warp_synth.synth.templates.types import I32, scalar, vec
 
 
 def family(kb: KernelBuilder) -> Family:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from warp_synth.synth.templates.exprgen import I32, Ty, mat, scalar
 from warp_synth.synth.templates.kernel import KernelBuilder
+from warp_synth.synth.templates.types import I32, Ty, mat, scalar
 
 Family = tuple[str, dict[str, Any], dict[str, Any]]
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from warp_synth.synth.templates.base import ATOMIC_OPS, Family, io, tile_setup, value_ty
-from warp_synth.synth.templates.exprgen import I32, ExprGen, scalar, vec
+from warp_synth.synth.templates.exprgen import ExprGen
 from warp_synth.synth.templates.kernel import KernelBuilder
+from warp_synth.synth.templates.types import I32, scalar, vec
 
 
 def family(kb: KernelBuilder) -> Family:

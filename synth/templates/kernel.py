@@ -13,20 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from warp_synth.synth.templates.exprgen import (
+from warp_synth.synth.templates.exprgen import ExprGen, paren
+from warp_synth.synth.templates.names import Namer
+from warp_synth.synth.templates.types import (
     BOOL,
     I32,
-    ExprGen,
     FuncSig,
     Scope,
     Ty,
     annotation,
     literal,
-    paren,
     scalar,
     vec,
 )
-from warp_synth.synth.templates.names import Namer
 
 IND = "    "
 

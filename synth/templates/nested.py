@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from warp_synth.synth.templates.base import TILE_FNS, Family, io, tile_setup, value_ty
-from warp_synth.synth.templates.exprgen import I32, scalar
 from warp_synth.synth.templates.kernel import IND, KernelBuilder
+from warp_synth.synth.templates.types import I32, scalar
 
 
 def family(kb: KernelBuilder) -> Family:

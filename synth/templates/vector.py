@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from warp_synth.synth.templates.base import Family
-from warp_synth.synth.templates.exprgen import Ty, mat, scalar, vec
 from warp_synth.synth.templates.kernel import KernelBuilder
+from warp_synth.synth.templates.types import Ty, mat, scalar, vec
 
 
 def family(kb: KernelBuilder) -> Family:

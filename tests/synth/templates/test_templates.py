@@ -12,7 +12,8 @@ import pytest
 from warp_synth.records import CATEGORIES, Candidate
 from warp_synth.synth.jinja_env import render
 from warp_synth.synth.templates import TemplateSource
-from warp_synth.synth.templates.exprgen import ExprGen, Scope, Ty, literal, scalar, vec
+from warp_synth.synth.templates.exprgen import ExprGen
+from warp_synth.synth.templates.types import Scope, Ty, literal, scalar, vec
 
 pytestmark = pytest.mark.timeout(600)
 
