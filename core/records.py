@@ -14,11 +14,7 @@ import datetime as _dt
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-# Why a candidate did not become a record.  Extraction reasons come first; the generation
-# side adds its own (duplicates, replies without code, ...) as plain strings in its counters.
-RejectReason = Literal["unsafe", "syntax", "codegen", "too_large", "cpu_compile", "cuda_compile", "timeout", "crash"]
-REJECT_REASONS: tuple[str, ...] = ("unsafe", "syntax", "codegen", "too_large", "cpu_compile", "cuda_compile",
-                                   "timeout", "crash")
+from warp_synth.reasons import Reason
 
 Origin = Literal["template", "mutation", "llm", "llm-repair", "mined"]
 ORIGINS: tuple[str, ...] = ("template", "mutation", "llm", "llm-repair", "mined")
@@ -97,7 +93,7 @@ class Accepted:
 @dataclass(slots=True)
 class Rejected:
     key: str
-    reason: str  # one of REJECT_REASONS
+    reason: Reason
     message: str  # trimmed compiler/screen message: what a repair prompt needs
     line: int | None = None  # 1-based line in the unit source, when known
     status: Literal["rejected"] = "rejected"

@@ -19,6 +19,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from warp_synth.reasons import Reason
+
 ALLOWED_DECORATORS = frozenset({"kernel", "func", "struct", "overload"})
 
 # Warp attributes that run or configure things rather than describe kernel code.
@@ -36,7 +38,6 @@ FORBIDDEN_WP_ATTRS = frozenset(
 )
 
 # Python builtins a kernel body may name (Warp maps them to builtins or types).
-ALLOWED_PY_BUILTINS = frozenset({"range", "int", "float", "bool", "len", "abs", "min", "max", "round", "print"})
 _DANGEROUS_BUILTINS = frozenset(
     {
         "eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "globals", "locals", "vars",
@@ -64,7 +65,7 @@ STATIC_WP_CALLS = frozenset(
 @dataclass(slots=True, frozen=True)
 class ScreenResult:
     ok: bool
-    reason: str = ""  # "unsafe" | "syntax"
+    reason: Reason | None = None  # UNSAFE or SYNTAX when not ok
     message: str = ""
     line: int | None = None
 
@@ -235,9 +236,9 @@ def screen(source: str) -> ScreenResult:
     try:
         tree = ast.parse(source)
     except SyntaxError as e:
-        return ScreenResult(False, "syntax", f"SyntaxError: {e.msg}", e.lineno)
+        return ScreenResult(False, Reason.SYNTAX, f"SyntaxError: {e.msg}", e.lineno)
     except (ValueError, RecursionError, MemoryError) as e:
-        return ScreenResult(False, "syntax", f"unparsable source: {e}", None)
+        return ScreenResult(False, Reason.SYNTAX, f"unparsable source: {e}", None)
     try:
         _check_names_and_attrs(tree)
         kernels = 0
@@ -262,9 +263,9 @@ def screen(source: str) -> ScreenResult:
             else:
                 raise _Unsafe(stmt, f"top-level '{type(stmt).__name__}' statements are not allowed")
         if kernels == 0:
-            return ScreenResult(False, "syntax", "no @wp.kernel defined", None)
+            return ScreenResult(False, Reason.SYNTAX, "no @wp.kernel defined", None)
     except _Unsafe as e:
-        return ScreenResult(False, "unsafe", e.message, e.line)
+        return ScreenResult(False, Reason.UNSAFE, e.message, e.line)
     except RecursionError:
-        return ScreenResult(False, "unsafe", "source nests too deeply", None)
+        return ScreenResult(False, Reason.UNSAFE, "source nests too deeply", None)
     return ScreenResult(True)

@@ -32,6 +32,7 @@ from typing import Any
 
 from warp_synth.extract import cpp_functions as split
 from warp_synth.identity import called_warp_names, warp_attr_names
+from warp_synth.reasons import Reason
 from warp_synth.records import Accepted, BackendIR, KernelIR, Rejected
 
 MAX_MESSAGE = 1200  # characters of compiler output kept for a repair prompt
@@ -104,27 +105,27 @@ class Worker:
             spec.loader.exec_module(module)
         except SyntaxError as e:
             msg, line = _python_error(e, path)
-            return Rejected(key, "syntax", msg, line)
+            return Rejected(key, Reason.SYNTAX, msg, line)
         except Exception as e:  # decorators/annotations that Warp rejects at definition time
             msg, line = _python_error(e, path)
-            return Rejected(key, "codegen", msg, line)
+            return Rejected(key, Reason.CODEGEN, msg, line)
         wmod = self.wa.get_warp_module(modname)
         kernels = [(name, k) for name, k in list(wmod.kernels.items()) if k.func.__module__ == modname]
         if not kernels:
-            return Rejected(key, "codegen", "the module defines no @wp.kernel", None)
+            return Rejected(key, Reason.CODEGEN, "the module defines no @wp.kernel", None)
         try:
             code = self.wa.module_codegen(wmod, warp_attr_names(source))  # also assigns kernel hashes
             entries = [(obj, name, mangled) for name, k in kernels
                        for obj, mangled in self.wa.kernel_entry_names(k)]
         except Exception as e:
             msg, line = _python_error(e, path)
-            return Rejected(key, "codegen", msg, line)
+            return Rejected(key, Reason.CODEGEN, msg, line)
         if not entries:
-            return Rejected(key, "codegen", "no kernel can be compiled (a generic kernel needs a wp.overload)",
+            return Rejected(key, Reason.CODEGEN, "no kernel can be compiled (a generic kernel needs a wp.overload)",
                             None)
         size = max(len(code["cpu"].body), len(code["cuda"].body))
         if max_ir_kb and size > max_ir_kb * 1024:
-            return Rejected(key, "too_large", f"the generated code is {size // 1024} KB (limit {max_ir_kb} KB): "
+            return Rejected(key, Reason.TOO_LARGE, f"the generated code is {size // 1024} KB (limit {max_ir_kb} KB): "
                             "Warp unrolls range(C) loops with a constant C <= 16, so nested constant-bound loops "
                             "multiply the code; use a smaller or non-constant bound", None)
         ident = wmod.get_module_identifier()  # wp_<module name>_<content hash>
@@ -234,13 +235,13 @@ class Worker:
             cpu_fail: dict[str, tuple[str, int | None]] = {}
             self._compile("cpu", loaded, batch_dir, cpu_fail, {})
             for key, (msg, line) in cpu_fail.items():
-                outcomes[key] = Rejected(key, "cpu_compile", msg, line)
+                outcomes[key] = Rejected(key, Reason.CPU_COMPILE, msg, line)
             survivors = [u for u in loaded if u.key not in cpu_fail]
             cuda_fail: dict[str, tuple[str, int | None]] = {}
             ptx: dict[str, str] = {}
             self._compile("cuda", survivors, batch_dir, cuda_fail, ptx)
             for key, (msg, line) in cuda_fail.items():
-                outcomes[key] = Rejected(key, "cuda_compile", msg, line)
+                outcomes[key] = Rejected(key, Reason.CUDA_COMPILE, msg, line)
             for u in survivors:
                 if u.key not in cuda_fail:
                     outcomes[u.key] = self._accepted(u, ptx.get(u.key) if with_ptx else None)

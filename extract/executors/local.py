@@ -36,6 +36,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from warp_synth.reasons import Reason
 from warp_synth.records import Accepted, BackendIR, KernelIR, Outcome, Rejected, Unit
 
 _KEEP_ENV = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
@@ -296,7 +297,8 @@ def outcome_from_dict(d: dict[str, Any], key: str) -> Outcome:
         raise ValueError("outcome for the wrong unit")
     if d.get("status") == "rejected":
         line = d.get("line")
-        return Rejected(key, str(d["reason"]), str(d.get("message", "")), line if isinstance(line, int) else None)
+        return Rejected(key, Reason.parse(d["reason"]), str(d.get("message", "")),
+                        line if isinstance(line, int) else None)
     if d.get("status") != "accepted":
         raise ValueError("unknown outcome status")
     kernels = []
@@ -399,7 +401,7 @@ def run_on_worker(worker: WorkerProcess, units: list[Unit], options: PoolOptions
         if len(units) == 1:
             msg = (f"extraction exceeded {timeout:.0f} s and the worker was killed" if kind == "timeout"
                    else f"the worker crashed while extracting this kernel: {detail}")
-            return [Rejected(units[0].key, kind, msg[:1200])]
+            return [Rejected(units[0].key, Reason.TIMEOUT if kind == "timeout" else Reason.CRASH, msg[:1200])]
         half = len(units) // 2
         return (run_on_worker(worker, units[:half], options, stats)
                 + run_on_worker(worker, units[half:], options, stats))
