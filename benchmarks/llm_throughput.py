@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-from warp_synth.records import CATEGORIES  # noqa: E402
-from warp_synth.synth.templates import TemplateSource  # noqa: E402
+sys.path.insert(0, str(ROOT))  # the loopback server lives in tests/support (warp_synth is the installed one)
 
 from tests.support.openai_server import OpenAIServer, Response  # noqa: E402
+from warp_synth.records import CATEGORIES  # noqa: E402
+from warp_synth.synth.templates import TemplateSource  # noqa: E402
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 from batch_vs_single import run_single  # noqa: E402
+
 from warp_synth.shards import find_shards, iter_records  # noqa: E402
 
 

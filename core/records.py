@@ -57,6 +57,7 @@ class Candidate:
     origin: str  # one of ORIGINS
     parent_id: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)  # more record metadata (LLM model, usage, ...)
 
 
 @dataclass(slots=True)
@@ -100,6 +101,17 @@ class Rejected:
 
 
 Outcome = Accepted | Rejected
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One candidate's way through the pipeline: what was tried, under which record id, and what
+    came of it.  Every source (templates, mutator, LLM, mining) hands these to the run's commit.
+    A candidate found to be a duplicate before extraction carries ``Rejected(DUPLICATE)``."""
+
+    candidate: Candidate
+    record_id: str
+    outcome: Outcome
 
 
 def utc_now() -> str:

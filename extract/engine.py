@@ -105,7 +105,7 @@ class Extractor:
 
     @property
     def stats(self) -> dict[str, float]:
-        return self.pool.stats.as_dict()
+        return self.pool.stats.to_dict()
 
 
 def check_sources(sources: Sequence[str], *, trusted: bool = False, **options: object) -> list[Outcome]:

@@ -1,20 +1,30 @@
-"""Offline candidate streams: template kernels, some diversified by the libcst mutator.
+"""The offline source: template kernels, some diversified by the libcst mutator.
 
-Candidate ``i`` of category ``c`` is a pure function of ``(seed, c, i)``: its own RNG renders a
-template and applies 0..``max_mutations`` mutation operators.  Because no candidate depends
-on what happened to another, batches can be generated and compiled in parallel and a resumed
-run regenerates exactly the candidates it had not yet committed.
+Candidate ``i`` of category ``c`` is a pure function of ``(seed, c, i)`` (``OfflineCandidates``):
+its own RNG renders a template and applies 0..``max_mutations`` mutation operators.  Because no
+candidate depends on what happened to another, batches can be generated and compiled in parallel
+and a resumed run regenerates exactly the candidates it had not yet committed.  ``OfflineSource``
+serves them to the run loop a batch at a time (one translation unit per batch), with a cursor
+per category that ``state.json`` keeps.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
+from warp_synth.extract import Extractor
 from warp_synth.identity import record_id
-from warp_synth.records import Candidate
+from warp_synth.reasons import Reason
+from warp_synth.records import Attempt, Candidate, Outcome, Record, Rejected, Unit
+from warp_synth.synth.dedup import Dedup
 from warp_synth.synth.mutators.mutate import mutate
+from warp_synth.synth.source import Work
 from warp_synth.synth.templates import TemplateSource
 
 
@@ -24,7 +34,7 @@ def _derived_seed(*parts: object) -> int:
 
 
 @dataclass(slots=True)
-class OfflineSource:
+class OfflineCandidates:
     seed: int
     mutation_rate: float = 0.5  # share of candidates that go through the mutator
     max_mutations: int = 3
@@ -46,3 +56,92 @@ class OfflineSource:
         provenance = {**base.provenance, "operators": applied}
         return Candidate(source=source, kernel_type=category, origin="mutation", provenance=provenance,
                          parent_id=record_id(base.source))
+
+
+def chain(inner: Future[Any], then: Callable[[Any], Any]) -> Future[Any]:
+    """A future of ``then(inner.result())``; cancelling it cancels ``inner``."""
+    outer: Future[Any] = Future()
+
+    def done(f: Future[Any]) -> None:
+        if outer.cancelled():
+            return
+        try:
+            outer.set_result(then(f.result()) if not f.cancelled() else None)
+        except BaseException as e:  # noqa: BLE001 - handed to whoever waits on outer
+            if not outer.done():
+                outer.set_exception(e)
+
+    inner.add_done_callback(done)
+    outer.add_done_callback(lambda o: inner.cancel() if o.cancelled() else None)
+    return outer
+
+
+class OfflineSource:
+    """Batches of offline candidates for the run loop (see ``warp_synth.synth.source.Source``)."""
+
+    ordered = True  # the same seed gives the same records whatever the worker count
+    stop_reason = ""
+
+    def __init__(self, candidates: OfflineCandidates, extractor: Extractor, dedup: Dedup, *,
+                 batch_size: int, workers: int, next_index: dict[str, int]) -> None:
+        self.candidates = candidates
+        self.extractor = extractor
+        self.dedup = dedup
+        self.batch_size = batch_size
+        self.depth = max(2, 2 * workers)  # batches in flight: enough to keep every worker busy
+        self.next_index = next_index
+
+    def has_room(self, inflight: int) -> bool:
+        return inflight < self.depth
+
+    def expected(self, category: str, units: int, observed_yield: float) -> float:
+        return observed_yield * units
+
+    def next_work(self, category: str, need: float, observed_yield: float) -> Work:
+        t0 = time.thread_time()
+        start = i = self.next_index[category]
+        # no more candidates than the category still needs (compiling surplus kernels is waste)
+        want = max(1, min(self.batch_size, int(need / observed_yield) + 1))
+        fresh: list[tuple[Candidate, str]] = []
+        duplicates: list[Attempt] = []
+        while len(fresh) < want and i < start + 4 * want:
+            cand = self.candidates.candidate(category, i)
+            i += 1
+            try:
+                rid = record_id(cand.source)
+            except SyntaxError:
+                rid = f"unparsable-{category}-{i}"
+            if not self.dedup.claim(rid):
+                duplicates.append(Attempt(cand, rid, Rejected(rid, Reason.DUPLICATE, "already written or in flight")))
+                continue
+            fresh.append((cand, rid))
+        self.next_index[category] = i
+        units = [Unit(rid, cand.source) for cand, rid in fresh]
+
+        def attempts(outcomes: list[Outcome]) -> list[Attempt]:
+            return [Attempt(c, rid, out) for (c, rid), out in zip(fresh, outcomes, strict=True)] + duplicates
+
+        future = chain(self.extractor.submit_batch(units), attempts)
+        return Work(category, future, units=len(fresh), generate_s=time.thread_time() - t0, start=start)
+
+    def committed(self, work: Work, verdicts: list[tuple[Attempt, str]], records: list[Record],
+                  remaining: Callable[[str], int]) -> list[Work]:
+        return []
+
+    def state(self, inflight: list[Work]) -> dict[str, Any]:
+        out = dict(self.next_index)  # the cursor never passes a batch that is still in flight
+        for w in inflight:
+            out[w.category] = min(out[w.category], w.start)
+        return {"next_index": out}
+
+    def stats(self) -> dict[str, Any] | None:
+        return None
+
+    def postfix(self) -> dict[str, Any]:
+        return {}
+
+    def summary(self, pairs_per_s: float) -> str:
+        return f"{pairs_per_s} pairs/s overall"
+
+    def close(self) -> None:
+        pass

@@ -36,6 +36,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from warp_synth.counters import Counters
 from warp_synth.reasons import Reason
 from warp_synth.records import Accepted, BackendIR, KernelIR, Outcome, Rejected, Unit
 
@@ -54,14 +55,13 @@ class PoolOptions:
     max_ir_kb: int = 128  # larger generated modules are rejected as too_large (0: no limit)
 
 
-_COUNTS = ("batches", "worker_starts", "worker_restarts", "timeouts", "crashes")
 # CPU seconds the workers report spending, summed over workers: starting (import + init Warp),
 # importing units and running Warp's codegen, and in each compiler (failed attempts included)
 PHASES = ("startup_s", "codegen_s", "cpu_compile_s", "cuda_compile_s")
 
 
 @dataclass(slots=True)
-class PoolStats:
+class PoolStats(Counters):
     batches: int = 0
     worker_starts: int = 0
     worker_restarts: int = 0  # replacements after a timeout, crash or protocol error
@@ -71,15 +71,7 @@ class PoolStats:
     codegen_s: float = 0.0
     cpu_compile_s: float = 0.0
     cuda_compile_s: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, **kw: float) -> None:
-        with self.lock:
-            for k, v in kw.items():
-                setattr(self, k, getattr(self, k) + v)
-
-    def as_dict(self) -> dict[str, float]:
-        return {**{k: getattr(self, k) for k in _COUNTS}, **{k: round(getattr(self, k), 3) for k in PHASES}}
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 def reported_seconds(raw: object, limit: float) -> dict[str, float]:

@@ -96,7 +96,7 @@ class ExtractionSlot:
         self.root = self._fresh_root()
         self.worker = _SlotWorker(options, self.stats)
         self.worker.pid_file = str(self.root / "worker.pid")
-        self._reported = self.stats.as_dict()
+        self._reported = self.stats.to_dict()
 
     @staticmethod
     def _fresh_root() -> Path:
@@ -122,7 +122,7 @@ class ExtractionSlot:
         return root
 
     def _reply(self, outcomes: list[Outcome] | None = None, error: str | None = None) -> SlotReply:
-        now = self.stats.as_dict()
+        now = self.stats.to_dict()
         delta = {k: v - self._reported[k] for k, v in now.items() if v != self._reported[k]}
         self._reported = now
         return SlotReply(outcomes or [], delta, error, self.node)

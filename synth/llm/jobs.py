@@ -1,122 +1,69 @@
-"""LLM mode of ``synth run``: diversify template seeds through a chat model, repair failures.
+"""LLM jobs: diversify template exemplars through a chat model, repair failures.
 
 One *job* = one diversify request -> parse the reply's code block -> screen + isolated
 extraction (micro-batched with other jobs' candidates) -> on failure, up to ``repair_rounds``
 repair requests carrying the exact extraction error.  ``--concurrency`` jobs run at once, so
 HTTP latency overlaps with compilation.  Replies are untrusted: a reply without code or with an
-unsafe kernel is counted and never executed.  The main thread alone writes records.
+unsafe kernel is counted and never executed.  A job's result is the same ``Attempt`` list an
+offline batch gives (its final candidate, or none when no request got through); what only the
+LLM source counts (repair requests made, a failed request) goes in the ``Work``'s notes.  The
+run loop's main thread alone commits and writes records.
 """
 
 from __future__ import annotations
 
 import random
 import threading
-from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
-from warp_synth.extract.engine import MicroBatcher
+from warp_synth.errors import UserError
+from warp_synth.extract import MicroBatcher
 from warp_synth.identity import record_id
-from warp_synth.records import Accepted, Rejected, Unit
+from warp_synth.reasons import Reason
+from warp_synth.records import Accepted, Attempt, Candidate, Rejected, Unit
+from warp_synth.synth.dedup import Dedup
 from warp_synth.synth.llm.chat import Coverage, diversify_messages, extract_code, repair_messages
 from warp_synth.synth.llm.client import ChatClient, LLMBudgetExhausted, LLMFatalError, LLMRequestError
+from warp_synth.synth.mutators.mutate import mutate
+from warp_synth.synth.source import Work
 from warp_synth.synth.templates import TemplateSource
 
-EXEMPLAR_POOL = 4  # template seeds drawn per category
+EXEMPLAR_POOL = 4  # template exemplars drawn per category
 RECENT_ACCEPTED = 32  # accepted kernels kept per category as further exemplars
-
-
-@dataclass(slots=True)
-class JobResult:
-    category: str
-    kind: str  # accepted | rejected | no_code | unsafe | duplicate | llm_error | budget
-    source: str = ""
-    rid: str = ""
-    outcome: Accepted | None = None
-    reason: str = ""
-    repair_rounds: int = 0
-    parent_id: str | None = None
-    model: str = ""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    rounds_tried: int = 0  # repair rounds attempted (0 = first try only)
-    exemplar_ids: list[str] = field(default_factory=list)
-    origin: str = "llm"  # "mutation" for mutants of accepted LLM kernels
-    operators: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class LLMCounters:
-    candidates: int = 0  # replies that carried code
-    replies_without_code: int = 0
-    unsafe_replies: int = 0
-    duplicates: int = 0
-    first_try_accepted: int = 0
-    repair_tried: Counter[str] = field(default_factory=Counter)  # round -> candidates repaired
-    repair_success: Counter[str] = field(default_factory=Counter)  # round -> accepted after it
-    request_failures: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "candidates": self.candidates,
-            "replies_without_code": self.replies_without_code,
-            "unsafe_replies": self.unsafe_replies,
-            "duplicates_rejected": self.duplicates,
-            "first_try_accepted": self.first_try_accepted,
-            "first_try_acceptance": round(self.first_try_accepted / self.candidates, 4) if self.candidates else 0.0,
-            "repair_success_by_round": {r: {"tried": self.repair_tried[r], "accepted": self.repair_success[r]}
-                                        for r in sorted(self.repair_tried)},
-            "request_failures": self.request_failures,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> LLMCounters:
-        c = cls()
-        if not d:
-            return c
-        c.candidates = int(d.get("candidates", 0))
-        c.replies_without_code = int(d.get("replies_without_code", 0))
-        c.unsafe_replies = int(d.get("unsafe_replies", 0))
-        c.duplicates = int(d.get("duplicates_rejected", 0))
-        c.first_try_accepted = int(d.get("first_try_accepted", 0))
-        for r, v in d.get("repair_success_by_round", {}).items():
-            c.repair_tried[r] = int(v.get("tried", 0))
-            c.repair_success[r] = int(v.get("accepted", 0))
-        c.request_failures = int(d.get("request_failures", 0))
-        return c
 
 
 class LLMJobs:
     """Runs diversify/repair jobs on a thread pool; results are consumed by the run loop."""
 
-    def __init__(self, client: ChatClient, batcher: MicroBatcher, coverage: Coverage, *, seed: int,
-                 concurrency: int, repair_rounds: int, is_known: Any) -> None:
+    def __init__(self, client: ChatClient, batcher: MicroBatcher, coverage: Coverage, dedup: Dedup, *, seed: int,
+                 concurrency: int, repair_rounds: int) -> None:
         self.client = client
         self.batcher = batcher
         self.coverage = coverage
         self.seed = seed
         self.repair_rounds = repair_rounds
-        self.is_known = is_known  # rid -> bool: already written or in flight
+        self.dedup = dedup
         self.stop = threading.Event()
         # K requests on the wire at once; jobs waiting for their kernel to compile do not hold a
         # slot, so HTTP latency overlaps with extraction instead of alternating with it
         self._http_slots = threading.Semaphore(concurrency)
         self.max_jobs = 4 * concurrency
         self._pool = ThreadPoolExecutor(max_workers=self.max_jobs, thread_name_prefix="wsynth-llm")
-        self._seeds: dict[str, list[tuple[str, str]]] = {}
+        self._pool_by_category: dict[str, list[tuple[str, str]]] = {}
         self._recent: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         self._job_no = 0
 
     # ----- exemplars
-    def seeds(self, category: str) -> list[tuple[str, str]]:
+    def exemplar_pool(self, category: str) -> list[tuple[str, str]]:
+        """``(record id, source)`` of the template exemplars drawn for ``category``."""
         with self._lock:
-            if category not in self._seeds:
+            if category not in self._pool_by_category:
                 ts = TemplateSource(self.seed)
-                self._seeds[category] = [(record_id(c.source), c.source)
+                self._pool_by_category[category] = [(record_id(c.source), c.source)
                                          for c in ts.exemplars(category, EXEMPLAR_POOL)]
-            return self._seeds[category]
+            return self._pool_by_category[category]
 
     def remember(self, category: str, source: str) -> None:
         with self._lock:
@@ -125,8 +72,8 @@ class LLMJobs:
             del recent[:-RECENT_ACCEPTED]
 
     def _exemplars(self, category: str, rng: random.Random) -> tuple[list[str], list[str]]:
-        seeds = self.seeds(category)
-        picked = rng.sample(seeds, min(2, len(seeds)))
+        pool = self.exemplar_pool(category)
+        picked = rng.sample(pool, min(2, len(pool)))
         sources = [s for _, s in picked]
         with self._lock:
             recent = list(self._recent.get(category, []))
@@ -135,109 +82,102 @@ class LLMJobs:
         return sources, [i for i, _ in picked]
 
     # ----- jobs
-    def submit(self, category: str) -> Future[JobResult]:
+    def submit(self, category: str) -> Work:
         with self._lock:
             self._job_no += 1
             rng = random.Random(f"{self.seed}/llm/{self._job_no}")
-        return self._pool.submit(self._job, category, rng)
+        work = Work(category, Future(), units=1)
+        work.future = self._pool.submit(self._job, category, rng, work.notes)
+        return work
 
-    def submit_mutation(self, category: str, source: str, parent_id: str) -> Future[JobResult]:
+    def submit_mutation(self, category: str, source: str, parent_id: str) -> Work:
         """Diversify an accepted LLM kernel further with the libcst mutator (no LLM call)."""
         with self._lock:
             self._job_no += 1
             rng = random.Random(f"{self.seed}/mut/{self._job_no}")
-        return self._pool.submit(self._mutation_job, category, source, parent_id, rng)
+        work = Work(category, Future(), units=1)
+        work.future = self._pool.submit(self._mutation_job, category, source, parent_id, rng)
+        return work
 
-    def _mutation_job(self, category: str, source: str, parent_id: str, rng: random.Random) -> JobResult:
-        from warp_synth.synth.mutators.mutate import mutate
+    def _extract(self, cand: Candidate, rid: str) -> Attempt:
+        if not self.dedup.claim(rid):
+            return Attempt(cand, rid, Rejected(rid, Reason.DUPLICATE, "already written or in flight"))
+        return Attempt(cand, rid, self.batcher.submit(Unit(rid, cand.source)).result())
 
-        res = JobResult(category, "rejected", origin="mutation", parent_id=parent_id)
-        code = source
+    def _mutation_job(self, category: str, source: str, parent_id: str, rng: random.Random) -> list[Attempt]:
+        code, operators = source, []
         for _ in range(rng.randint(1, 2)):
             m = mutate(code, rng)
             if m is None:
                 break
             code = m.source
-            res.operators.append(m.operator)
-        if not res.operators:
-            res.kind = "budget"  # nothing to try: not an attempt
-            return res
-        res.source = code
+            operators.append(m.operator)
+        if not operators:
+            return []  # nothing to try: not an attempt
+        cand = Candidate(code, category, "mutation", parent_id=parent_id, provenance={"operators": operators})
         try:
-            res.rid = record_id(code)
+            rid = record_id(code)
         except (SyntaxError, ValueError, RecursionError):
-            res.reason = "syntax"
-            return res
-        if self.is_known(res.rid):
-            res.kind = "duplicate"
-            return res
-        out = self.batcher.submit(Unit(res.rid, code)).result()
-        if isinstance(out, Accepted):
-            res.kind, res.outcome = "accepted", out
-        else:
-            res.reason = out.reason
-        return res
+            return [Attempt(cand, f"unparsable-{rng.getrandbits(64):016x}",
+                            Rejected("", Reason.SYNTAX, "the mutant does not parse"))]
+        return [self._extract(cand, rid)]
 
-    def _ask(self, messages: list[dict[str, str]], res: JobResult) -> str | None:
+    def _ask(self, messages: list[dict[str, str]], usage: dict[str, Any]) -> str | None:
         with self._http_slots:
             if self.stop.is_set():
                 raise LLMBudgetExhausted("run finished")
             try:
                 reply = self.client.complete(messages)
-            except LLMFatalError:
+            except LLMFatalError as e:
                 self.stop.set()  # a bad key or unknown model: no other job sends another request
-                raise
-        res.model = reply.model
-        res.prompt_tokens += reply.prompt_tokens
-        res.completion_tokens += reply.completion_tokens
+                raise UserError(str(e)) from None
+        usage["model"] = reply.model
+        usage["prompt_tokens"] += reply.prompt_tokens
+        usage["completion_tokens"] += reply.completion_tokens
         return extract_code(reply.text)
 
-    def _job(self, category: str, rng: random.Random) -> JobResult:
-        res = JobResult(category, "rejected")
+    def _job(self, category: str, rng: random.Random, notes: dict[str, Any]) -> list[Attempt]:
         if self.stop.is_set():
-            res.kind = "budget"
-            return res
+            return []
         exemplars, ids = self._exemplars(category, rng)
-        res.exemplar_ids, res.parent_id = ids, (ids[0] if ids else None)
+        usage: dict[str, Any] = {"model": "", "prompt_tokens": 0, "completion_tokens": 0}
+        last: Attempt | None = None
+
+        def candidate(code: str, rounds: int) -> Candidate:
+            meta = {"model": usage["model"], "repair_rounds": rounds,
+                    "usage": {"prompt_tokens": usage["prompt_tokens"], "completion_tokens": usage["completion_tokens"]}}
+            return Candidate(code, category, "llm" if rounds == 0 else "llm-repair",
+                             parent_id=ids[0] if ids else None, provenance={"exemplars": ids}, metadata=meta)
+
+        notes["repair_requests"] = 0
         try:
-            code = self._ask(diversify_messages(category, exemplars, self.coverage.suggest(rng)), res)
+            code = self._ask(diversify_messages(category, exemplars, self.coverage.suggest(rng)), usage)
             for round_no in range(self.repair_rounds + 1):
                 if code is None:
-                    res.kind = "no_code"
-                    return res
-                res.source, res.repair_rounds = code, round_no
+                    return [Attempt(candidate("", round_no), f"no-code-{rng.getrandbits(64):016x}",
+                                    Rejected("", Reason.NO_CODE, "the reply has no code block"))]
                 try:
                     rid = record_id(code)
                 except (SyntaxError, ValueError, RecursionError):
                     rid = f"unparsable-{rng.getrandbits(64):016x}"
-                res.rid = rid
-                if self.is_known(rid):
-                    res.kind = "duplicate"
-                    return res
-                out = self.batcher.submit(Unit(rid, code)).result()
-                if isinstance(out, Accepted):
-                    res.kind, res.outcome = "accepted", out
-                    return res
-                assert isinstance(out, Rejected)
-                res.reason = out.reason
-                if out.reason == "unsafe":
-                    res.kind = "unsafe"  # hostile replies are dropped, never repaired or run
-                    return res
+                last = self._extract(candidate(code, round_no), rid)
+                out = last.outcome
+                if isinstance(out, Accepted) or out.reason in (Reason.DUPLICATE, Reason.UNSAFE):
+                    return [last]  # hostile replies are dropped, never repaired or run
                 if round_no == self.repair_rounds or self.stop.is_set():
-                    return res
-                res.rounds_tried = round_no + 1
-                code = self._ask(repair_messages(code, out.reason, out.message, out.line, category=category), res)
+                    return [last]
+                notes["repair_requests"] = round_no + 1
+                code = self._ask(repair_messages(code, out.reason, out.message, out.line, category=category), usage)
         except LLMBudgetExhausted:
-            res.kind = "budget" if not res.source else res.kind
-            return res
+            pass
         except LLMRequestError as e:
-            res.kind, res.reason = ("llm_error", e.reason) if not res.source else (res.kind, res.reason)
-            return res
-        return res
+            if last is None:
+                notes["request_failed"] = e.reason
+        return [last] if last is not None else []
 
     def close(self) -> None:
         self.stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-__all__ = ["JobResult", "LLMCounters", "LLMFatalError", "LLMJobs"]
+__all__ = ["LLMJobs"]

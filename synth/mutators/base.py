@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import libcst as cst
+
 from warp_synth.synth.mutators.wptypes import annotation_type, infer
 
 

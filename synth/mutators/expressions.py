@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import libcst as cst
+
 from warp_synth.synth.mutators.base import ModuleInfo, NodeCtx, Operator, insert_before, wp_call
 from warp_synth.synth.mutators.wptypes import FLOATS, INTS, SCALARS, is_composite
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import libcst as cst
+
 from warp_synth.synth.mutators.base import ModuleInfo, NodeCtx, Operator, code, expr, names_in, stmt, wp_call
 from warp_synth.synth.mutators.statements import _Substitute
 from warp_synth.synth.mutators.wptypes import SCALARS, is_composite

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import libcst as cst
+
 from warp_synth.synth.mutators.base import (
     FuncInfo,
     ModuleInfo,

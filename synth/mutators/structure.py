@@ -6,6 +6,7 @@ import random
 import re
 
 import libcst as cst
+
 from warp_synth.synth.mutators.base import (
     Edit,
     FuncInfo,

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 
 import pytest
+
 from warp_synth.extract.executors.local import outcome_from_dict
 from warp_synth.reasons import EXTRACTION_REASONS, Reason, UnknownReason
 from warp_synth.records import Rejected

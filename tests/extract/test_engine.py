@@ -9,10 +9,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from warp_synth.extract.engine import ExtractOptions, Extractor
-from warp_synth.records import Accepted, Rejected, Unit
 
 from tests.support.units import HANG, NATIVE_BROKEN, SEGFAULT, env_spy
+from warp_synth.extract.engine import ExtractOptions, Extractor
+from warp_synth.records import Accepted, Rejected, Unit
 
 pytestmark = pytest.mark.timeout(600)
 

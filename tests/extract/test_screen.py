@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from warp_synth.extract.screen import screen
 
 pytestmark = pytest.mark.timeout(30)

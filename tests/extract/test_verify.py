@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from warp_synth.extract.verify import verify_record
 from warp_synth.identity import record_id
 from warp_synth.records import Accepted, Unit, make_record

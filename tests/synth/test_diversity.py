@@ -11,6 +11,7 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
+
 from warp_synth.extract.warp_adapter import kernel_builtin_names
 from warp_synth.identity import code_tokens, normalized_source, skeleton
 

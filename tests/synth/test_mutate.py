@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from textwrap import dedent
 
 import pytest
+
 from warp_synth.synth.mutators import analyze
 from warp_synth.synth.mutators.mutate import OPERATORS, Mutation, applicable, mutate
 from warp_synth.synth.mutators.seeds import SEEDS

@@ -9,9 +9,9 @@ import subprocess
 import time
 
 import pytest
-from warp_synth.identity import normalized_source
 
 from tests.support.cli import read_records, run_synth, start_synth
+from warp_synth.identity import normalized_source
 
 pytestmark = pytest.mark.timeout(900)
 

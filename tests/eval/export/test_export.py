@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from warp_synth.errors import UserError
 from warp_synth.eval.export import command as export
 from warp_synth.identity import normalized_source, skeleton
@@ -142,6 +143,7 @@ def _by_id(recs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def test_parquet_round_trips_through_pyarrow_and_datasets(dataset, tmp_path: Path) -> None:
     import datasets
     import pyarrow.parquet as pq
+
     from warp_synth.eval.export.parquet import COLUMNS, row_to_record
 
     dirs, recs = dataset
@@ -176,6 +178,7 @@ def test_parquet_round_trips_through_pyarrow_and_datasets(dataset, tmp_path: Pat
 
 def test_parquet_card_describes_the_export(dataset, tmp_path: Path) -> None:
     import yaml
+
     from warp_synth.eval.export.parquet import COLUMNS
 
     dirs, recs = dataset
@@ -204,6 +207,7 @@ def test_parquet_card_describes_the_export(dataset, tmp_path: Path) -> None:
 
 def test_splits_are_stratified_and_leak_free(dataset, tmp_path: Path) -> None:
     import datasets
+
     from warp_synth.eval.export.parquet import row_to_record
 
     dirs, recs = dataset

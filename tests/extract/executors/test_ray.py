@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from warp_synth.errors import UserError
 from warp_synth.extract.engine import ExtractOptions, Extractor
 from warp_synth.extract.executors.local import PoolOptions
@@ -20,10 +21,9 @@ from warp_synth.records import Accepted, Rejected, Unit
 
 ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed (pip install 'warp-synth[ray]')")
 
-from warp_synth.extract.executors.ray import RAY_MISSING, RayExecutorError, RayWorkerPool  # noqa: E402
-
 from tests.support.cli import read_records, run_synth, start_synth  # noqa: E402
 from tests.support.units import HANG, NATIVE_BROKEN, SEGFAULT, env_spy  # noqa: E402
+from warp_synth.extract.executors.ray import RAY_MISSING, RayExecutorError, RayWorkerPool  # noqa: E402
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
@@ -119,7 +119,7 @@ def test_a_batch_survives_the_death_of_its_actor_and_nothing_leaks(good):
         assert len(pids) == 2
         ray.kill(victim, no_restart=False)  # as if its node were lost: Ray restarts the actor
         outs = fut.result(timeout=300)
-        stats = pool.stats.as_dict()
+        stats = pool.stats.to_dict()
         again = pool.run([Unit("g1", good(1))])  # the restarted actor serves again
         pool.run([Unit("g2", good(2))])
     assert [type(o) for o in outs] == [Accepted, Accepted] and isinstance(again[0], Accepted)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from warp_synth.records import Record
 from warp_synth.store import LOCK, Store, StoreError
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+
 from warp_synth.identity import (
     called_warp_names,
     normalized_and_skeleton,

@@ -1,0 +1,268 @@
+"""The one run loop of ``synth run``: schedule work, commit attempts, keep the folder resumable.
+
+Offline and LLM mode differ only in their ``Source`` (``warp_synth.synth.source``).  The loop
+keeps work in flight for the category that needs records most, and every finished piece of
+work goes through one commit: count each attempt, turn accepted single-kernel outcomes into
+records (never past a category's target, never a duplicate), append and fsync them, then
+replace ``state.json`` (the source's resume cursor) and ``stats.json`` atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm import tqdm
+
+from warp_synth.counters import Counters
+from warp_synth.errors import UserError
+from warp_synth.reasons import Reason
+from warp_synth.records import CATEGORIES, Accepted, Attempt, Record, make_record, utc_now
+from warp_synth.shards import STATE, STATS
+from warp_synth.store import Store
+from warp_synth.synth.dedup import Dedup
+from warp_synth.synth.source import Source, Work
+
+SCHEMA_VERSION = 1
+
+
+class RunError(UserError):
+    """A ``synth run`` setting or situation the run cannot go on with."""
+
+
+@dataclass(slots=True)
+class RunStats(Counters):
+    attempts: int = 0
+    accepted: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    per_category: dict[str, dict[str, int]] = field(default_factory=dict)
+    per_operator: dict[str, dict[str, int]] = field(default_factory=dict)
+    accepted_by_origin: Counter[str] = field(default_factory=Counter)
+    elapsed_s: float = 0.0
+    generate_s: float = 0.0  # CPU seconds this process spent making candidates (templates, mutator, ids)
+
+    def cat(self, c: str) -> dict[str, int]:
+        return self.per_category.setdefault(c, {"attempts": 0, "accepted": 0})
+
+    def op(self, o: str) -> dict[str, int]:
+        return self.per_operator.setdefault(o, {"tried": 0, "valid": 0})
+
+
+def targets(category: str, n: int) -> dict[str, int]:
+    if category != "all":
+        return {category: n}
+    base, extra = divmod(n, len(CATEGORIES))
+    return {c: base + (1 if i < extra else 0) for i, c in enumerate(CATEGORIES)}
+
+
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """What makes a run *this* run: changing any of these needs another --out."""
+    llm = getattr(args, "llm_config", None)
+    out = {"schema": SCHEMA_VERSION, "category": args.category, "seed": args.seed,
+           "mode": "llm" if llm is not None else "offline", "with_ptx": args.with_ptx,
+           "mutation_rate": args.mutation_rate}
+    if llm is not None:
+        out["model"] = llm.model
+    return out
+
+
+def _with_yield(table: dict[str, dict[str, int]], num: str, den: str) -> dict[str, dict[str, Any]]:
+    return {k: {**v, "yield": round(v[num] / v[den], 4) if v[den] else 0.0} for k, v in sorted(table.items())}
+
+
+class Runner:
+    """One ``synth run`` on one ``--out`` folder (opened, locked and reloaded on construction)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.targets = targets(args.category, args.n)
+        self.store = Store.open(args.out, run_settings(args), shard_records=args.shard_records)
+        self.state: dict[str, Any] = self.store.read_json(STATE) or {}
+        self.previous: dict[str, Any] = self.store.read_json(STATS) or {}
+        self.stats = RunStats.from_dict(self.previous)
+        self.prev_engine: Counter[str] = Counter(self.previous.get("engine", {}))
+        self.accepted = {c: self.store.counts_by_category.get(c, 0) for c in self.targets}
+        self.dedup = Dedup(self.store.ids)  # the store's own id set: what it appends, dedup sees
+        self.inflight: list[Work] = []
+        self.t0 = time.monotonic()
+        self.session_accepted = 0
+        self.engine_stats: Callable[[], dict[str, float]] = dict
+        self.source: Source | None = None
+        import warp  # version only; no Warp code runs in this process
+
+        self.warp_version = warp.__version__
+
+    def next_index(self) -> dict[str, int]:
+        """The offline cursor saved by an earlier session of this folder."""
+        return {c: int(self.state.get("next_index", {}).get(c, 0)) for c in self.targets}
+
+    # ----------------------------------------------------------------- scheduling
+    def remaining(self, c: str) -> int:
+        return max(0, self.targets[c] - self.accepted[c])
+
+    def total_remaining(self) -> int:
+        return sum(self.remaining(c) for c in self.targets)
+
+    def _yield(self, c: str) -> float:
+        """Share of this category's candidates that became records so far (optimistic at first)."""
+        v = self.stats.per_category.get(c, {})
+        attempts, accepted = v.get("attempts", 0), v.get("accepted", 0)
+        return max(0.2, accepted / attempts) if attempts >= 32 else 0.95
+
+    def _need(self, source: Source, c: str) -> float:
+        """Records ``c`` still needs beyond what its work in flight should bring."""
+        units = sum(w.units for w in self.inflight if w.category == c)
+        return self.remaining(c) - source.expected(c, units, self._yield(c))
+
+    def _pick_category(self, source: Source) -> str | None:
+        best, best_need = None, 0.0
+        for c in self.targets:
+            need = self._need(source, c)
+            if self.remaining(c) > 0 and need > best_need:
+                best, best_need = c, need
+        return best
+
+    def _fill(self, source: Source) -> None:
+        while source.has_room(len(self.inflight)):
+            c = self._pick_category(source)
+            if c is None:
+                break
+            work = source.next_work(c, self._need(source, c), self._yield(c))
+            self.stats.generate_s += work.generate_s
+            self.inflight.append(work)
+
+    def _finished_work(self, source: Source) -> list[Work]:
+        if source.ordered:  # commit in submission order: the same seed gives the same records
+            done = [self.inflight[0]]
+        else:
+            done_set, _ = wait([w.future for w in self.inflight], return_when=FIRST_COMPLETED)
+            done = [w for w in self.inflight if w.future in done_set]
+        for w in done:
+            self.inflight.remove(w)
+        return done
+
+    # ----------------------------------------------------------------- committing
+    def _verdict(self, a: Attempt, records: list[Record]) -> str:
+        """Why an attempt does not become a record ("" when it does)."""
+        out = a.outcome
+        if not (isinstance(out, Accepted) and len(out.kernels) == 1):
+            return out.reason if not isinstance(out, Accepted) else Reason.MULTIPLE_KERNELS
+        c = a.candidate.kernel_type
+        if sum(1 for r in records if r.kernel_type == c) >= self.remaining(c):
+            return Reason.SURPLUS  # the category filled up inside this commit
+        if self.dedup.is_written(a.record_id) or any(r.id == a.record_id for r in records):
+            return Reason.DUPLICATE
+        return ""
+
+    def commit(self, source: Source, work: Work) -> list[Work]:
+        st = self.stats
+        records: list[Record] = []
+        verdicts: list[tuple[Attempt, str]] = []
+        for a in work.future.result():
+            cand, out = a.candidate, a.outcome
+            st.attempts += 1
+            st.cat(cand.kernel_type)["attempts"] += 1
+            early_duplicate = not isinstance(out, Accepted) and out.reason == Reason.DUPLICATE
+            if not early_duplicate:  # it went to extraction under its claimed id
+                self.dedup.release(a.record_id)
+                ok = isinstance(out, Accepted) and len(out.kernels) == 1
+                for o in cand.provenance.get("operators", []):
+                    st.op(o)["tried"] += 1
+                    st.op(o)["valid"] += int(ok)
+            why = self._verdict(a, records)
+            verdicts.append((a, why))
+            if why:
+                st.rejected[why] += 1
+                continue
+            assert isinstance(out, Accepted)
+            records.append(make_record(
+                cand.source, out.kernels[0], record_id=a.record_id, kernel_type=cand.kernel_type,
+                origin=cand.origin, warp_version=self.warp_version, parent_id=cand.parent_id,
+                extra_metadata={**cand.metadata, "provenance": cand.provenance, "seed": self.args.seed},
+            ))
+        written = self.store.append(records)
+        for r in records:
+            self.accepted[r.kernel_type] += 1
+            st.cat(r.kernel_type)["accepted"] += 1
+            st.accepted_by_origin[r.origin] += 1
+        self.session_accepted += written
+        st.accepted += written
+        follow_ups = source.committed(work, verdicts, records, self.remaining)
+        self._save(source)
+        return follow_ups
+
+    def _save(self, source: Source) -> None:
+        self.store.write_json(STATE, source.state(self.inflight))
+        self.store.write_json(STATS, self.stats_dict(source))
+
+    def stats_dict(self, source: Source | None, finished: bool = False) -> dict[str, Any]:
+        st = self.stats
+        elapsed = st.elapsed_s + (time.monotonic() - self.t0)
+        engine = Counter(self.prev_engine)
+        engine.update(self.engine_stats())
+        extra = source.stats() if source is not None else None
+        return {
+            "settings": run_settings(self.args),
+            "target": self.args.n,
+            "records": self.store.count,
+            "finished": finished,
+            "attempts": st.attempts,
+            "accepted": st.accepted,
+            "rejected": dict(sorted(st.rejected.items())),
+            "accepted_by_origin": dict(sorted(st.accepted_by_origin.items())),
+            "per_category": _with_yield(st.per_category, "accepted", "attempts"),
+            "per_operator": _with_yield(st.per_operator, "valid", "tried"),
+            "elapsed_s": round(elapsed, 2),
+            "pairs_per_s": round(st.accepted / elapsed, 3) if elapsed > 0 else 0.0,
+            "generate_s": round(st.generate_s, 3),
+            "engine": {k: round(v, 3) if isinstance(v, float) else v for k, v in sorted(engine.items())},
+            "workers": self.args.workers,
+            "batch_size": self.args.batch_size,
+            "warp_version": self.warp_version,
+            "updated_at": utc_now(),
+            **({"llm": extra} if extra is not None else {}),
+        }
+
+    # ----------------------------------------------------------------- the loop
+    def run(self, source: Source, engine_stats: Callable[[], dict[str, float]]) -> str:
+        """Run ``source`` until every target is met or it has no more to give; returns why it
+        stopped early ("" when it did not)."""
+        self.source, self.engine_stats = source, engine_stats
+        args = self.args
+        bar = tqdm(total=args.n, initial=self.store.count, unit="pair", dynamic_ncols=True,
+                   disable=args.no_progress or None, file=sys.stderr, desc="accepted")
+        stop_reason = ""
+        try:
+            while self.total_remaining() > 0:
+                self._fill(source)
+                if not self.inflight:
+                    stop_reason = source.stop_reason
+                    break
+                for work in self._finished_work(source):
+                    before = self.store.count
+                    self.inflight.extend(self.commit(source, work))
+                    bar.update(self.store.count - before)
+                rejects = sum(v for k, v in self.stats.rejected.items() if k != Reason.SURPLUS)
+                rate = self.session_accepted / max(time.monotonic() - self.t0, 1e-9)
+                bar.set_postfix(rate=f"{rate:.1f}/s", rejects=rejects, **source.postfix(), refresh=False)
+            for other in self.inflight:
+                other.future.cancel()
+        finally:
+            bar.close()
+            source.close()
+            # the cursor still counts the cancelled work: a later, larger run regenerates it
+            self.store.write_json(STATE, source.state(self.inflight))
+            self.inflight.clear()
+        final = self.stats_dict(source, finished=self.total_remaining() == 0)
+        self.store.write_json(STATS, final)
+        if stop_reason:
+            print(f"synth run: stopped: {stop_reason}", file=sys.stderr)
+        print(f"synth run: {self.store.count} records in {args.out} ({self.session_accepted} new, "
+              f"{source.summary(final['pairs_per_s'])}); stats in {args.out / STATS}", file=sys.stderr)
+        return stop_reason
