@@ -3,7 +3,7 @@
     python benchmarks/mutator_yield.py [--n 3] [--seed 0] [--engine auto|subprocess] [--show-failures]
 
 Every operator is applied ``n`` times (different rng seeds) to each seed kernel of
-``synth.mutators.seeds``.  *tried* counts the mutants produced (an operator with no site produces
+``synth.mutators.examples``.  *tried* counts the mutants produced (an operator with no site produces
 none), *valid* those that compile on both backends.  With ``--engine auto`` the mutants go through
 ``extract.engine.check_sources`` (static screen + isolated compile) when it is importable, else
 through a single Warp subprocess (``compile_aot_module`` for CPU and sm_75 PTX).
@@ -21,8 +21,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from warp_synth.synth.mutators.examples import EXAMPLE_KERNELS  # noqa: E402
 from warp_synth.synth.mutators.mutate import OPERATORS, mutate  # noqa: E402
-from warp_synth.synth.mutators.seeds import SEEDS  # noqa: E402
 
 _WORKER = r"""
 import importlib.util, json, os, sys, tempfile
@@ -83,12 +83,12 @@ def main(argv: list[str] | None = None) -> int:
 
     jobs: list[tuple[str, str, str]] = []  # (operator, seed name, mutant source)
     for op in OPERATORS:
-        for seed_name, source in SEEDS.items():
+        for seed_name, source in EXAMPLE_KERNELS.items():
             for k in range(args.n):
                 m = mutate(source, random.Random(f"{args.seed}:{op}:{seed_name}:{k}"), op)
                 if m is not None:
                     jobs.append((op, seed_name, m.source))
-    for seed_name, source in SEEDS.items():  # chains: mutants of mutants, operator chosen by mutate()
+    for seed_name, source in EXAMPLE_KERNELS.items():  # chains: mutants of mutants, operator chosen by mutate()
         for k in range(args.n * 3 if args.chain > 1 else 0):
             rng, current, ops = random.Random(f"{args.seed}:chain:{seed_name}:{k}"), source, []
             for _ in range(args.chain):

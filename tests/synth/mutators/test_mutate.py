@@ -14,8 +14,8 @@ from textwrap import dedent
 import pytest
 
 from warp_synth.synth.mutators import analyze
+from warp_synth.synth.mutators.examples import EXAMPLE_KERNELS
 from warp_synth.synth.mutators.mutate import OPERATORS, Mutation, applicable, mutate
-from warp_synth.synth.mutators.seeds import SEEDS
 from warp_synth.synth.mutators.statements import WrapInBranch
 
 pytestmark = pytest.mark.timeout(300)
@@ -419,36 +419,36 @@ def test_bad_input_gives_none(source: str) -> None:
 
 
 def test_unknown_operator_gives_none() -> None:
-    assert mutate(SEEDS["arithmetic"], random.Random(0), "rename_everything") is None
+    assert mutate(EXAMPLE_KERNELS["arithmetic"], random.Random(0), "rename_everything") is None
 
 
 def test_operator_without_site_gives_none() -> None:
-    source = SEEDS["arithmetic"]  # no if/else, no loop, no @wp.func
+    source = EXAMPLE_KERNELS["arithmetic"]  # no if/else, no loop, no @wp.func
     for name in ("negate_branch", "unroll_loop", "early_continue", "inline_func", "swap_atomic"):
         assert name not in applicable(source)
         assert mutate(source, random.Random(0), name) is None
 
 
 def test_applicable_lists_operators_in_table_order() -> None:
-    names = applicable(SEEDS["func"])
+    names = applicable(EXAMPLE_KERNELS["func"])
     assert "inline_func" in names and "negate_branch" not in names
     assert names == [n for n in OPERATORS if n in names]
 
 
 def test_every_operator_applies_to_some_seed() -> None:
-    covered = {name for source in SEEDS.values() for name in applicable(source)}
+    covered = {name for source in EXAMPLE_KERNELS.values() for name in applicable(source)}
     assert covered == set(OPERATORS)
 
 
 def test_mutate_is_deterministic_for_a_seed() -> None:
-    for source in SEEDS.values():
+    for source in EXAMPLE_KERNELS.values():
         for name in [*OPERATORS, None]:
             first = mutate(source, random.Random(42), name)
             assert first == mutate(source, random.Random(42), name)
 
 
 def test_random_operator_is_an_applicable_one() -> None:
-    for k, source in enumerate(SEEDS.values()):
+    for k, source in enumerate(EXAMPLE_KERNELS.values()):
         m = mutate(source, random.Random(k), None)
         assert m is not None and m.operator in applicable(source) and m.source != source
 
@@ -474,7 +474,7 @@ def test_wrap_in_branch_never_hides_a_definition_used_later() -> None:
 def test_mutants_compile(compile_sources) -> None:  # type: ignore[no-untyped-def]
     """Every "after" text above, and one mutant per operator of a realistic seed kernel (a different
     seed per operator where possible), compiles with Warp for CPU and CUDA through the extraction engine."""
-    seeds = list(SEEDS.values())
+    seeds = list(EXAMPLE_KERNELS.values())
     mutants: list[tuple[str, str]] = []
     for k, name in enumerate(OPERATORS):
         rotated = seeds[k % len(seeds) :] + seeds[: k % len(seeds)]

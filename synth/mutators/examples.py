@@ -1,4 +1,4 @@
-"""Six small, realistic seed kernels covering the shapes the operators target.
+"""Six small, realistic example kernels covering the shapes the operators target.
 
 Used by ``benchmarks/mutator_yield.py`` and the compile tests; every one compiles with Warp.
 """
@@ -101,7 +101,7 @@ def blend(src: wp.array(dtype=wp.vec3), dst: wp.array(dtype=wp.vec3), weights: w
     dst[i] = c * wp.exp(-t)
 '''
 
-SEEDS: dict[str, str] = {
+EXAMPLE_KERNELS: dict[str, str] = {
     "arithmetic": ARITHMETIC,
     "loop": LOOP,
     "vector": VECTOR,
