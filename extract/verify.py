@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from warp_synth.extract.executors.local import worker_environment
+from warp_synth.extract.executors.supervisor import ChildFolder, isolated_environment, run_child
 from warp_synth.shards import find_shards, iter_records
 
 _CHILD = r"""
@@ -56,25 +52,24 @@ class VerifyResult:
 
 
 def verify_record(record: dict[str, Any], timeout: float = 300.0) -> VerifyResult:
-    workdir = tempfile.mkdtemp(prefix="wsynth-verify-")
+    folder = ChildFolder("wsynth-verify-")
     try:
-        os.makedirs(os.path.join(workdir, "tmp"))
-        env = worker_environment(workdir, mem_limit_mb=0)
-        payload = json.dumps({"python_source": record["python_source"], "ir": record["ir"]})
-        try:
-            proc = subprocess.run([sys.executable, "-c", _CHILD], input=payload, capture_output=True, text=True,
-                                  env=env, cwd=workdir, timeout=timeout, start_new_session=True)
-        except subprocess.TimeoutExpired:
+        env = isolated_environment(folder.path, mem_limit_mb=0)
+        payload = json.dumps({"python_source": record["python_source"], "ir": record["ir"]}).encode()
+        proc = run_child([sys.executable, "-c", _CHILD], workdir=folder.path, env=env, input=payload,
+                         timeout=timeout)
+        if proc.timed_out:
             return VerifyResult(record["id"], False, f"timed out after {timeout:.0f} s")
         if proc.returncode != 0:
-            tail = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+            stderr = proc.stderr.decode("utf-8", "replace")
+            tail = stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
             return VerifyResult(record["id"], False, f"re-derivation failed: {tail[0]}")
-        missing = json.loads(proc.stdout.strip().splitlines()[-1])["missing"]
+        missing = json.loads(proc.stdout.decode("utf-8", "replace").strip().splitlines()[-1])["missing"]
         if missing:
             return VerifyResult(record["id"], False, "not found in Warp's output: " + ", ".join(missing))
         return VerifyResult(record["id"], True)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        folder.remove()
 
 
 def verify_records(records: list[dict[str, Any]], workers: int = 2) -> list[VerifyResult]:

@@ -9,7 +9,8 @@ address space, runs in its own session (so a kill takes its compiler threads wit
 recycled after ``max_batches`` requests so memory and cache disk stay flat; its directory is
 deleted whenever it exits.  A folder records the pids of the processes that own it
 (``*.pid``); should both the parent and the worker die without cleaning up, the next pool
-started on the machine removes it (``sweep_stale_folders``).
+started on the machine removes it (``supervisor.sweep_stale_folders``).  Starting, isolating and
+killing processes is ``executors.supervisor``'s job; this module speaks the worker protocol.
 
 A request that exceeds its wall-clock deadline, a worker that dies (segfault, OOM kill) or that
 answers garbage is killed and replaced; the batch is split in halves and retried so the
@@ -24,11 +25,8 @@ import math
 import os
 import queue
 import selectors
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -37,10 +35,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from warp_synth.counters import Counters
+from warp_synth.extract.executors.supervisor import (
+    ChildFolder,
+    close_streams,
+    isolated_environment,
+    kill_group,
+    spawn,
+    sweep_stale_folders,
+)
 from warp_synth.reasons import Reason
 from warp_synth.records import Accepted, BackendIR, KernelIR, Outcome, Rejected, Unit
-
-_KEEP_ENV = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
 
 
 @dataclass(slots=True)
@@ -98,61 +102,6 @@ class WorkerFailure(Exception):
         self.detail = detail
 
 
-def worker_environment(workdir: str, mem_limit_mb: int) -> dict[str, str]:
-    env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
-    env.update(
-        HOME=workdir,
-        TMPDIR=os.path.join(workdir, "tmp"),
-        WARP_CACHE_PATH=os.path.join(workdir, "warp-cache"),
-        PYTHONDONTWRITEBYTECODE="1",
-        PYTHONUNBUFFERED="1",
-        PYTHONNOUSERSITE="1",
-        WSYNTH_MEM_LIMIT_MB=str(mem_limit_mb),
-        WSYNTH_WORKDIR=workdir,
-    )
-    env.setdefault("LANG", "C.UTF-8")
-    return env
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` is a live process; when that cannot be told, assume it is."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (OSError, OverflowError):
-        return True
-    return True
-
-
-def sweep_stale_folders(prefix: str, parent: str | None = None) -> int:
-    """Delete ``parent/prefix*`` folders whose owners are all dead: a folder qualifies only if it
-    holds at least one ``*.pid`` file and no pid in them is a live process (a folder being set up,
-    or one whose pid was reused, is left alone).  Returns the number of folders removed."""
-    removed = 0
-    try:
-        entries = list(os.scandir(parent or tempfile.gettempdir()))
-    except OSError:
-        return 0
-    for entry in entries:
-        if not entry.name.startswith(prefix) or not entry.is_dir(follow_symlinks=False):
-            continue
-        pids: list[int] = []
-        try:
-            for f in os.scandir(entry.path):
-                if f.name.endswith(".pid") and f.is_file(follow_symlinks=False):
-                    with open(f.path, encoding="ascii", errors="replace") as fh:
-                        pids += [int(t) for t in fh.read().split() if t.isdigit()]
-        except OSError:
-            continue
-        if pids and not any(_alive(p) for p in pids):
-            shutil.rmtree(entry.path, ignore_errors=True)
-            removed += 1
-    return removed
-
-
 class WorkerProcess:
     """One live worker; not thread-safe (a pool slot owns it)."""
 
@@ -167,23 +116,15 @@ class WorkerProcess:
 
     # -- lifecycle
     def start(self) -> None:
-        self.workdir = tempfile.mkdtemp(prefix="wsynth-worker-")
-        os.makedirs(os.path.join(self.workdir, "tmp"))
+        self.folder = ChildFolder("wsynth-worker-")
+        self.workdir = self.folder.path
         self._log = open(os.path.join(self.workdir, "worker.log"), "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "warp_synth.extract.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            env=worker_environment(self.workdir, self.options.mem_limit_mb),
-            cwd=self.workdir,
-            start_new_session=True,
-        )
+        self.proc = spawn([sys.executable, "-m", "warp_synth.extract.worker"], workdir=self.workdir,
+                          env=isolated_environment(self.workdir, self.options.mem_limit_mb), stderr=self._log)
         self._buf = b""
         self.served = 0
         self.stats.add(worker_starts=1)
-        with open(os.path.join(self.workdir, "owners.pid"), "w", encoding="ascii") as f:
-            f.write(f"{os.getpid()} {self.proc.pid}\n")  # see sweep_stale_folders
+        self.folder.record_owners(self.proc.pid)  # see sweep_stale_folders
         try:
             hello = self._read_line(time.monotonic() + self.options.startup_timeout)
         except WorkerFailure as e:
@@ -215,20 +156,12 @@ class WorkerProcess:
                 except (OSError, subprocess.TimeoutExpired):
                     kill = True
             if proc.poll() is None or kill:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                proc.wait()
-            for stream in (proc.stdin, proc.stdout):
-                try:
-                    stream.close()  # type: ignore[union-attr]
-                except OSError:
-                    pass
+                kill_group(proc)
+            close_streams(proc.stdin, proc.stdout)
         if getattr(self, "_log", None) is not None:
             self._log.close()
         if self.workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.folder.remove()
             self.workdir = ""
 
     # -- protocol

@@ -44,8 +44,8 @@ from warp_synth.extract.executors.local import (
     WorkerProcess,
     WorkerStartError,
     run_on_worker,
-    sweep_stale_folders,
 )
+from warp_synth.extract.executors.supervisor import sweep_stale_folders
 from warp_synth.records import Outcome, Unit
 
 RAY_MISSING = "--executor ray needs the 'ray' extra: pip install 'warp-synth[ray]'"

@@ -172,7 +172,7 @@ def test_a_worker_whose_parent_dies_removes_its_own_folder():
 def test_folders_of_dead_runs_are_swept_and_live_or_unmarked_ones_kept(tmp_path):
     """A run killed together with its workers leaves its folder; the next pool removes it, and
     only it: a folder with a live owner, or with no pid record yet, is someone else's."""
-    from warp_synth.extract.executors.local import sweep_stale_folders
+    from warp_synth.extract.executors.supervisor import sweep_stale_folders
 
     dead = subprocess.Popen(["true"])  # a pid that has exited (and been reaped)
     dead.wait()

@@ -3,6 +3,7 @@ and the templates, and the ``synth`` console script."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -38,8 +39,16 @@ def test_every_package_folder_is_listed_in_pyproject() -> None:
 
 @pytest.mark.slow
 def test_the_wheel_holds_one_top_level_package_with_templates_and_the_console_script(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                    str(tmp_path), str(ROOT)], check=True, timeout=240)
+    # build from a copy of the tracked files, as a fresh clone would (setuptools' build/ folder
+    # would otherwise keep stale modules of the working tree)
+    tree = tmp_path / "tree"
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for rel in filter(None, files.decode().split("\0")):
+        if (ROOT / rel).is_file():
+            (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, tree / rel)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(tree)],
+                   check=True, timeout=240)
     (wheel,) = tmp_path.glob("warp_synth-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
