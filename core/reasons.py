@@ -38,6 +38,8 @@ class Reason(str, Enum):
     NO_CODE = "no_code"  # an LLM reply without a code block
     # mining: why a kernel found in a user's file has no self-contained source
     IMPORT_ERROR = "import_error"
+    IMPORT_TIMEOUT = "import_timeout"  # the parent gave up on a file's import (the child hung) ...
+    IMPORT_CRASH = "import_crash"  # ... or the child died while importing
     NOT_INSTANTIATED = "not_instantiated"
     GENERIC_WITHOUT_OVERLOADS = "generic_without_overloads"
     NO_SOURCE = "no_source"

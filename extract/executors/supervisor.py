@@ -8,7 +8,8 @@ place (and the sandbox, when it tightens, tightens here):
   inside it) that records the pids owning it; ``sweep_stale_folders`` removes folders whose
   owners all died without cleaning up (a ``kill -9`` of the parent);
 * ``isolated_environment``: an *explicit* environment (``PATH``, the locale and paths into the
-  folder, nothing else), so no API key or other secret of the parent reaches the child;
+  folder, nothing else), so no API key or other secret of the parent reaches the child
+  (``user_environment`` for mining, whose children import the user's own, trusted files);
 * ``spawn``: the child in its own session, so ``kill_group`` takes everything it started
   (compiler threads, grandchildren in its process group) with it;
 * ``run_child``: spawn, feed stdin, collect output, and kill the whole group at the deadline.
@@ -42,6 +43,11 @@ def isolated_environment(workdir: str, mem_limit_mb: int) -> dict[str, str]:
     )
     env.setdefault("LANG", "C.UTF-8")
     return env
+
+
+def user_environment() -> dict[str, str]:
+    """The environment of a child that imports the user's *own* files (mining): theirs, as is."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
 class ChildFolder:

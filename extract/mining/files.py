@@ -1,9 +1,12 @@
 """Find the Warp files under the user's paths and slice them in killable child processes.
 
-Files are grouped by folder; each folder gets one ``extract.mining.child`` child (the user's
-environment, cwd = the folder, so relative file reads and sibling imports work).  A file whose
-import exceeds ``timeout`` seconds, or that kills the child, is reported as ``import_timeout``
-or ``import_crash`` and the child is restarted for the folder's remaining files.
+Files are grouped by folder; each folder gets one ``warp_synth.extract.mining.child`` child
+(the user's environment, cwd = the folder, so relative file reads and sibling imports work).  A
+file whose import exceeds ``timeout`` seconds, or that kills the child, is reported as
+``import_timeout`` or ``import_crash`` and the child is restarted for the
+folder's remaining files.  A child also exits as soon as this process does, however it ends
+(its stdin is a lifeline; see ``child``), so a hanging import never outlives ``synth mine``.
+This module never imports Warp.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import json
 import os
 import re
 import selectors
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,9 +22,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from warp_synth.errors import UserError
-from warp_synth.extract.mining.child import FileSlices, KernelSlice
+from warp_synth.extract.executors.supervisor import kill_group, spawn, user_environment
+from warp_synth.extract.mining.slices import FileSlices, KernelSlice, file_slices_from_json
+from warp_synth.extract.mining.source_scan import declared_kernels
+from warp_synth.reasons import Reason
 
 _MENTIONS_KERNEL = re.compile(r"\b(?:wp|warp)\s*\.\s*kernel\b")
 STARTUP_SECONDS = 120.0  # importing and initialising Warp in a fresh child
@@ -73,80 +79,55 @@ def discover(paths: Iterable[str]) -> tuple[list[SourceFile], int]:
     return list(out.values()), passed_over
 
 
-def child_environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+def _log_tail(log: Any, lines: int = 3) -> str:
+    log.seek(0)
+    text = log.read().decode("utf-8", "replace")
+    return " | ".join(ln.strip() for ln in text.splitlines()[-lines:] if ln.strip())
 
 
-def _from_json(d: dict) -> FileSlices:
-    kernels = [KernelSlice(**k) for k in d.pop("kernels", [])]
-    return FileSlices(**d, kernels=kernels)
+@dataclass(slots=True)
+class _ChildEnd:
+    """How one child stopped before reporting every file it was given."""
+
+    current: str | None  # the file it was importing, if any
+    progressed: bool  # it reported at least one file
+    reason: Reason
+    message: str
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        proc.kill()
-    proc.wait()
-
-
-def slice_folder(
-    folder: str, files: list[str], timeout: float, on_file: Callable[[FileSlices], None] | None = None
-) -> dict[str, FileSlices]:
-    """Slice ``files`` (absolute paths in ``folder``); one ``FileSlices`` per file."""
-    results: dict[str, FileSlices] = {}
-    remaining = list(files)
-
-    def done(fs: FileSlices) -> None:
-        results[fs.file] = fs
-        remaining.remove(fs.file)
-        if on_file is not None:
-            on_file(fs)
-
-    while remaining:
-        with tempfile.TemporaryFile() as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-c", _CHILD_CODE, *remaining],
-                cwd=folder,
-                env=child_environment(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                start_new_session=True,
-            )
-            assert proc.stdout is not None
-            sel = selectors.DefaultSelector()
+def _run_child(folder: str, files: list[str], timeout: float, done: Callable[[FileSlices], None]) -> _ChildEnd | None:
+    """One child slicing ``files`` in order; ``done`` per reported file.  None when it reported
+    them all; otherwise how it ended (killed after ``timeout``, or exited).  The child never
+    outlives this call, whatever ``done`` raises."""
+    with tempfile.TemporaryFile() as log:
+        # stdin is the child's lifeline: it exits when this end closes
+        proc = spawn([sys.executable, "-c", _CHILD_CODE, *files], workdir=folder, env=user_environment(),
+                     stderr=log)
+        assert proc.stdout is not None and proc.stdin is not None
+        left_to_report = len(files)
+        current: str | None = None
+        progressed = False
+        sel = selectors.DefaultSelector()
+        try:
             sel.register(proc.stdout, selectors.EVENT_READ)
-            current: str | None = None
             deadline = time.monotonic() + STARTUP_SECONDS + timeout
             buf = b""
-            progressed = False
-            failure: tuple[str, str] | None = None
-            while True:
+            while left_to_report:
                 left = deadline - time.monotonic()
                 if left <= 0 or not sel.select(timeout=left):
                     if time.monotonic() < deadline:
                         continue
-                    _kill(proc)
-                    failure = ("import_timeout", f"importing the file took longer than {timeout:g} s")
-                    break
+                    kill_group(proc)
+                    message = f"importing the file took longer than {timeout:g} s"
+                    return _ChildEnd(current, progressed, Reason.IMPORT_TIMEOUT, message)
                 chunk = os.read(proc.stdout.fileno(), 65536)
                 if not chunk:
                     proc.wait()
-                    log.seek(0)
-                    tail = " | ".join(
-                        ln.strip()
-                        for ln in log.read().decode("utf-8", "replace").splitlines()[-3:]
-                        if ln.strip()
+                    tail = _log_tail(log)
+                    message = f"the importing process exited with status {proc.returncode}" + (
+                        f": {tail}" if tail else ""
                     )
-                    failure = (
-                        "import_crash",
-                        f"the importing process exited with status {proc.returncode}"
-                        + (f": {tail}" if tail else ""),
-                    )
-                    break
+                    return _ChildEnd(current, progressed, Reason.IMPORT_CRASH, message)
                 buf += chunk
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
@@ -157,30 +138,52 @@ def slice_folder(
                         current = msg["begin"]
                         deadline = time.monotonic() + timeout
                     else:
-                        done(_from_json(msg))
-                        current = None
-                        progressed = True
-                if not remaining:
-                    break
-            sel.close()
-            if proc.poll() is None:
+                        left_to_report -= 1
+                        current, progressed = None, True
+                        done(file_slices_from_json(msg))
+            try:
                 proc.wait(timeout=30)
-        if not remaining:
+            except subprocess.TimeoutExpired:
+                pass
+            return None
+        finally:
+            sel.close()
+            proc.stdin.close()
+            proc.stdout.close()
+            if proc.poll() is None:
+                kill_group(proc)
+
+
+def slice_folder(
+    folder: str, files: list[str], timeout: float, on_file: Callable[[FileSlices], None] | None = None
+) -> dict[str, FileSlices]:
+    """Slice ``files`` (absolute paths in ``folder``); one ``FileSlices`` per file.  A file the
+    child dies or hangs on is reported as failed and a new child takes the rest."""
+    results: dict[str, FileSlices] = {}
+    remaining = list(files)
+
+    def done(fs: FileSlices) -> None:
+        results[fs.file] = fs
+        remaining.remove(fs.file)
+        if on_file is not None:
+            on_file(fs)
+
+    while remaining:
+        end = _run_child(folder, list(remaining), timeout, done)
+        if end is None:
             break
-        assert failure is not None
-        if current is not None:
-            done(_failed(current, *failure))
-        elif not progressed:  # the child could not even start: every remaining file fails
+        if end.current is not None:
+            done(_failed(end.current, end.reason, end.message))
+        elif not end.progressed:  # the child could not even start: every remaining file fails
             for f in list(remaining):
-                done(_failed(f, *failure))
+                done(_failed(f, end.reason, end.message))
         else:
-            done(_failed(remaining[0], *failure))
+            done(_failed(remaining[0], end.reason, end.message))
     return results
 
 
-def _failed(path: str, reason: str, message: str) -> FileSlices:
-    from warp_synth.extract.mining.child import declared_kernels
-
+def _failed(path: str, reason: Reason, message: str) -> FileSlices:
+    """The report of a file the child could not report on: every declared kernel skipped."""
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             declared = declared_kernels(f.read())
@@ -197,6 +200,8 @@ def _failed(path: str, reason: str, message: str) -> FileSlices:
 def slice_files(
     files: list[SourceFile], timeout: float, on_file: Callable[[FileSlices], None] | None = None
 ) -> dict[str, FileSlices]:
+    """Slice every file, folder by folder; ``on_file`` is called (on this thread) as each file's
+    slices arrive.  Results keyed by absolute path."""
     by_folder: dict[str, list[str]] = {}
     for f in files:
         by_folder.setdefault(os.path.dirname(f.path), []).append(f.path)

@@ -1,7 +1,7 @@
 """Cut one kernel out of an imported Warp program as a self-contained module source.
 
-Runs inside the slicer child process (``extract.mining.child``), after the user's file has been
-imported normally.  For a ``warp.Kernel`` object it emits, in dependency order:
+Runs inside the slicer child process (``warp_synth.extract.mining.child``), after the user's
+file has been imported normally.  For a ``warp.Kernel`` object it emits, in dependency order:
 
 * ``import warp as wp`` and any other import the code needs (``math``, ``numpy``, names taken
   from ``warp``/``typing`` such as ``from warp import vec3``, other aliases of ``warp``);
@@ -14,7 +14,7 @@ imported normally.  For a ``warp.Kernel`` object it emits, in dependency order:
   generic kernel, a ``@wp.overload`` stub with that overload's concrete argument types.
 
 Anything that cannot be reproduced (a Python object, a module used by attribute, two things
-with one name) raises ``CannotSlice`` with a reason and a message.
+with one name) raises ``CannotSlice`` with a ``Reason`` and a message.
 """
 
 from __future__ import annotations
@@ -30,14 +30,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import warp as wp
+
 from warp_synth.extract import warp_adapter as wa
+from warp_synth.extract.mining.source_scan import LaunchBlockDims, tile_block_dim
+from warp_synth.reasons import Reason
 
 # Modules a self-contained unit may import besides warp (Warp resolves ``math.pi``/``np.pi``).
 ALLOWED_MODULES = {"math": "math", "numpy": "numpy"}
 
 
 class CannotSlice(Exception):
-    def __init__(self, reason: str, message: str) -> None:
+    """This kernel has no self-contained source; ``reason`` says why (a mining ``Reason``)."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(f"{reason}: {message}")
         self.reason = reason
         self.message = message
@@ -141,12 +146,12 @@ def parse_def(obj: Any, keep_decorator: typing.Callable[[ast.expr], str | None])
         src = textwrap.dedent(inspect.getsource(obj))
     except (OSError, TypeError) as e:
         raise CannotSlice(
-            "no_source", f"source of {getattr(obj, '__qualname__', obj)!r} unavailable: {e}"
+            Reason.NO_SOURCE, f"source of {getattr(obj, '__qualname__', obj)!r} unavailable: {e}"
         ) from e
     tree = ast.parse(src)
     node = tree.body[0]
     if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-        raise CannotSlice("no_source", f"{obj!r} is not defined by a def/class statement")
+        raise CannotSlice(Reason.NO_SOURCE, f"{obj!r} is not defined by a def/class statement")
     lines = src.splitlines()
     body = "\n".join(lines[node.lineno - 1 : node.end_lineno])
     decorators = []
@@ -198,7 +203,7 @@ class _Slicer:
     done: set[int] = field(default_factory=set)
     visiting: set[int] = field(default_factory=set)
     wrapped_constants: dict[str, set[str]] = field(default_factory=dict)  # file -> wp.constant names
-    launches: tuple[dict[str, set[int]], set[int]] | None = None
+    launches: LaunchBlockDims | None = None
 
     # ------------------------------------------------------------------ names
     def bind(self, name: str, identity: str, what: str) -> bool:
@@ -209,7 +214,7 @@ class _Slicer:
             return True
         if prev[0] == identity:
             return False
-        raise CannotSlice("name_clash", f"'{name}' names both {prev[1]} and {what}")
+        raise CannotSlice(Reason.NAME_CLASH, f"'{name}' names both {prev[1]} and {what}")
 
     def require(self, owner: Any, name: str) -> None:
         where, obj = resolve(owner, name)
@@ -221,7 +226,7 @@ class _Slicer:
         if isinstance(obj, types.ModuleType):
             self.require_module(name, obj)
         elif wa.is_kernel(obj):
-            raise CannotSlice("kernel_reference", f"uses kernel '{name}' as a value")
+            raise CannotSlice(Reason.KERNEL_REFERENCE, f"uses kernel '{name}' as a value")
         elif wa.is_user_function(obj):
             real = self.emit_function(obj)
             if real != name and self.bind(name, f"fn:{id(obj)}", f"@wp.func {real}"):
@@ -258,7 +263,7 @@ class _Slicer:
             kind = type(obj).__name__
             what = getattr(obj, "__qualname__", None) or repr(obj)[:60]
             raise CannotSlice(
-                "python_object",
+                Reason.PYTHON_OBJECT,
                 f"uses '{name}', a Python {kind} ({what}) that is not a Warp function, struct or constant",
             )
 
@@ -276,7 +281,7 @@ class _Slicer:
             line = f"import {mname}" if name == mname else f"import {mname} as {name}"
         else:
             raise CannotSlice(
-                "module_reference",
+                Reason.MODULE_REFERENCE,
                 f"uses module '{name}' ({mname}) by attribute; a self-contained unit imports only "
                 "warp, math and numpy",
             )
@@ -294,7 +299,7 @@ class _Slicer:
         key = id(fn)
         defs = wa.function_definitions(fn)
         if not defs:
-            raise CannotSlice("no_source", f"@wp.func {fn.key} has no Python definition")
+            raise CannotSlice(Reason.NO_SOURCE, f"@wp.func {fn.key} has no Python definition")
         real = defs[0].__name__
         if key in self.done or key in self.visiting:
             return real
@@ -398,12 +403,10 @@ class _Slicer:
                 try:
                     params.append(f"{arg}: {wa.type_source(t, self.emit_struct)}")
                 except wa.UnsupportedType as e:
-                    raise CannotSlice("unsupported_type", f"overload argument '{arg}' has type {e}") from e
+                    raise CannotSlice(Reason.UNSUPPORTED_TYPE, f"overload argument '{arg}' has type {e}") from e
             stub = f"@wp.overload\ndef {name}({', '.join(params)}): ...\n"
         options = wa.kernel_module_option_changes(k)
         if self.launches is not None:
-            from warp_synth.extract.mining.child import tile_block_dim
-
             bd = tile_block_dim(name, "\n".join([*self.blocks, d.text]), self.launches, options)
             if bd is not None:
                 options["block_dim"] = bd
@@ -434,11 +437,11 @@ def _join_blocks(blocks: list[str]) -> str:
 def slice_kernel(
     kernel: Any,
     overload: list[tuple[str, Any]] | None = None,
-    launches: tuple[dict[str, set[int]], set[int]] | None = None,
+    launches: LaunchBlockDims | None = None,
 ) -> UnitSource:
     """Self-contained module source for ``kernel`` (one overload of it if generic).
 
-    ``launches`` (from ``mine_slicer.launch_block_dims``) lets a tile kernel keep the
+    ``launches`` (from ``source_scan.launch_block_dims``) lets a tile kernel keep the
     ``block_dim`` its program launches it with, as a module option of the unit."""
     return _Slicer(kernel, launches=launches).build(overload)
 

@@ -2,7 +2,7 @@
 
     python -m warp_synth.extract.mining.oracle FILE...       (prints one JSON line per file)
 
-The yardstick for ``synth extract``: every kernel this reports as compilable should be mined.
+The yardstick for ``synth mine``: every kernel this reports as compilable should be mined.
 Each file is imported in a fresh child process (cwd = its folder), exactly as the slicer
 imports it; then every Warp module holding one of the file's kernels is compiled ahead of time
 with Warp's public ``wp.compile_aot_module`` for the CPU and for CUDA ``sm_75`` PTX (NVRTC, no
@@ -15,22 +15,28 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from typing import Any
 
-from warp_synth.extract.mining.files import child_environment
+from warp_synth.extract.executors.supervisor import run_child, user_environment
+from warp_synth.extract.mining.files import discover
+from warp_synth.extract.mining.pipeline import mine, mining_options
+from warp_synth.extract.mining.source_scan import (
+    LaunchBlockDims,
+    declared_kernels,
+    launch_block_dims,
+    tile_block_dim,
+)
 
 _CHILD_CODE = "from warp_synth.extract.mining.oracle import child_main; child_main()"
 
 
-def _block_dim(kernel: Any, launches: tuple[dict[str, set[int]], set[int]]) -> int | None:
+def _block_dim(kernel: Any, launches: LaunchBlockDims) -> int | None:
     """The block_dim the slicer gives this kernel's unit (the same rule, so the same yardstick)."""
     import inspect
 
     from warp_synth.extract import warp_adapter as wa
-    from warp_synth.extract.mining.child import tile_block_dim
     from warp_synth.extract.mining.kernel_source import CannotSlice, slice_kernel
 
     sigs = wa.kernel_overload_signatures(kernel) if wa.kernel_is_generic(kernel) else [None]
@@ -48,13 +54,8 @@ def _block_dim(kernel: Any, launches: tuple[dict[str, set[int]], set[int]]) -> i
 
 def check_file(path: str, workdir: str) -> dict[str, Any]:
     import warp as wp
-    from warp_synth.extract.mining.child import (
-        declared_kernels,
-        find_kernels,
-        import_file,
-        kernel_labels,
-        launch_block_dims,
-    )
+
+    from warp_synth.extract.mining.child import find_kernels, import_file, kernel_labels
 
     with open(path, encoding="utf-8", errors="replace") as f:
         text = f.read()
@@ -111,38 +112,26 @@ def check_files(paths: list[str], timeout: float = 600.0) -> dict[str, dict[str,
     for path in paths:
         path = os.path.abspath(path)
         with tempfile.TemporaryDirectory(prefix="wsynth-oracle-cache-") as cache:
-            env = child_environment() | {"WARP_CACHE_PATH": cache}
-            try:
-                proc = subprocess.run(
-                    [sys.executable, "-c", _CHILD_CODE, path],
-                    cwd=os.path.dirname(path),
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    capture_output=True,
-                    timeout=timeout,
-                )
-                lines = [ln for ln in proc.stdout.decode("utf-8", "replace").splitlines() if ln.strip()]
-                out[path] = (
-                    json.loads(lines[-1])
-                    if lines
-                    else {"file": path, "error": f"crashed (status {proc.returncode})", "kernels": {}}
-                )
-            except subprocess.TimeoutExpired:
+            env = user_environment() | {"WARP_CACHE_PATH": cache}
+            proc = run_child([sys.executable, "-c", _CHILD_CODE, path], workdir=os.path.dirname(path), env=env,
+                             timeout=timeout)
+            if proc.timed_out:
                 out[path] = {"file": path, "error": "timeout", "kernels": {}}
+                continue
+            lines = [ln for ln in proc.stdout.decode("utf-8", "replace").splitlines() if ln.strip()]
+            out[path] = (
+                json.loads(lines[-1])
+                if lines
+                else {"file": path, "error": f"crashed (status {proc.returncode})", "kernels": {}}
+            )
     return out
 
 
 def compare(paths: list[str], *, workers: int = 2, timeout: float = 60.0) -> dict[str, Any]:
-    """Run ``synth extract``'s pipeline and this check over ``paths``; per file, the kernels
-    Warp compiles and the kernels mined (into a throw-away folder)."""
-    from pathlib import Path
-
-    from warp_synth.extract.mining.command import mine, mining_options
-    from warp_synth.extract.mining.files import discover
-
+    """Run ``synth mine``'s pipeline (writing nothing) and this check over ``paths``; per file,
+    the kernels Warp compiles and the kernels mined."""
     files, _ = discover(paths)
-    with tempfile.TemporaryDirectory(prefix="wsynth-compare-") as out:
-        reports, _records, _run = mine(files, out=Path(out), options=mining_options(workers), timeout=timeout)
+    reports = mine(files, options=mining_options(workers), timeout=timeout).reports
     warp = check_files([f.path for f in files])
     table: dict[str, Any] = {}
     for rep in reports:
