@@ -31,12 +31,13 @@ class ExtractOptions:
     max_ir_kb: int = 128  # reject units whose generated module exceeds this (0: no limit)
     executor: str = "local"  # "local": worker processes on this machine; "ray": worker actors on a Ray cluster
     ray_address: str | None = None  # None: start (or join) a local Ray instance
+    sandbox: bool = True  # every batch in a fresh sandboxed process (extract.sandbox); False: in the worker
 
     def pool_options(self) -> PoolOptions:
         return PoolOptions(
             workers=self.workers, mem_limit_mb=self.mem_limit_mb, timeout_base=self.timeout_base,
             timeout_per_unit=self.timeout_per_unit, max_batches=self.max_batches_per_worker,
-            with_ptx=self.with_ptx, max_ir_kb=self.max_ir_kb,
+            with_ptx=self.with_ptx, max_ir_kb=self.max_ir_kb, sandbox=self.sandbox,
         )
 
 

@@ -186,6 +186,15 @@ class CompileError(Exception):
         self.log = log
 
 
+def precompiled_header_dirs() -> list[str]:
+    """Where Warp keeps the compilers' precompiled headers (read by every batch's process)."""
+    dirs = [_context.runtime.get_clang_pch_dir(), _context.runtime.get_nvrtc_pch_dir()]
+    # CUDA 13's NVRTC keeps its own automatic PCH folder in TMPDIR, named after the process
+    tmp = tempfile.gettempdir()
+    dirs += [os.path.join(tmp, n) for n in os.listdir(tmp) if n.startswith(f"__nvrtc_auto_pch_{os.getpid()}_")]
+    return [d for d in dirs if d and os.path.isdir(d)]
+
+
 def compile_cpu(cpp_path: str, obj_path: str, options: dict[str, Any]) -> None:
     with _capture_fd2() as log:
         try:

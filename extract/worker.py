@@ -27,15 +27,25 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from warp_synth.extract import cpp_functions as split
+from warp_synth.extract import sandbox, zygote
 from warp_synth.identity import called_warp_names, warp_attr_names
 from warp_synth.reasons import Reason
 from warp_synth.records import Accepted, BackendIR, KernelIR, Rejected
 
 MAX_MESSAGE = 1200  # characters of compiler output kept for a repair prompt
+WARM_UP_SOURCE = """import warp as wp
+
+
+@wp.kernel
+def warm_up(a: wp.array(dtype=float), b: wp.array(dtype=wp.vec3)):
+    i = wp.tid()
+    a[i] = wp.sin(a[i]) + wp.length(b[i])
+"""
 
 
 @dataclass(slots=True)
@@ -123,7 +133,9 @@ class Worker:
         if not entries:
             return Rejected(key, Reason.CODEGEN, "no kernel can be compiled (a generic kernel needs a wp.overload)",
                             None)
-        size = max(len(code["cpu"].body), len(code["cuda"].body))
+        # measured with the unit's path as ``kernel.py``: the limit must not depend on where the
+        # worker keeps its files (path comments name the unit's file)
+        size = max(len(code[d].body.replace(path, "kernel.py")) for d in ("cpu", "cuda"))
         if max_ir_kb and size > max_ir_kb * 1024:
             return Rejected(key, Reason.TOO_LARGE, f"the generated code is {size // 1024} KB (limit {max_ir_kb} KB): "
                             "Warp unrolls range(C) loops with a constant C <= 16, so nested constant-bound loops "
@@ -218,13 +230,16 @@ class Worker:
                     self._compile_group(device, "", [u], batch_dir, failures, outputs)
 
     # ------------------------------------------------------------------ one request
-    def process(self, units: list[dict[str, str]], with_ptx: bool, max_ir_kb: int = 0) -> list[dict[str, Any]]:
+    def process(self, units: list[dict[str, str]], with_ptx: bool, max_ir_kb: int = 0, *,
+                batch_dir: str, mark: Callable[[str], None] = lambda _: None) -> list[dict[str, Any]]:
+        """Outcomes of one batch, worked on in ``batch_dir``; ``mark`` hears ``U <k>`` before unit
+        ``k`` is loaded and ``C`` before compilation (so a hang can be blamed on its unit)."""
         self.counter += 1
-        batch_dir = tempfile.mkdtemp(prefix=f"batch{self.counter}_", dir=self.workdir)
         outcomes: dict[str, Accepted | Rejected] = {}
         loaded: list[_Loaded] = []
         try:
             for n, u in enumerate(units):
+                mark(f"U {n}")
                 t0 = time.thread_time()
                 r = self._load(u["key"], u["source"], batch_dir, n, max_ir_kb)
                 self._spent("codegen", t0)
@@ -232,6 +247,7 @@ class Worker:
                     outcomes[r.key] = r
                 else:
                     loaded.append(r)
+            mark("C")
             cpu_fail: dict[str, tuple[str, int | None]] = {}
             self._compile("cpu", loaded, batch_dir, cpu_fail, {})
             for key, (msg, line) in cpu_fail.items():
@@ -249,8 +265,23 @@ class Worker:
             for u in loaded:
                 self.wa.forget_module(u.modname)
                 sys.modules.pop(u.modname, None)
-            shutil.rmtree(batch_dir, ignore_errors=True)
         return [asdict(outcomes[u["key"]]) for u in units]
+
+    def warm_up(self) -> None:
+        """Compile one trusted kernel here, in the zygote: the precompiled headers get built and
+        every module the compilers load lazily is loaded, so each batch's fresh process finds
+        them ready (and, sandboxed, could not build them)."""
+        batch_dir = tempfile.mkdtemp(prefix="warmup_", dir=self.workdir)
+        try:
+            self.process([{"key": "warm-up", "source": WARM_UP_SOURCE}], with_ptx=False, batch_dir=batch_dir)
+        finally:
+            shutil.rmtree(batch_dir, ignore_errors=True)
+        self.take_seconds()
+        for folder in self.wa.precompiled_header_dirs():  # readable for the sandboxed identity
+            for dirpath, _, filenames in os.walk(folder):
+                os.chmod(dirpath, 0o755)
+                for name in filenames:
+                    os.chmod(os.path.join(dirpath, name), 0o644)
 
     def _accepted(self, u: _Loaded, ptx: str | None) -> Accepted:
         used = sorted(called_warp_names(u.source) & self.builtins)
@@ -271,7 +302,8 @@ class Worker:
                 backward=split.function_text(cpu_body, wa.cpu_backward_name(mangled)),
                 helpers=split.helpers_text(cpu_body, mangled_all),
             )
-            args = wa.kernel_args(obj)
+            # a struct argument's type is named by its module: ours is the worker's own name for the unit
+            args = {k: v.replace(f"{u.modname}.", "") for k, v in wa.kernel_args(obj).items()}
             kernels.append(KernelIR(
                 kernel_name=name, mangled_name=mangled, cpu=cpu, cuda=cuda, num_params=len(args),
                 arg_types=args, builtins=used, module_id=u.module_id,
@@ -301,10 +333,14 @@ def _python_line(tu_lines: list[str], err_line: int) -> int | None:
 
 
 def _limit_memory() -> None:
-    mb = int(os.environ.get("WSYNTH_MEM_LIMIT_MB", "0") or 0)
+    mb = _mem_limit_mb()
     if mb > 0:
         limit = mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _mem_limit_mb() -> int:
+    return int(os.environ.get("WSYNTH_MEM_LIMIT_MB", "0") or 0)
 
 
 def main() -> None:
@@ -322,10 +358,55 @@ def main() -> None:
             shutil.rmtree(own, ignore_errors=True)
 
 
+class Zygote:
+    """The worker's serving side: every batch in a fresh sandboxed child (``extract.zygote``)."""
+
+    def __init__(self, worker: Worker, *, isolate: bool = True) -> None:
+        self.worker = worker
+        self.isolate = isolate
+        self.readable = [*sandbox.default_readable(), *worker.wa.precompiled_header_dirs()]
+        self.layers = sandbox.probe() if isolate else dict.fromkeys(sandbox.LAYERS, "")
+        self.required = tuple(layer for layer, v in self.layers.items() if v)
+
+    def _policy(self, deadline_s: float, required: tuple[str, ...] = ()) -> sandbox.Policy:
+        batch_dir = tempfile.mkdtemp(prefix="batch_", dir=self.worker.workdir)
+        return sandbox.Policy(workdir=batch_dir, readable=self.readable, mem_limit_mb=_mem_limit_mb(),
+                              cpu_seconds=int(deadline_s) + 5, required=required)
+
+    def serve(self, req: dict[str, Any]) -> dict[str, Any]:
+        units, with_ptx, max_ir_kb = req["units"], bool(req.get("with_ptx")), int(req.get("max_ir_kb", 0))
+        deadline_s = float(req.get("deadline_s", 600.0))
+        unit_deadline_s = float(req["unit_deadline_s"]) if req.get("unit_deadline_s") else None
+
+        def process(channel: Any, batch_dir: str) -> dict[str, Any]:
+            outcomes = self.worker.process(units, with_ptx, max_ir_kb, batch_dir=batch_dir, mark=channel.send)
+            return {"outcomes": outcomes, "seconds": self.worker.take_seconds()}
+
+        if not self.isolate:  # --no-sandbox: in this process, as before the sandbox existed
+            batch_dir = tempfile.mkdtemp(prefix="batch_", dir=self.worker.workdir)
+            try:
+                return {"id": req["id"], **process(zygote.NullChannel(), batch_dir)}
+            finally:
+                shutil.rmtree(batch_dir, ignore_errors=True)
+        result = zygote.run_batch(process, self._policy(deadline_s, self.required), deadline_s, unit_deadline_s)
+        reply: dict[str, Any] = {"id": req["id"], "seconds": result.seconds}
+        if result.timeout_unit is not None:
+            reply["timeout_unit"] = result.timeout_unit
+        elif result.outcomes is None:
+            reply["error"] = result.error
+            reply["timed_out"] = result.timed_out
+        else:
+            reply["outcomes"] = result.outcomes
+        return reply
+
+
 def _serve(proto_out: Any) -> None:
     t0 = time.thread_time()
     worker = Worker()
-    hello = {"ready": True, "pid": os.getpid(), "startup_s": round(time.thread_time() - t0, 4)}
+    worker.warm_up()
+    server = Zygote(worker, isolate=os.environ.get("WSYNTH_SANDBOX") != "off")
+    hello = {"ready": True, "pid": os.getpid(), "startup_s": round(time.thread_time() - t0, 4),
+             "sandbox": server.layers}
     proto_out.write(json.dumps(hello) + "\n")
     for line in sys.stdin:
         if not line.strip():
@@ -333,13 +414,7 @@ def _serve(proto_out: Any) -> None:
         req = json.loads(line)
         if req.get("op") == "exit":
             break
-        try:
-            reply = {"id": req["id"], "outcomes": worker.process(req["units"], bool(req.get("with_ptx")),
-                                                                  int(req.get("max_ir_kb", 0)))}
-        except Exception as e:  # the parent splits the batch and retries, as for a crash
-            reply = {"id": req["id"], "error": _trim(f"{type(e).__name__}: {e}")}
-        reply["seconds"] = worker.take_seconds()
-        proto_out.write(json.dumps(reply) + "\n")
+        proto_out.write(json.dumps(server.serve(req)) + "\n")
 
 
 if __name__ == "__main__":

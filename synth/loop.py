@@ -94,6 +94,7 @@ class Runner:
         self.session_accepted = 0
         self.engine_stats: Callable[[], dict[str, float]] = dict
         self.source: Source | None = None
+        self.sandbox: dict[str, Any] = {}  # what the batches run in (synth.run.sandbox_in_force)
         import warp  # version only; no Warp code runs in this process
 
         self.warp_version = warp.__version__
@@ -225,6 +226,7 @@ class Runner:
             "workers": self.args.workers,
             "batch_size": self.args.batch_size,
             "warp_version": self.warp_version,
+            "sandbox": self.sandbox,
             "updated_at": utc_now(),
             **({"llm": extra} if extra is not None else {}),
         }

@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from warp_synth.extract import ExtractOptions, Extractor, WorkerStartError
+from warp_synth.extract import ExtractOptions, Extractor, WorkerStartError, sandbox
 from warp_synth.records import CATEGORIES
 from warp_synth.synth.loop import RunError, Runner
 from warp_synth.synth.offline import OfflineCandidates, OfflineSource
@@ -51,6 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-ir-kb", type=int, default=128, metavar="KB",
                    help="reject kernels whose generated module exceeds KB per backend (default: 128; 0: no limit)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--allow-weak-sandbox", action="store_true",
+                   help="let LLM mode run on a machine that lacks a sandbox layer (the run names the missing ones)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="compile batches in the worker itself, without the OS sandbox (offline only; for "
+                        "benchmarks and machines without namespaces)")
     g = p.add_argument_group("LLM mode (an endpoint given means LLM mode; --offline always wins)")
     g.add_argument("--llm-base-url", default=None, metavar="URL",
                    help="OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 (env SYNTH_LLM_BASE_URL)")
@@ -68,7 +73,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _extract_options(args: argparse.Namespace) -> ExtractOptions:
     return ExtractOptions(workers=args.workers, batch_size=args.batch_size, with_ptx=args.with_ptx,
                           mem_limit_mb=args.mem_limit_mb, timeout_base=args.timeout, max_ir_kb=args.max_ir_kb,
-                          executor=args.executor, ray_address=args.ray_address)
+                          executor=args.executor, ray_address=args.ray_address, sandbox=not args.no_sandbox)
+
+
+def sandbox_in_force(args: argparse.Namespace) -> dict[str, object]:
+    """The sandbox this run's batches get, checked before anything starts.  LLM replies are hostile:
+    LLM mode refuses a weaker sandbox unless the user accepts it by name."""
+    llm = args.llm_config is not None
+    if args.no_sandbox:
+        if llm:
+            raise RunError("--no-sandbox is for offline runs: LLM replies are untrusted code")
+        return {"mode": "off", "layers": dict.fromkeys(sandbox.LAYERS, "")}
+    layers = sandbox.probe()
+    missing = sandbox.missing_layers(layers)
+    if missing:
+        if llm and not args.allow_weak_sandbox:
+            raise RunError(f"this machine lacks sandbox layer(s) {', '.join(missing)}; LLM mode runs untrusted "
+                           "code and needs them all (pass --allow-weak-sandbox to accept a weaker sandbox)")
+        print(f"synth run: sandbox: this machine lacks {', '.join(missing)}; batches run without "
+              f"{'them' if len(missing) > 1 else 'it'}", file=sys.stderr)
+    return {"mode": "weak" if missing else "full", "layers": layers}
 
 
 def _announce(runner: Runner) -> bool:
@@ -105,7 +129,7 @@ def validate(args: argparse.Namespace) -> None:
         raise RunError(f"--max-llm-calls must be >= 0, got {args.max_llm_calls}")
     if args.config is not None and not args.config.is_file():
         raise RunError(f"config file {args.config} does not exist")
-    from warp_synth.synth.llm.client import LLMConfig, LLMConfigError  # noqa: I001  (lazy: imports openai)
+    from warp_synth.synth.llm.config import LLMConfig, LLMConfigError  # noqa: I001  (lazy: offline runs skip synth.llm)
 
     cli = {"llm_base_url": args.llm_base_url, "model": args.model, "temperature": args.temperature,
            "offline": args.offline or None}
@@ -119,7 +143,9 @@ def validate(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     validate(args)
+    box = sandbox_in_force(args)
     runner = Runner(args)
+    runner.sandbox = box
     if not _announce(runner):
         return 0
     try:

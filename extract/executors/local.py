@@ -57,6 +57,7 @@ class PoolOptions:
     max_batches: int = 40  # requests served before a worker is recycled
     with_ptx: bool = False
     max_ir_kb: int = 128  # larger generated modules are rejected as too_large (0: no limit)
+    sandbox: bool = True  # every batch in a fresh sandboxed process (False: in the worker itself)
 
 
 # CPU seconds the workers report spending, summed over workers: starting (import + init Warp),
@@ -96,10 +97,23 @@ class WorkerStartError(RuntimeError):
 
 
 class WorkerFailure(Exception):
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: str, detail: str, *, alive: bool = False) -> None:
         super().__init__(f"{kind}: {detail}")
         self.kind = kind  # "timeout" | "crash"
         self.detail = detail
+        self.alive = alive  # the batch's process failed, the worker itself answered: keep it
+
+
+class UnitTimeout(Exception):
+    """The worker blamed one unit of the batch for the batch's timeout (it hung while loading)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"unit {index} timed out")
+        self.index = index
+
+
+# seconds between the deadline the worker enforces on a batch and the one the pool enforces on the worker
+DEADLINE_MARGIN_S = 10.0
 
 
 class WorkerProcess:
@@ -113,14 +127,18 @@ class WorkerProcess:
         self.served = 0
         self._buf = b""
         self._next_id = 0
+        self.sandbox: dict[str, str] = {}  # layer -> what is in force ("" where this machine lacks it)
 
     # -- lifecycle
     def start(self) -> None:
         self.folder = ChildFolder("wsynth-worker-")
         self.workdir = self.folder.path
         self._log = open(os.path.join(self.workdir, "worker.log"), "wb")  # noqa: SIM115
-        self.proc = spawn([sys.executable, "-m", "warp_synth.extract.worker"], workdir=self.workdir,
-                          env=isolated_environment(self.workdir, self.options.mem_limit_mb), stderr=self._log)
+        env = isolated_environment(self.workdir, self.options.mem_limit_mb)
+        if not self.options.sandbox:
+            env["WSYNTH_SANDBOX"] = "off"
+        self.proc = spawn([sys.executable, "-m", "warp_synth.extract.worker"], workdir=self.workdir, env=env,
+                          stderr=self._log)
         self._buf = b""
         self.served = 0
         self.stats.add(worker_starts=1)
@@ -134,6 +152,8 @@ class WorkerProcess:
         if not hello.get("ready"):
             self.stop(kill=True)
             raise WorkerStartError("extraction worker failed to start: no ready message")
+        layers = hello.get("sandbox")
+        self.sandbox = {str(k): str(v) for k, v in layers.items()} if isinstance(layers, dict) else {}
         self.stats.add(**reported_seconds({"startup": hello.get("startup_s")}, self.options.startup_timeout))
 
     def log_tail(self, n: int = 2000) -> str:
@@ -197,19 +217,24 @@ class WorkerProcess:
         assert self.proc is not None and self.proc.stdin is not None
         self._next_id += 1
         req = {"id": self._next_id, "with_ptx": self.options.with_ptx, "max_ir_kb": self.options.max_ir_kb,
+               "deadline_s": timeout, "unit_deadline_s": self.options.timeout_base,
                "units": [{"key": u.key, "source": u.source} for u in units]}
         try:
             self.proc.stdin.write((json.dumps(req) + "\n").encode("utf-8"))
             self.proc.stdin.flush()
         except OSError as e:
             raise WorkerFailure("crash", f"worker pipe closed: {e}") from None
-        reply = self._read_line(time.monotonic() + timeout)
+        reply = self._read_line(time.monotonic() + timeout + DEADLINE_MARGIN_S)
         self.served += 1
         if reply.get("id") != self._next_id:
             raise WorkerFailure("crash", "reply out of order")
         self.stats.add(**reported_seconds(reply.get("seconds"), timeout))
+        culprit = reply.get("timeout_unit")
+        if isinstance(culprit, int) and not isinstance(culprit, bool) and 0 <= culprit < len(units):
+            raise UnitTimeout(culprit)
         if "error" in reply:
-            raise WorkerFailure("crash", str(reply["error"]))
+            kind = "timeout" if reply.get("timed_out") is True else "crash"
+            raise WorkerFailure(kind, str(reply["error"])[:600], alive=True)
         outcomes = reply.get("outcomes")
         if not isinstance(outcomes, list) or len(outcomes) != len(units):
             raise WorkerFailure("crash", "malformed reply from worker")
@@ -318,11 +343,18 @@ def run_on_worker(worker: WorkerProcess, units: list[Unit], options: PoolOptions
         raw = worker.request(units, timeout)
         stats.add(batches=1)
         return [outcome_from_dict(d, u.key) for d, u in zip(raw, units, strict=True)]
+    except UnitTimeout as e:  # one culprit: reject it alone and retry the rest as one batch
+        stats.add(timeouts=1)
+        msg = f"loading this kernel (Warp's codegen included) took longer than {options.timeout_base:.0f} s"
+        rest = run_on_worker(worker, units[:e.index] + units[e.index + 1:], options, stats)
+        return [*rest[:e.index], Rejected(units[e.index].key, Reason.TIMEOUT, msg), *rest[e.index:]]
     except (WorkerFailure, ValueError, KeyError, TypeError) as e:
         kind = e.kind if isinstance(e, WorkerFailure) else "crash"
         detail = e.detail if isinstance(e, WorkerFailure) else f"malformed outcome: {e}"
-        worker.stop(kill=True)
-        stats.add(worker_restarts=1, **{("timeouts" if kind == "timeout" else "crashes"): 1})
+        if not (isinstance(e, WorkerFailure) and e.alive):
+            worker.stop(kill=True)
+            stats.add(worker_restarts=1)
+        stats.add(**{("timeouts" if kind == "timeout" else "crashes"): 1})
         if len(units) == 1:
             msg = (f"extraction exceeded {timeout:.0f} s and the worker was killed" if kind == "timeout"
                    else f"the worker crashed while extracting this kernel: {detail}")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.units import HANG, NATIVE_BROKEN, SEGFAULT, env_spy
+from tests.support.units import ENV_SPY, HANG, NATIVE_BROKEN, SEGFAULT
 from warp_synth.extract.engine import ExtractOptions, Extractor
 from warp_synth.records import Accepted, Rejected, Unit
 
@@ -89,7 +89,7 @@ def test_crashing_worker_is_replaced_and_run_goes_on(good):
     crash = outs[2]
     assert isinstance(crash, Rejected) and crash.reason == "crash" and "signal 11" in crash.message
     assert all(isinstance(o, Accepted) for i, o in enumerate(outs) if i != 2)
-    assert stats["crashes"] >= 1 and stats["worker_restarts"] >= 1
+    assert stats["crashes"] >= 1  # the batch's process died; the worker forks a fresh one for the rest
 
 
 def test_hanging_worker_is_killed_and_replaced(good):
@@ -106,14 +106,12 @@ def test_hanging_worker_is_killed_and_replaced(good):
 def test_workers_get_no_secrets_and_clean_up(tmp_path, monkeypatch, good):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-canary-123")
     monkeypatch.setenv("SYNTH_LLM_API_KEY", "sk-secret-canary-456")
-    probe = tmp_path / "env.txt"
-    spy = env_spy(str(probe))
     before = set(glob.glob(os.path.join(tempfile.gettempdir(), "wsynth-worker-*")))
     with Extractor(ExtractOptions(workers=1)) as ex:
-        [out] = ex.extract([Unit("spy", spy, trusted=True)])
-    assert isinstance(out, Accepted)
-    seen = probe.read_text()
-    assert "sk-secret-canary" not in seen and "WARP_CACHE_PATH" in seen
+        [out] = ex.extract([Unit("spy", ENV_SPY, trusted=True)])
+    assert isinstance(out, Rejected) and out.message.startswith("RuntimeError: ENV ")
+    seen = out.message
+    assert "sk-secret-canary" not in seen and "WARP_CACHE_PATH" in seen and " PROC " in seen
     after = set(glob.glob(os.path.join(tempfile.gettempdir(), "wsynth-worker-*")))
     assert after <= before  # the worker's directory (caches, sources, objects) is gone
 

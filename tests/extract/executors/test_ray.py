@@ -22,7 +22,7 @@ from warp_synth.records import Accepted, Rejected, Unit
 ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed (pip install 'warp-synth[ray]')")
 
 from tests.support.cli import read_records, run_synth, start_synth  # noqa: E402
-from tests.support.units import HANG, NATIVE_BROKEN, SEGFAULT, env_spy  # noqa: E402
+from tests.support.units import ENV_SPY, HANG, NATIVE_BROKEN, SEGFAULT  # noqa: E402
 from warp_synth.extract.executors.ray import RAY_MISSING, RayExecutorError, RayWorkerPool  # noqa: E402
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
@@ -83,7 +83,7 @@ def test_segfault_and_hang_are_isolated_and_the_actors_go_on(good):
     assert isinstance(crash[1], Rejected) and crash[1].reason == "crash" and "signal 11" in crash[1].message
     assert isinstance(hang[1], Rejected) and hang[1].reason == "timeout"
     assert all(isinstance(o, Accepted) for o in [crash[0], crash[2], hang[0], hang[2], *after])
-    assert stats["crashes"] >= 1 and stats["timeouts"] >= 1 and stats["worker_restarts"] >= 2
+    assert stats["crashes"] >= 1 and stats["timeouts"] >= 1  # batch processes died; the workers went on
 
 
 def test_ray_workers_inherit_the_drivers_secrets_but_loaded_code_never_sees_them(tmp_path):
@@ -93,12 +93,10 @@ def test_ray_workers_inherit_the_drivers_secrets_but_loaded_code_never_sees_them
 
     # Ray workers of a local instance do inherit the driver's environment ...
     assert ray.get(actor_env.remote()) == CANARY
-    probe = tmp_path / "env.txt"
-    spy = env_spy(str(probe))
     with ray_extractor() as ex:
-        [out] = ex.extract([Unit("spy", spy, trusted=True)])
-    assert isinstance(out, Accepted)
-    seen = probe.read_text()
+        [out] = ex.extract([Unit("spy", ENV_SPY, trusted=True)])
+    assert isinstance(out, Rejected) and out.message.startswith("RuntimeError: ENV ")
+    seen = out.message
     # ... but kernel source only ever runs in the worker subprocess, whose environment is explicit
     assert CANARY not in seen and "WARP_CACHE_PATH" in seen and "RAY_" not in seen
 
