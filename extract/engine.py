@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from warp_synth.extract.executors.local import PoolOptions, WorkerPool
 from warp_synth.extract.screen import screen
+from warp_synth.reasons import Reason
 from warp_synth.records import Outcome, Rejected, Unit
 
 
@@ -41,9 +42,16 @@ class ExtractOptions:
         )
 
 
+MAX_SOURCE_BYTES = 64 * 1024  # an untrusted unit larger than this is not screened or loaded at all
+
+
 def screen_unit(unit: Unit) -> Rejected | None:
     if unit.trusted:
         return None
+    size = len(unit.source.encode("utf-8", "surrogatepass"))
+    if size > MAX_SOURCE_BYTES:
+        return Rejected(unit.key, Reason.UNSAFE, f"the source is {size // 1024} KB; an LLM kernel module may be at "
+                        f"most {MAX_SOURCE_BYTES // 1024} KB", None)
     r = screen(unit.source)
     return None if r.ok else Rejected(unit.key, r.reason, r.message, r.line)
 

@@ -114,6 +114,7 @@ class UnitTimeout(Exception):
 
 # seconds between the deadline the worker enforces on a batch and the one the pool enforces on the worker
 DEADLINE_MARGIN_S = 10.0
+MAX_REPLY_LINE_BYTES = 512 << 20  # a worker's reply line longer than this is a crash, not a reply
 
 
 class WorkerProcess:
@@ -197,6 +198,8 @@ class WorkerProcess:
                 if not sel.select(remaining):
                     continue
                 chunk = os.read(fd, 1 << 20)
+                if len(self._buf) + len(chunk) > MAX_REPLY_LINE_BYTES:
+                    raise WorkerFailure("crash", f"reply from worker exceeds {MAX_REPLY_LINE_BYTES >> 20} MB")
                 if not chunk:
                     code = self.proc.wait()
                     why = f"signal {-code}" if code < 0 else f"exit status {code}"

@@ -23,12 +23,16 @@ from warp_synth.identity import record_id
 from warp_synth.reasons import Reason
 from warp_synth.records import Accepted, Attempt, Candidate, Rejected, Unit
 from warp_synth.synth.dedup import Dedup
-from warp_synth.synth.llm.chat import Coverage, diversify_messages, extract_code, repair_messages
-from warp_synth.synth.llm.client import ChatClient, LLMBudgetExhausted, LLMFatalError, LLMRequestError
+from warp_synth.synth.llm.client import ChatClient
+from warp_synth.synth.llm.config import LLMBudgetExhausted, LLMFatalError, LLMRequestError
+from warp_synth.synth.llm.coverage import Coverage
+from warp_synth.synth.llm.messages import diversify_messages, repair_messages
+from warp_synth.synth.llm.replies import extract_code
 from warp_synth.synth.mutators.mutate import mutate
 from warp_synth.synth.source import Work
 from warp_synth.synth.templates import TemplateSource
 
+MAX_REPLY_CHARS = 256 * 1024  # a longer reply is not parsed at all (a hostile reply must not cost CPU)
 EXEMPLAR_POOL = 4  # template exemplars drawn per category
 RECENT_ACCEPTED = 32  # accepted kernels kept per category as further exemplars
 
@@ -134,6 +138,8 @@ class LLMJobs:
         usage["model"] = reply.model
         usage["prompt_tokens"] += reply.prompt_tokens
         usage["completion_tokens"] += reply.completion_tokens
+        if len(reply.text) > MAX_REPLY_CHARS:
+            return None  # counted as a reply without (usable) code
         return extract_code(reply.text)
 
     def _job(self, category: str, rng: random.Random, notes: dict[str, Any]) -> list[Attempt]:
