@@ -99,8 +99,8 @@ class _ConstAbstractor(ast.NodeTransformer):
         return node
 
 
-def _tree(source: str) -> ast.Module:
-    tree = ast.parse(source)
+def _tree(source: str | ast.Module) -> ast.Module:
+    tree = ast.parse(source) if isinstance(source, str) else source
     _drop_docstring(tree)
     return tree
 
@@ -116,8 +116,9 @@ def skeleton(source: str) -> str:
     return ast.unparse(tree)
 
 
-def normalized_and_skeleton(source: str) -> tuple[str, str]:
-    """``(normalized_source(source), skeleton(source))`` from a single parse."""
+def normalized_and_skeleton(source: str | ast.Module) -> tuple[str, str]:
+    """``(normalized_source(source), skeleton(source))`` from a single parse.  ``source`` may be a
+    tree from ``ast.parse`` (a reader that parsed already); it is rewritten in place."""
     tree = _Renamer().visit(_tree(source))
     normalized = ast.unparse(tree)
     return normalized, ast.unparse(_ConstAbstractor().visit(tree))

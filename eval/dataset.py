@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from warp_synth.eval.digest import Corrupt, Digest, digest_lines, init_worker
 from warp_synth.eval.metrics import ScopeStats, SignatureStore
 from warp_synth.records import ORIGINS

@@ -11,20 +11,24 @@ Hashes are deterministic across processes (BLAKE2b, never Python's salted ``hash
 * ``minhash``: MinHash (datasketch, ``affine32`` scheme) of the token 5-gram set of the
   *normalised* source (split into words and punctuation), so renamed copies are near copies too;
 * ``tokens``: the 64-bit hashes of the raw code tokens, in order (the Vendi sample needs them).
+* ``builtins`` / ``dtypes`` / ``features``: ``warp_synth.usage.scan`` of the source (the one
+  vocabulary, shared with the LLM's coverage guidance); builtins restricted to Warp's registry.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 from dataclasses import dataclass
 
 import numpy as np
 from datasketch import MinHash
+
 from warp_synth.identity import code_tokens, normalized_and_skeleton
 from warp_synth.records import Record
 from warp_synth.shards import parse_line
-from warp_synth.usage import source_usage
+from warp_synth.usage import FEATURES, scan
 
 NUM_PERM = 128
 MINHASH_SEED = 1
@@ -143,9 +147,11 @@ def parse_record(line: str | bytes) -> Record | Corrupt:
 def digest_record(rec: Record, builtin_names: frozenset[str]) -> Digest:
     src = rec.python_source
     try:
-        (norm, skel), parsed = normalized_and_skeleton(src), True
-    except (SyntaxError, ValueError, RecursionError):
-        norm, skel, parsed = src, src, False
+        tree = ast.parse(src)
+        usage = scan(tree)  # before normalisation rewrites the tree
+        (norm, skel), parsed = normalized_and_skeleton(tree), True
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        norm, skel, parsed, usage = src, src, False, scan(src)
     raw_tok = token_hashes(code_tokens(src))
     # ast.unparse output is canonical, so a regex split tokenises it as well as ``tokenize`` would
     norm_tok = token_hashes(_CANON_TOKEN_RE.findall(norm))
@@ -153,7 +159,6 @@ def digest_record(rec: Record, builtin_names: frozenset[str]) -> Digest:
     shingles = ngram_hashes(norm_tok, SHINGLE) if len(norm_tok) >= SHINGLE else ngram_hashes(norm_tok, len(norm_tok))
     if len(shingles) == 0:
         shingles = np.zeros(1, dtype=np.uint64)
-    builtins, dtypes, feats = source_usage(skel, builtin_names)
     return Digest(
         kernel_type=rec.kernel_type,
         origin=rec.origin,
@@ -165,9 +170,9 @@ def digest_record(rec: Record, builtin_names: frozenset[str]) -> Digest:
         ngrams=tuple(np.unique(g) for g in grams),
         ngram_totals=tuple(len(g) for g in grams),
         tokens=raw_tok,
-        builtins=tuple(builtins),
-        dtypes=tuple(dtypes),
-        features=tuple(feats),
+        builtins=tuple(sorted(usage.builtins & builtin_names)),
+        dtypes=tuple(sorted(usage.dtypes)),
+        features=tuple(f for f in FEATURES if f in usage.features),
         py_lines=_line_count(src),
         ir_lines=_ir_lines(rec.ir),
     )

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from datasketch import MinHashLSH
+
 from warp_synth.eval.digest import HASH_STEP, MAX_N, NUM_PERM, Digest, mix64, ngram_hashes
 from warp_synth.usage import DTYPE_NAMES, FEATURES, entropy_bits
 

@@ -16,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, ScalarFormatter
+
 from warp_synth.eval.dataset import DatasetStats
 
 _ORIGIN_METRICS = (("exact_dup_rate", "exact dup"), ("alpha_dup_rate", "alpha dup"),

@@ -22,8 +22,8 @@ from warp_synth.counters import Counters
 from warp_synth.extract import Extractor, MicroBatcher, kernel_builtin_names
 from warp_synth.reasons import Reason
 from warp_synth.records import Attempt, Record
-from warp_synth.synth.llm.chat import Coverage
 from warp_synth.synth.llm.client import CallBudget, ChatClient
+from warp_synth.synth.llm.coverage import Coverage
 from warp_synth.synth.llm.jobs import LLMJobs
 from warp_synth.synth.source import Work
 

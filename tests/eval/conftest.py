@@ -38,7 +38,8 @@ def blend(p: wp.array(dtype=wp.float32), q: wp.array(dtype=wp.float32), r: wp.ar
     r[i] = s * t + 3.0
 '''
 
-# K2: loop.  builtins: array, float32, int32, tid, max, min; features: for, if, elif, break, continue.
+# K2: loop.  builtins: array, float32, int32, tid, max, min; dtypes float32, int32;
+# features: for, if, elif, break, continue, scalar_param (``n: int``).
 K2 = '''import warp as wp
 
 
@@ -66,8 +67,8 @@ def clipped_running_sum(values: wp.array(dtype=wp.float32), limits: wp.array(dty
 # 5-gram shingles of K2's normalised tokens, so its Jaccard with K2 is ~0.95 (a near copy).
 K2_NEAR = K2.replace("wp.min(v, 7.0)", "wp.min(v, 9.0)")
 
-# K3: conditional.  builtins: array, float32, tid, cos; dtypes float32 and vec3 (vec3 also a builtin here);
-# features: while, if, wp_func_call, struct.
+# K3: conditional.  builtins: array, float32, tid, cos; dtypes float32, int32 (``int(0)``) and vec3 (vec3 also a
+# builtin here); features: while, if, bool_op, aug_assign, wp_func_call, struct.
 K3 = '''import warp as wp
 
 
@@ -108,7 +109,7 @@ def histogram_tiles(data: wp.array(dtype=wp.float32), bins: wp.array(dtype=wp.fl
 '''
 
 # Reference: builtins array, vec3, float32, float64 (outside BUILTINS), tid, cos, exp; dtypes vec3,
-# float32, float64; features while, ternary.  The main dataset lacks exp, float64 and ternary.
+# float32, float64, int32; features while, ternary, aug_assign.  The main dataset lacks exp, float64 and ternary.
 REF = '''import warp as wp
 
 

@@ -9,11 +9,12 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+
 from warp_synth.eval.digest import Corrupt, digest_record, ngram_hashes, parse_record, token_hashes
 from warp_synth.eval.metrics import HashSet, NearDedup, vendi_score
-from warp_synth.identity import code_tokens, skeleton
+from warp_synth.identity import code_tokens
 from warp_synth.records import Record
-from warp_synth.usage import entropy_bits, source_usage
+from warp_synth.usage import entropy_bits
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -23,17 +24,23 @@ def _rec(src: str, origin: str = "template") -> Record:
                   origin=origin, generated_at="")
 
 
-def test_source_usage_builtins_dtypes_features(k: ModuleType) -> None:
+def _usage(src: str, names: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    d = digest_record(_rec(src), names)
+    return d.builtins, d.dtypes, d.features
+
+
+def test_digest_usage_builtins_dtypes_features(k: ModuleType) -> None:
     names = frozenset(k.BUILTINS)
-    assert source_usage(skeleton(k.K1), names) == (["array", "float32", "sin", "sqrt", "tid"], ["float32"], [])
-    assert source_usage(skeleton(k.K2), names) == (
-        ["array", "float32", "int32", "max", "min", "tid"], ["float32", "int32"],
-        ["for", "if", "elif", "break", "continue"])
-    assert source_usage(skeleton(k.K3), names) == (
-        ["array", "cos", "float32", "tid", "vec3"], ["float32", "vec3"], ["while", "if", "wp_func_call", "struct"])
-    assert source_usage(skeleton(k.K4), names) == (
-        ["array", "atomic_add", "float32", "tid", "tile_load"], ["float32"], ["atomic", "tile"])
-    assert source_usage(skeleton(k.REF), names)[2] == ["while", "ternary"]
+    assert _usage(k.K1, names) == (("array", "float32", "sin", "sqrt", "tid"), ("float32",), ())
+    assert _usage(k.K2, names) == (
+        ("array", "float32", "int32", "max", "min", "tid"), ("float32", "int32"),
+        ("for", "if", "elif", "break", "continue", "scalar_param"))
+    assert _usage(k.K3, names) == (
+        ("array", "cos", "float32", "tid", "vec3"), ("float32", "int32", "vec3"),
+        ("while", "if", "bool_op", "aug_assign", "wp_func_call", "struct"))
+    assert _usage(k.K4, names) == (
+        ("array", "atomic_add", "float32", "tid", "tile_load"), ("float32",), ("atomic", "tile"))
+    assert _usage(k.REF, names)[2] == ("while", "ternary", "aug_assign")
 
 
 def test_wp_func_defined_but_not_called_and_else_if() -> None:
@@ -42,8 +49,9 @@ def test_wp_func_defined_but_not_called_and_else_if() -> None:
         "    if a > 0.0:\n        a = 1.0\n    else:\n        if a < -1.0:\n            a = 2.0\n"
         "    while a > 1.0 if a > 0.0 else a < 0.0:\n        a = a - 1.0\n"
     )
-    # ``else: if`` is an elif for ast.unparse (and for Warp's codegen); the ternary sits in a while test
-    assert source_usage(skeleton(src), frozenset()) == ([], [], ["while", "if", "elif", "ternary"])
+    # ``else: if`` is an elif for ast.unparse (and for Warp's codegen); the ternary sits in a while test;
+    # ``a: float`` is a float32 scalar parameter
+    assert _usage(src, frozenset()) == ((), ("float32",), ("while", "if", "elif", "ternary", "scalar_param"))
 
 
 def test_comments_docstrings_and_strings_are_not_usage(k: ModuleType) -> None:
@@ -52,9 +60,9 @@ def test_comments_docstrings_and_strings_are_not_usage(k: ModuleType) -> None:
         '    # wp.sqrt(wp.vec3())\n    wp.printf("wp.exp %d", 1)\n    a[0] = wp.sin(1.0)\n'
     )
     d = digest_record(_rec(src), frozenset(k.BUILTINS) | {"printf"})
-    assert (d.builtins, d.dtypes, d.features) == (("array", "printf", "sin"), (), ())
+    assert (d.builtins, d.dtypes, d.features) == (("array", "printf", "sin"), ("float32",), ())  # dtype=float
     bad = digest_record(_rec("def broken(:\n    wp.cos(wp.float32(1))"), frozenset(k.BUILTINS))
-    assert (bad.parsed, bad.builtins, bad.dtypes) == (False, ("cos", "float32"), ("float32",))
+    assert (bad.parsed, bad.builtins, bad.dtypes) == (False, (), ())  # text that does not parse uses nothing
 
 
 def test_entropy_bits() -> None:

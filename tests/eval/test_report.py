@@ -12,6 +12,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+
 from warp_synth.eval.report import add_arguments, evaluate
 from warp_synth.identity import code_tokens
 from warp_synth.shards import DatasetError
@@ -60,11 +61,11 @@ def test_every_figure_of_the_main_dataset(k: ModuleType, main_dataset: Path, tmp
     assert (bc["used"], bc["total"], bc["ratio"]) == (12, 15, 0.8)
     total = sum(usage.values())
     assert bc["entropy"] == round(-sum(c / total * math.log2(c / total) for c in usage.values()), 4)
-    assert r["dtype_coverage"]["records_using"] == {"int32": 2, "float32": 7, "vec3": 1}
+    assert r["dtype_coverage"]["records_using"] == {"int32": 3, "float32": 7, "vec3": 1}  # K2 x2, K3
     assert r["feature_coverage"]["records_using"] == {
-        "for": 2, "while": 1, "if": 3, "elif": 2, "break": 2, "continue": 2, "wp_func_call": 1, "struct": 1,
-        "atomic": 1, "tile": 1}
-    assert (r["feature_coverage"]["used"], r["feature_coverage"]["total"]) == (10, 11)
+        "for": 2, "while": 1, "if": 3, "elif": 2, "break": 2, "continue": 2, "bool_op": 1, "aug_assign": 1,
+        "wp_func_call": 1, "struct": 1, "atomic": 1, "tile": 1, "scalar_param": 2}
+    assert (r["feature_coverage"]["used"], r["feature_coverage"]["total"]) == (13, 17)
 
     ir = r["ir"]
     assert ir["arithmetic"] == {"records": 3, "cpu_forward_lines": 10.0, "cpu_backward_lines": 30.0,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 from warp_synth.extract.engine import check_sources
 from warp_synth.records import Accepted
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jinja2
 import pytest
+
 from warp_synth.records import CATEGORIES, Candidate
 from warp_synth.synth.jinja_env import render
 from warp_synth.synth.templates import TemplateSource

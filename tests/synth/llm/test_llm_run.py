@@ -7,10 +7,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from warp_synth.synth.llm.chat import REPAIR_MARKER
 
 from tests.support.cli import read_records, run_synth
 from tests.support.openai_server import OpenAIServer, Response
+from warp_synth.synth.llm.messages import REPAIR_MARKER
 
 pytestmark = pytest.mark.timeout(600)
 
