@@ -1,65 +1,63 @@
-"""Static safety screen for untrusted kernel source (LLM replies, mutants).
+"""Static safety screen for untrusted kernel source (LLM replies, mutants): an allow-list.
 
-Nothing here imports or executes the source.  A module is admitted only if it consists of:
+Nothing here imports Warp or executes the source.  A module is admitted only if every part of
+it is on an allow-list, applied to exactly the text Python and Warp will read:
 
-* ``import warp as wp`` and ``import math``;
-* top-level ``@wp.kernel`` / ``@wp.func`` / ``@wp.struct`` (and ``@wp.overload`` stub)
-  definitions, whose decorators, annotations and defaults are *static type expressions*;
-* constant assignments ``NAME = <literal | wp.constant(...) | wp.vec3(1.0, ...) ...>``;
-* an optional module docstring.
+1. **text** (``screen_text``): plain printable ASCII, ``\\n`` or ``\\r\\n`` line ends, no coding
+   declaration or editor modeline, at most 200,000 characters;
+2. **module structure** (this file): only ``import warp as wp``, ``import math``, ``from typing
+   import Any``, ``from warp import <builtin or type> [as name]``, a module docstring, constant and
+   type-alias assignments ``NAME = <value | type>``, one restricted ``wp.set_module_options({...})``
+   (keys ``enable_backward``/``block_dim``/``max_unroll``, literal values), ``@wp.struct`` classes of
+   annotated fields, and functions decorated with exactly one of ``@wp.kernel``, ``@wp.func``,
+   ``@wp.overload`` (an empty stub of a kernel above) or ``@wp.func_grad(<func>)``; decorator
+   arguments are typed literals (``enable_backward=<bool>``, ``name=<identifier>``, ...);
+3. **annotations, values and kernel code** (``screen_rules``, ``screen_body``): annotations are
+   Warp type expressions (never strings, never names of anything but types), defaults and
+   constants are numbers and Warp values, bodies use only resolvable names, ``wp.<name>`` from the
+   allow-lists of ``screen_names`` (Warp's kernel builtins and types, never ``wp.static``), no
+   attribute beginning with ``_``, strings and ``assert`` text that C++ reads as Python does.
 
-Python evaluates decorators, annotations, defaults and top-level assignments when the module
-is imported, and Warp evaluates ``wp.static`` expressions and string annotations at codegen,
-so each of those positions is restricted to names, ``wp.*`` attributes, literals and calls of
-an allow-list of Warp type constructors.  Anything else is rejected with a reason and a line.
+A rejection is ``ScreenResult(False, Reason.UNSAFE, "line N: <what and why>", N)`` (``SYNTAX``
+when the text does not parse or defines no kernel).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
+from warp_synth.extract.screen_body import BodyChecker
+from warp_synth.extract.screen_names import WP_BODY, WP_IMPORTABLE, WP_REFUSED
+from warp_synth.extract.screen_rules import (
+    TYPE_BUILTINS,
+    Binding,
+    Env,
+    Unsafe,
+    alias_detail,
+    check_binding_name,
+    check_type,
+    check_value,
+    dotted,
+    is_tuple_value,
+    kind_text,
+    looks_like_type,
+    refused_wp,
+)
+from warp_synth.extract.screen_text import TextProblem, check_text
 from warp_synth.reasons import Reason
 
-ALLOWED_DECORATORS = frozenset({"kernel", "func", "struct", "overload"})
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}", re.ASCII)
+_STRUCTURE_HINT = ("a kernel module holds only imports, constants, @wp.struct classes and @wp.func/@wp.kernel "
+                   "definitions")
 
-# Warp attributes that run or configure things rather than describe kernel code.
-FORBIDDEN_WP_ATTRS = frozenset(
-    {
-        "static", "func_native", "func_grad", "func_replay", "launch", "launch_tiled", "load_module",
-        "force_load", "config", "context", "build", "set_module_options", "get_module", "init",
-        "synchronize", "compile_aot_module", "load_aot_module", "capture_begin", "capture_end",
-        "capture_launch", "ScopedTimer", "utils", "jax", "torch", "paddle", "native", "map", "Tape",
-        "Kernel", "Function", "from_numpy", "from_torch", "to_torch", "from_jax", "to_jax", "copy",
-        "empty", "zeros", "ones", "full", "clone", "array_from", "get_device", "set_device",
-        "ScopedDevice", "ScopedStream", "Stream", "Event", "apic", "fem", "sparse", "optim", "render",
-        "examples", "tests", "sim", "interop", "__builtins__",
-    }
-)
-
-# Python builtins a kernel body may name (Warp maps them to builtins or types).
-_DANGEROUS_BUILTINS = frozenset(
-    {
-        "eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "globals", "locals", "vars",
-        "__import__", "input", "breakpoint", "memoryview", "type", "object", "super", "help", "exit",
-        "quit", "dir", "classmethod", "staticmethod", "property", "callable", "issubclass",
-    }
-)
-
-# Warp callables that may appear in static positions (annotations, constants, decorators).
-STATIC_WP_CALLS = frozenset(
-    {
-        "array", "array1d", "array2d", "array3d", "array4d", "indexedarray", "fabricarray", "constant",
-        "vector", "matrix", "quaternion", "transformation", "tile", "types",
-        "vec2", "vec3", "vec4", "vec2h", "vec3h", "vec4h", "vec2f", "vec3f", "vec4f", "vec2d", "vec3d",
-        "vec4d", "vec2i", "vec3i", "vec4i", "vec2ui", "vec3ui", "vec4ui", "vec2b", "vec3b", "vec4b",
-        "mat22", "mat33", "mat44", "mat22h", "mat33h", "mat44h", "mat22f", "mat33f", "mat44f", "mat22d",
-        "mat33d", "mat44d", "quat", "quath", "quatf", "quatd", "transform", "transformh", "transformf",
-        "transformd", "spatial_vector", "spatial_matrix", "spatial_vectorf", "spatial_vectord",
-        "spatial_matrixf", "spatial_matrixd", "float16", "float32", "float64", "int8", "int16", "int32",
-        "int64", "uint8", "uint16", "uint32", "uint64", "bool",
-    }
-)
+# Decorator keywords: name -> (kind of literal, description for the message).
+_KERNEL_KEYWORDS = {"enable_backward": "bool", "name": "identifier", "launch_bounds": "launch_bounds"}
+_FUNC_KEYWORDS = {"name": "identifier", "inline": "bool"}
+# Module options that only change codegen (never compiler flags, which a batch shares): key -> (min, max)
+# of an int literal, or None for a bool literal.
+MODULE_OPTIONS = {"enable_backward": None, "block_dim": (1, 1024), "max_unroll": (0, 64)}
 
 
 @dataclass(slots=True, frozen=True)
@@ -70,202 +68,276 @@ class ScreenResult:
     line: int | None = None
 
 
-class _Unsafe(Exception):
-    def __init__(self, node: ast.AST | None, message: str) -> None:
-        super().__init__(message)
-        self.line = getattr(node, "lineno", None)
-        self.message = message
+def _rejected(reason: Reason, message: str, line: int | None) -> ScreenResult:
+    return ScreenResult(False, reason, f"line {line}: {message}" if line else message, line)
 
 
-def _dotted(node: ast.AST) -> list[str] | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return parts[::-1]
-    return None
+# ---------------------------------------------------------------------------- decorators
 
 
-def _check_static_expr(node: ast.AST, where: str, *, allow_calls: bool = True) -> None:
-    """Expressions Python evaluates at import time: names, wp.* types, literals, type calls."""
-    if isinstance(node, ast.Constant):
-        if isinstance(node.value, str) and where in ("annotation", "return annotation"):
-            raise _Unsafe(node, f"string {where}s are not allowed (Warp would evaluate them)")
-        return
-    if isinstance(node, ast.Name):
-        if node.id.startswith("__") or node.id in _DANGEROUS_BUILTINS:
-            raise _Unsafe(node, f"name '{node.id}' is not allowed in a {where}")
-        return
-    if isinstance(node, ast.Attribute):
-        parts = _dotted(node)
-        if parts is None or parts[0] not in ("wp", "math"):
-            raise _Unsafe(node, f"only wp.* and math.* attributes are allowed in a {where}")
-        return
-    if isinstance(node, (ast.Tuple, ast.List)):
-        for elt in node.elts:
-            _check_static_expr(elt, where, allow_calls=allow_calls)
-        return
-    if isinstance(node, ast.UnaryOp):
-        _check_static_expr(node.operand, where, allow_calls=allow_calls)
-        return
-    if isinstance(node, ast.BinOp):
-        _check_static_expr(node.left, where, allow_calls=allow_calls)
-        _check_static_expr(node.right, where, allow_calls=allow_calls)
-        return
-    if isinstance(node, ast.Subscript):
-        _check_static_expr(node.value, where, allow_calls=allow_calls)
-        _check_static_expr(node.slice, where, allow_calls=allow_calls)
-        return
-    if isinstance(node, ast.Call):
-        if not allow_calls:
-            raise _Unsafe(node, f"a {where} may not call anything")
-        parts = _dotted(node.func)
-        ok = parts is not None and len(parts) >= 2 and parts[0] == "wp" and parts[-1] in STATIC_WP_CALLS
-        if ok and len(parts) == 3:
-            ok = parts[1] == "types"
-        if not ok or len(parts) > 3:
-            name = ".".join(parts) if parts else ast.unparse(node.func)
-            raise _Unsafe(node, f"call of '{name}' is not allowed in a {where}")
-        for a in node.args:
-            _check_static_expr(a, where, allow_calls=allow_calls)
-        for kw in node.keywords:
-            if kw.arg is None:
-                raise _Unsafe(node, f"**kwargs are not allowed in a {where}")
-            _check_static_expr(kw.value, where, allow_calls=allow_calls)
-        return
-    raise _Unsafe(node, f"{type(node).__name__} expressions are not allowed in a {where}")
+def _literal_ok(node: ast.AST, kind: str) -> bool:
+    if not isinstance(node, ast.Constant | ast.Tuple):
+        return False
+    if kind == "bool":
+        return isinstance(node, ast.Constant) and isinstance(node.value, bool)
+    if kind == "identifier":
+        return isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+            _IDENTIFIER.fullmatch(node.value) is not None
+    items = node.elts if isinstance(node, ast.Tuple) else [node]  # launch_bounds: int or (int, int)
+    return 1 <= len(items) <= 2 and all(isinstance(i, ast.Constant) and type(i.value) is int
+                                        and 0 < i.value <= 4096 for i in items)
 
 
-def _check_decorator(dec: ast.expr, *, struct: bool) -> str:
-    target = dec.func if isinstance(dec, ast.Call) else dec
-    parts = _dotted(target)
-    if parts is None or len(parts) != 2 or parts[0] != "wp" or parts[1] not in ALLOWED_DECORATORS:
-        raise _Unsafe(dec, f"decorator '{ast.unparse(dec)}' is not allowed (only @wp.kernel, @wp.func, "
-                           "@wp.struct, @wp.overload)")
-    if struct != (parts[1] == "struct"):
-        raise _Unsafe(dec, f"@wp.{parts[1]} cannot decorate a {'class' if struct else 'function'}")
-    if isinstance(dec, ast.Call):
-        if dec.args:
-            raise _Unsafe(dec, "decorator arguments must be keywords with constant values")
-        for kw in dec.keywords:
-            if kw.arg is None or not isinstance(kw.value, ast.Constant):
-                raise _Unsafe(dec, "decorator arguments must be keywords with constant values")
-    return parts[1]
+_KIND_TEXT = {"bool": "True or False", "identifier": "an identifier string such as \"my_kernel\"",
+              "launch_bounds": "an int or a pair of ints"}
 
 
-def _check_function(fn: ast.FunctionDef) -> None:
-    kinds = [_check_decorator(d, struct=False) for d in fn.decorator_list]
+def _decorator(fn: ast.FunctionDef | ast.ClassDef) -> tuple[str, ast.expr]:
+    """The one allowed decorator of a definition: its kind and node."""
+    what = "class" if isinstance(fn, ast.ClassDef) else "function"
+    kinds = []
+    for dec in fn.decorator_list:
+        parts = dotted(dec.func if isinstance(dec, ast.Call) else dec)
+        kind = parts[1] if parts and len(parts) == 2 and parts[0] == "wp" else None
+        if kind not in ("kernel", "func", "struct", "overload", "func_grad"):
+            if kind is not None and (kind in WP_REFUSED or kind not in WP_BODY):
+                raise refused_wp(dec, f"@wp.{kind}", kind)
+            raise Unsafe(dec, f"decorator '{ast.unparse(dec)[:60]}' is not allowed (only @wp.kernel, @wp.func, "
+                              "@wp.struct, @wp.overload, @wp.func_grad(f))")
+        kinds.append(kind)
     if not kinds:
-        raise _Unsafe(fn, f"function '{fn.name}' has no @wp.kernel/@wp.func decorator")
-    args = fn.args
-    for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
-        if a is None:
-            continue
-        if a.annotation is not None:
-            _check_static_expr(a.annotation, "annotation")
-    for d in (*args.defaults, *args.kw_defaults):
-        if d is not None:
-            _check_static_expr(d, "default value", allow_calls=False)
-    if fn.returns is not None:
-        _check_static_expr(fn.returns, "return annotation")
-    _check_body(fn)
+        raise Unsafe(fn, f"class '{fn.name}' is not a @wp.struct" if what == "class" else
+                     f"function '{fn.name}' has no @wp.kernel/@wp.func decorator")
+    if len(kinds) > 1:
+        raise Unsafe(fn.decorator_list[1], f"{what} '{fn.name}' must have exactly one decorator (@wp.kernel, "
+                                           "@wp.func, @wp.struct, @wp.overload or @wp.func_grad(f))")
+    kind, dec = kinds[0], fn.decorator_list[0]
+    if (what == "class") != (kind == "struct"):
+        raise Unsafe(dec, f"@wp.{kind} cannot decorate a {what}")
+    if kind == "func_grad":
+        if not isinstance(dec, ast.Call) or len(dec.args) != 1 or dec.keywords or \
+                not isinstance(dec.args[0], ast.Name):
+            raise Unsafe(dec, "@wp.func_grad takes exactly one argument: a @wp.func defined above")
+        return kind, dec
+    if isinstance(dec, ast.Call):
+        allowed = {"kernel": _KERNEL_KEYWORDS, "func": _FUNC_KEYWORDS}.get(kind, {})
+        if dec.args:
+            raise Unsafe(dec, f"@wp.{kind}(...) takes keyword arguments only")
+        for kw in dec.keywords:
+            if kw.arg not in allowed:
+                names = ", ".join(allowed) or "none"
+                raise Unsafe(dec, f"@wp.{kind} argument '{kw.arg or '**'}' is not allowed (allowed: {names})")
+            if not _literal_ok(kw.value, allowed[kw.arg]):
+                raise Unsafe(dec, f"@wp.{kind}({kw.arg}=...) must be {_KIND_TEXT[allowed[kw.arg]]}")
+    return kind, dec
 
 
-def _check_body(fn: ast.FunctionDef) -> None:
-    """Bodies are never executed by Python, only translated by Warp; forbid what Warp would
-    evaluate in Python (wp.static, ...) and anything that reaches outside the kernel language."""
-    for node in ast.walk(fn):
-        if node is fn:
-            continue
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            raise _Unsafe(node, "imports inside functions are not allowed")
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            raise _Unsafe(node, "nested function, class or lambda definitions are not allowed")
-        if isinstance(node, (ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom, ast.Await, ast.AsyncFor,
-                             ast.AsyncWith, ast.With, ast.Try, ast.Raise, ast.Delete)):
-            raise _Unsafe(node, f"'{type(node).__name__}' statements are not allowed in kernels")
-        if isinstance(node, ast.Name) and node.id in _DANGEROUS_BUILTINS:
-            raise _Unsafe(node, f"name '{node.id}' is not allowed in kernel code")
-        if isinstance(node, ast.JoinedStr):
-            raise _Unsafe(node, "f-strings are not allowed in kernel code")
+# ---------------------------------------------------------------------------- definitions
 
 
-def _check_struct(cls: ast.ClassDef) -> None:
-    if not cls.decorator_list:
-        raise _Unsafe(cls, f"class '{cls.name}' is not a @wp.struct")
-    for d in cls.decorator_list:
-        _check_decorator(d, struct=True)
-    if cls.bases or cls.keywords:
-        raise _Unsafe(cls, "@wp.struct classes may not have bases or keywords")
-    for i, stmt in enumerate(cls.body):
-        if i == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-            continue
-        if not isinstance(stmt, ast.AnnAssign) or stmt.value is not None or not isinstance(stmt.target, ast.Name):
-            raise _Unsafe(stmt, "@wp.struct bodies may only declare annotated fields")
-        _check_static_expr(stmt.annotation, "annotation")
+class ModuleChecker:
+    def __init__(self, source: str, tree: ast.Module) -> None:
+        self.tree = tree
+        self.lines = source.split("\n")
+        self.env: Env = {}
+        self.bodies: list[ast.FunctionDef] = []
+        self.kernels = 0
+        self.options_seen = False
+
+    def bind(self, node: ast.AST, name: str, kind: str, detail: str = "", bits: int = 64) -> None:
+        old = self.env.get(name)
+        if old is not None and old.kind != kind:
+            raise Unsafe(node, f"'{name}' is already defined as {kind_text(old.kind)} (line {old.line}) and cannot "
+                               f"be redefined as {kind_text(kind)}")
+        if old is not None and kind == "wp" and old.detail != detail:
+            raise Unsafe(node, f"'{name}' is already imported from warp as {old.detail} (line {old.line})")
+        if old is not None and kind == "type" and old.detail != detail:
+            detail = ""  # a type alias rebound to another kind of type: no longer constructible at import
+        if old is not None and kind == "const":
+            detail = "tuple" if "tuple" in (old.detail, detail) else ""
+            bits = max(bits, old.bits)
+        self.env[name] = Binding(kind, getattr(node, "lineno", 0), detail, bits)
+
+    def define(self, node: ast.AST, name: str, what: str) -> None:
+        check_binding_name(node, name, what)
+        if name in TYPE_BUILTINS:
+            raise Unsafe(node, f"{what} '{name}' is not allowed: it shadows the Python builtin '{name}'")
+
+    def run(self) -> None:
+        for i, stmt in enumerate(self.tree.body):
+            if i == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) \
+                    and isinstance(stmt.value.value, str):
+                continue  # the module docstring
+            self.statement(stmt)
+        for fn in self.bodies:
+            BodyChecker(fn, self.env, self.lines).run()
+
+    def statement(self, stmt: ast.stmt) -> None:
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                if (alias.name, alias.asname) == ("warp", "wp"):
+                    self.bind(stmt, "wp", "module")
+                elif (alias.name, alias.asname) == ("math", None):
+                    self.bind(stmt, "math", "module")
+                else:
+                    shown = alias.name + (f" as {alias.asname}" if alias.asname else "")
+                    raise Unsafe(stmt, f"import of '{shown}' is not allowed (only 'import warp as wp' and "
+                                       "'import math')")
+        elif isinstance(stmt, ast.ImportFrom):
+            self.import_from(stmt)
+        elif isinstance(stmt, ast.FunctionDef):
+            self.function(stmt)
+        elif isinstance(stmt, ast.ClassDef):
+            self.struct(stmt)
+        elif isinstance(stmt, ast.Assign | ast.AnnAssign):
+            self.constant(stmt)
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
+                and dotted(stmt.value.func) == ["wp", "set_module_options"]:
+            self.module_options(stmt.value)
+        else:
+            name = "calls" if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else \
+                f"{type(stmt).__name__} statements"
+            raise Unsafe(stmt, f"top-level {name} are not allowed: {_STRUCTURE_HINT}")
+
+    def import_from(self, stmt: ast.ImportFrom) -> None:
+        for alias in stmt.names:
+            if alias.name == "*":
+                raise Unsafe(stmt, "star imports are not allowed")
+            if stmt.level == 0 and stmt.module == "typing" and alias.name == "Any" and alias.asname is None:
+                self.bind(stmt, "Any", "any")
+            elif stmt.level == 0 and stmt.module == "warp" and alias.name in WP_IMPORTABLE:
+                name = alias.asname or alias.name
+                self.define(stmt, name, "imported name")
+                self.bind(stmt, name, "wp", alias.name)
+            else:
+                shown = f"from {'.' * stmt.level}{stmt.module or ''} import {alias.name}"
+                raise Unsafe(stmt, f"'{shown}' is not allowed (only 'from typing import Any' and 'from warp import "
+                                   "<kernel builtin or type>')")
+
+    def constant(self, stmt: ast.Assign | ast.AnnAssign) -> None:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+            raise Unsafe(stmt, "only plain NAME = <constant> assignments are allowed at top level")
+        name = targets[0].id
+        self.define(stmt, name, "constant")
+        if isinstance(stmt, ast.AnnAssign):
+            check_type(stmt.annotation, self.env, "annotation")
+        if stmt.value is None:
+            raise Unsafe(stmt, "bare annotations are not allowed at top level")
+        if looks_like_type(stmt.value, self.env):
+            check_type(stmt.value, self.env, "type alias")
+            self.bind(stmt, name, "type", alias_detail(stmt.value, self.env))
+        else:
+            bits = check_value(stmt.value, self.env, "module constant", calls=True)
+            self.bind(stmt, name, "const", "tuple" if is_tuple_value(stmt.value, self.env) else "", bits)
+
+    def module_options(self, call: ast.Call) -> None:
+        if self.options_seen or len(call.args) != 1 or call.keywords or not isinstance(call.args[0], ast.Dict):
+            raise Unsafe(call, "wp.set_module_options is allowed once, with one dict literal: "
+                               "{'enable_backward': <bool>, 'block_dim': <int>, 'max_unroll': <int>}")
+        self.options_seen = True
+        d = call.args[0]
+        for k, v in zip(d.keys, d.values, strict=True):
+            key = k.value if isinstance(k, ast.Constant) else None
+            if not isinstance(key, str) or key not in MODULE_OPTIONS:
+                raise Unsafe(k or call, f"module option {_shown(k)} is not allowed (allowed: "
+                                        f"{', '.join(MODULE_OPTIONS)}; they change codegen, not the compiler)")
+            bounds = MODULE_OPTIONS[key]
+            ok = isinstance(v, ast.Constant) and (
+                isinstance(v.value, bool) if bounds is None
+                else type(v.value) is int and bounds[0] <= v.value <= bounds[1])
+            if not ok:
+                want = "True or False" if bounds is None else f"an int literal from {bounds[0]} to {bounds[1]}"
+                raise Unsafe(v, f"module option '{key}' must be {want}")
+
+    def struct(self, cls: ast.ClassDef) -> None:
+        _, dec = _decorator(cls)
+        if isinstance(dec, ast.Call):
+            raise Unsafe(dec, "@wp.struct takes no arguments")
+        self.define(cls, cls.name, "struct")
+        if cls.bases or cls.keywords:
+            raise Unsafe(cls, "@wp.struct classes may not have bases or keywords")
+        for i, stmt in enumerate(cls.body):
+            if (i == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+                    and isinstance(stmt.value.value, str)) or isinstance(stmt, ast.Pass):
+                continue
+            if not isinstance(stmt, ast.AnnAssign) or not isinstance(stmt.target, ast.Name):
+                raise Unsafe(stmt, "@wp.struct bodies may only declare annotated fields (name: type)")
+            if stmt.target.id.startswith("_"):
+                raise Unsafe(stmt, f"struct field '{stmt.target.id}' is not allowed: field names may not begin "
+                                   "with '_'")
+            check_type(stmt.annotation, self.env, "field annotation")
+            if stmt.value is not None:
+                check_value(stmt.value, self.env, "field default", calls=False)
+        self.bind(cls, cls.name, "struct")
+
+    def function(self, fn: ast.FunctionDef) -> None:
+        kind, dec = _decorator(fn)
+        self.define(fn, fn.name, "function")
+        args = fn.args
+        if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+            raise Unsafe(fn, f"function '{fn.name}' may only have plain parameters (no *args, **kwargs, "
+                             "keyword-only or positional-only parameters)")
+        for a in args.args:
+            check_binding_name(a, a.arg, "parameter")
+            if a.annotation is not None:
+                check_type(a.annotation, self.env, "annotation")
+        for d in args.defaults:
+            check_value(d, self.env, "default value", calls=False)
+        if fn.returns is not None:
+            check_type(fn.returns, self.env, "return annotation", allow_none=True)
+        if kind == "overload":
+            self.overload_stub(fn)
+            return
+        if kind == "func_grad":
+            target = dec.args[0].id  # type: ignore[attr-defined]
+            b = self.env.get(target)
+            if b is None or b.kind != "func":
+                raise Unsafe(dec, f"@wp.func_grad({target}) must name a @wp.func defined above")
+            kind = "func"
+        if kind == "kernel":
+            self.kernels += 1
+        self.bind(fn, fn.name, kind)
+        self.bodies.append(fn)
+
+    def overload_stub(self, fn: ast.FunctionDef) -> None:
+        b = self.env.get(fn.name)
+        if b is None or b.kind != "kernel":
+            raise Unsafe(fn, f"@wp.overload '{fn.name}' must follow a generic @wp.kernel of the same name")
+        for stmt in fn.body:
+            ok = isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+                                                and (stmt.value.value is Ellipsis or isinstance(stmt.value.value, str)))
+            if not ok:
+                raise Unsafe(stmt, "a @wp.overload stub's body may only be '...', 'pass' or a docstring")
 
 
-def _check_constant(stmt: ast.Assign | ast.AnnAssign) -> None:
-    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-    for t in targets:
-        if not isinstance(t, ast.Name) or t.id.startswith("__"):
-            raise _Unsafe(stmt, "only plain NAME = constant assignments are allowed at top level")
-    if isinstance(stmt, ast.AnnAssign):
-        _check_static_expr(stmt.annotation, "annotation")
-    if stmt.value is None:
-        raise _Unsafe(stmt, "bare annotations are not allowed at top level")
-    _check_static_expr(stmt.value, "constant")
-
-
-def _check_names_and_attrs(tree: ast.Module) -> None:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            if node.attr.startswith("_"):
-                raise _Unsafe(node, f"attribute '{node.attr}' is not allowed (private/dunder attributes)")
-            parts = _dotted(node)
-            if parts and parts[0] == "wp" and len(parts) > 1 and parts[1] in FORBIDDEN_WP_ATTRS:
-                raise _Unsafe(node, f"'wp.{parts[1]}' is not allowed")
-        elif isinstance(node, ast.Name) and node.id.startswith("__"):
-            raise _Unsafe(node, f"name '{node.id}' is not allowed (dunder names)")
+def _shown(node: ast.AST | None) -> str:
+    return repr(node.value) if isinstance(node, ast.Constant) else (ast.unparse(node)[:40] if node else "**")
 
 
 def screen(source: str) -> ScreenResult:
     """Decide whether ``source`` may be loaded in a worker.  Never raises."""
+    if not isinstance(source, str):
+        return ScreenResult(False, Reason.SYNTAX, "the source is not text", None)
+    try:
+        check_text(source)
+    except TextProblem as e:
+        return _rejected(Reason.UNSAFE, e.message, e.line)
     try:
         tree = ast.parse(source)
     except SyntaxError as e:
-        return ScreenResult(False, Reason.SYNTAX, f"SyntaxError: {e.msg}", e.lineno)
+        return _rejected(Reason.SYNTAX, f"SyntaxError: {e.msg}", e.lineno)
     except (ValueError, RecursionError, MemoryError) as e:
         return ScreenResult(False, Reason.SYNTAX, f"unparsable source: {e}", None)
+    checker = ModuleChecker(source, tree)
     try:
-        _check_names_and_attrs(tree)
-        kernels = 0
-        for i, stmt in enumerate(tree.body):
-            if i == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) \
-                    and isinstance(stmt.value.value, str):
-                continue
-            if isinstance(stmt, ast.Import):
-                for alias in stmt.names:
-                    if (alias.name, alias.asname) not in (("warp", "wp"), ("math", None)):
-                        raise _Unsafe(stmt, f"import of '{alias.name}' is not allowed "
-                                            "(only 'import warp as wp' and 'import math')")
-            elif isinstance(stmt, ast.FunctionDef):
-                _check_function(stmt)
-                if any(_dotted(d.func if isinstance(d, ast.Call) else d) == ["wp", "kernel"]
-                       for d in stmt.decorator_list):
-                    kernels += 1
-            elif isinstance(stmt, ast.ClassDef):
-                _check_struct(stmt)
-            elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-                _check_constant(stmt)
-            else:
-                raise _Unsafe(stmt, f"top-level '{type(stmt).__name__}' statements are not allowed")
-        if kernels == 0:
-            return ScreenResult(False, Reason.SYNTAX, "no @wp.kernel defined", None)
-    except _Unsafe as e:
-        return ScreenResult(False, Reason.UNSAFE, e.message, e.line)
+        checker.run()
+    except Unsafe as e:
+        return _rejected(Reason.UNSAFE, e.message, e.line)
     except RecursionError:
-        return ScreenResult(False, Reason.UNSAFE, "source nests too deeply", None)
+        return ScreenResult(False, Reason.UNSAFE, "the source nests too deeply", None)
+    except Exception as e:  # noqa: BLE001 - fail closed: a module the screen cannot judge is not admitted
+        return ScreenResult(False, Reason.UNSAFE, f"the screen could not check this module ({type(e).__name__})", None)
+    if checker.kernels == 0:
+        return ScreenResult(False, Reason.SYNTAX, "no @wp.kernel defined", None)
     return ScreenResult(True)
