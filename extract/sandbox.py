@@ -76,6 +76,9 @@ class Policy:
     max_processes: int = 256
     max_open_files: int = 512
     required: tuple[str, ...] = ()  # layers that must apply, or the task does not run
+    # folders the task sees as its own copy-on-write view (an overlay whose upper layer is in
+    # ``workdir``): compiler caches it may add to without touching what later tasks read
+    private: list[str] = field(default_factory=list)
 
 
 def _libc() -> ctypes.CDLL:
@@ -202,13 +205,33 @@ def _expose(paths: list[str]) -> None:
                 os.close(fd)
 
 
+def _private_views(policy: Policy, real_root: bool) -> list[str]:
+    """Overlay each ``policy.private`` folder with a writable upper layer inside the workdir;
+    returns the folders that got one (only those become writable)."""
+    libc, done = _libc(), []
+    for n, folder in enumerate(policy.private):
+        if not os.path.isdir(folder):
+            continue
+        upper, work = (os.path.join(policy.workdir, f".private-{n}", part) for part in ("upper", "work"))
+        os.makedirs(upper)
+        os.makedirs(work)
+        if real_root:  # the merged folder takes its owner from the upper layer, at mount time
+            os.chown(upper, NOBODY, NOBODY)
+        opts = f"lowerdir={folder},upperdir={upper},workdir={work}".encode()
+        if libc.mount(b"overlay", folder.encode(), b"overlay", _MS_NOSUID | _MS_NODEV, opts) == 0:
+            done.append(folder)
+        else:
+            err = ctypes.get_errno()
+            sys.stderr.write(f"sandbox: no private view of {folder}: {os.strerror(err)}\n")
+    return done
+
+
 def _drop_identity(policy: Policy, real_root: bool) -> bool:
     """Started as root: hand the folder to ``nobody`` and become it.  Returns whether it dropped
     (an ordinary user already is unprivileged; inside its user namespace it has no other uid)."""
     if not real_root:
         return False
     workdir = policy.workdir
-    _expose([*policy.readable, workdir])
     for dirpath, dirnames, filenames in os.walk(workdir):
         for name in (dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)):
             os.lchown(name, NOBODY, NOBODY)
@@ -259,7 +282,7 @@ def _pyseccomp() -> object:
     return pyseccomp
 
 
-def apply_layers(policy: Policy, in_force: dict[str, str], real_root: bool) -> None:
+def apply_layers(policy: Policy, in_force: dict[str, str], real_root: bool, writable: list[str]) -> None:
     """Layers 2-6 in the calling process (which must be PID 1 of fresh namespaces, or a fresh fork)."""
     libc = _libc()
     try:
@@ -280,7 +303,7 @@ def apply_layers(policy: Policy, in_force: dict[str, str], real_root: bool) -> N
     attempt("no_new_privs", lambda: "on" if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 else "")
     libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
     attempt("rlimits", lambda: (_limit_resources(policy), "as, cpu, fsize, nproc, nofile, core")[1])
-    attempt("landlock", lambda: f"abi {landlock.restrict(policy.readable, [policy.workdir])}")
+    attempt("landlock", lambda: f"abi {landlock.restrict(policy.readable, writable)}")
     attempt("seccomp", lambda: (_seccomp_filter(), "filter")[1])
 
 
@@ -317,9 +340,13 @@ def run_sandboxed(task: Callable[[], int], policy: Policy, report: Callable[[dic
             code = os.waitstatus_to_exitcode(wait_status)
             os._exit(code & 0xFF if code >= 0 else 128 - code)  # killed by signal N: exit 128 + N
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        writable = [policy.workdir]
         if namespaces:
             try:
                 _mount_private_proc()
+                if real_root:  # before the drop to nobody: what it must reach, and nothing beside
+                    _expose([*policy.readable, *policy.private, policy.workdir])
+                writable += _private_views(policy, real_root)
                 in_force["namespaces"] = ("mount, net, pid, ipc, uts, cgroup" if real_root
                                           else "user, mount, net, pid, ipc, uts, cgroup")
             except OSError as e:
@@ -328,7 +355,7 @@ def run_sandboxed(task: Callable[[], int], policy: Policy, report: Callable[[dic
                     raise SandboxError(f"sandbox layer 'namespaces' could not be applied: {e}") from None
         else:
             in_force["namespaces"] = ""
-        apply_layers(policy, in_force, real_root)
+        apply_layers(policy, in_force, real_root, writable)
         if report is not None:
             report(in_force)
         status = task()

@@ -7,20 +7,25 @@ A Warp upgrade should touch this file only.  It offers:
   loaded Python module, split into a shared *prefix* (headers/macros, identical for every
   module with the same options) and a per-module *body*;
 * ``compile_cpu()`` / ``compile_cuda()``: Warp's own CPU compiler (bundled Clang/LLVM) and
-  NVRTC (CUDA -> PTX, no GPU needed), with the compiler's diagnostics captured;
+  NVRTC (CUDA -> PTX, no GPU needed), with the compiler's diagnostics captured; at the CUDA
+  check level ``frontend``, ``compile_cuda`` runs NVRTC's front end only (``extract.nvrtc``, the
+  ``nvidia-cuda-nvrtc`` wheel) with exactly the options Warp's own compile passes
+  (``nvrtc_options``), plus ``--fdevice-syntax-only``;
 * ``kernel_builtin_names()``: the builtins Warp exposes to kernels.
 
 Validation compile options (the generated IR text does not depend on them): CPU ``-O0``
-(Warp's bundled Clang, precompiled headers) and CUDA ``-O3`` (NVRTC, PTX for ``sm_75``), release
-mode, no line info.  Measured on this workload, those are the fastest levels of each compiler:
+(Warp's bundled Clang, precompiled headers) and CUDA ``-O3`` (NVRTC, PTX for ``sm_75``; or its
+front end alone, see ``CUDA_CHECKS``), release mode, no line info.  Measured on this workload, those are the fastest levels of each compiler:
 NVRTC at Warp's levels 0/1 takes ~1.6x as long as at 2/3; Clang at 1/2 ~1.5-3x as long as at 0.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +40,11 @@ import warp._src.types as _types
 CUDA_ARCH = 75
 CPU_OPT_LEVEL = 0
 CUDA_OPT_LEVEL = 3
+# How far the CUDA translation unit is taken.  "frontend": NVRTC's front end only (parse, semantic
+# analysis, template instantiation: every C++ error in the code), no NVVM optimizer, no PTX;
+# "ptx": Warp's own full compile to PTX (what ``--with-ptx`` stores).
+CUDA_CHECKS = ("frontend", "ptx")
+CPU_CHECK = f"clang -O{CPU_OPT_LEVEL} object"
 
 
 def warp_version() -> str:
@@ -186,6 +196,10 @@ class CompileError(Exception):
         self.log = log
 
 
+def kernel_cache_dir() -> str:
+    return str(wp.config.kernel_cache_dir)
+
+
 def precompiled_header_dirs() -> list[str]:
     """Where Warp keeps the compilers' precompiled headers (read by every batch's process)."""
     dirs = [_context.runtime.get_clang_pch_dir(), _context.runtime.get_nvrtc_pch_dir()]
@@ -219,7 +233,87 @@ def compile_cpu(cpp_path: str, obj_path: str, options: dict[str, Any]) -> None:
         raise CompileError(log[0] if log else "")
 
 
-def compile_cuda(cu_path: str, ptx_path: str, options: dict[str, Any]) -> None:
+def linked_nvrtc_version() -> tuple[int, int]:
+    """The NVRTC release linked into Warp's native library (``(13, 4)``).  Works before
+    ``init_warp()`` too: then it loads the library for this one call and initialises nothing (no
+    device probe, no messages), so the parent can check it at run start."""
+    runtime = _context.runtime
+    if runtime is not None and getattr(runtime, "core", None) is not None:
+        v = int(runtime.core.wp_nvrtc_version())
+    else:
+        name = {"win32": "warp.dll", "darwin": "libwarp.dylib"}.get(sys.platform, "warp.so")
+        v = int(ctypes.CDLL(os.path.join(_build.warp_home, "bin", name)).wp_nvrtc_version())
+    return v // 1000, (v % 1000) // 10
+
+
+def _warp_cuda_version() -> int:
+    major, minor = linked_nvrtc_version()
+    return major * 1000 + minor * 10
+
+
+@functools.cache
+def _mathdx_enabled() -> bool:
+    return bool(_context.runtime.core.wp_is_mathdx_enabled())
+
+
+def nvrtc_options(*, syntax_only: bool) -> list[str]:
+    """The NVRTC options of Warp's own compile of a module in ``compile_cuda`` (``build_cuda`` ->
+    ``wp_cuda_compile_program`` and ``append_common_nvrtc_compile_options`` in ``native/warp.cu``):
+    PTX for ``compute_{CUDA_ARCH}``, release, ``CUDA_OPT_LEVEL``, precise fp, fused multiply-add,
+    no line info, precompiled headers; with ``syntax_only`` plus ``--fdevice-syntax-only``."""
+    cuda = _warp_cuda_version()
+    opts = [f"--gpu-architecture=compute_{CUDA_ARCH}", f"--include-path={os.path.join(_build.warp_home, 'native')}"]
+    if cuda >= 12080:
+        opts.append("-pch")  # CUDA 13 keeps its own per-process PCH folder (no --pch-dir)
+    opts.append("--std=c++17")
+    if cuda >= 12090:
+        fast = {0: "max" if cuda < 13010 else "mid", 1: "mid", 2: "min"}.get(CUDA_OPT_LEVEL, "0")
+        opts.append(f"--Ofast-compile={fast}")
+    opts += ["--define-macro=NDEBUG", "--undefine-macro=WP_VERIFY_FP",
+             f"--define-macro=WP_ENABLE_MATHDX={int(_mathdx_enabled())}", "--fmad=true",
+             "--device-as-default-execution-space", "--extra-device-vectorization", "--restrict",
+             "--diag-suppress=177,550"]
+    if syntax_only:
+        opts.append("--fdevice-syntax-only")
+    return opts
+
+
+def cuda_front_end() -> Any:
+    """The NVRTC that runs the front-end check (``extract.nvrtc``), loaded and checked against
+    Warp's own release; raises ``nvrtc.CudaCheckUnavailable`` (a one-line ``UserError``)."""
+    from warp_synth.extract import nvrtc
+
+    return nvrtc.load(linked_nvrtc_version(), CUDA_ARCH)
+
+
+def cuda_check_description(level: str) -> str:
+    """What a record's CUDA check was, for ``metadata.verified.cuda``: the NVRTC release that ran
+    (the wheel's full version for the front end), the level and the target."""
+    if level == "frontend":
+        from warp_synth.extract import nvrtc
+
+        nv = cuda_front_end()
+        version = nvrtc.distribution_version() or f"{nv.version[0]}.{nv.version[1]}"
+        return f"nvrtc {version} front end, sm_{CUDA_ARCH}"
+    if level == "ptx":
+        major, minor = linked_nvrtc_version()
+        return f"nvrtc {major}.{minor} ptx, sm_{CUDA_ARCH}"
+    raise ValueError(f"unknown CUDA check level {level!r} (expected one of {', '.join(CUDA_CHECKS)})")
+
+
+def compile_cuda(cu_path: str, ptx_path: str, options: dict[str, Any], level: str = "ptx") -> None:
+    """Compile a CUDA translation unit: ``level`` "ptx" writes PTX to ``ptx_path`` (Warp's own
+    compile), "frontend" only checks it (nothing is written).  Raises ``CompileError`` with
+    NVRTC's diagnostics either way (the same ``file(line): error: ...`` text)."""
+    if level == "frontend":
+        with open(cu_path, "rb") as f:
+            src = f.read()
+        result = cuda_front_end().compile(src, os.path.basename(cu_path), nvrtc_options(syntax_only=True))
+        if not result.ok:
+            raise CompileError(result.log or f"NVRTC front end failed: {result.status}")
+        return
+    if level != "ptx":
+        raise ValueError(f"unknown CUDA check level {level!r} (expected one of {', '.join(CUDA_CHECKS)})")
     with _capture_fd2() as log:
         try:
             _build.build_cuda(

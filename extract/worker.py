@@ -364,14 +364,17 @@ class Zygote:
     def __init__(self, worker: Worker, *, isolate: bool = True) -> None:
         self.worker = worker
         self.isolate = isolate
-        self.readable = [*sandbox.default_readable(), *worker.wa.precompiled_header_dirs()]
+        self.readable = sandbox.default_readable()
+        # compiler caches each batch sees as its own copy-on-write view: the zygote's precompiled
+        # headers, and Warp's kernel cache (where tile_matmul's LTOs go)
+        self.private = [*worker.wa.precompiled_header_dirs(), worker.wa.kernel_cache_dir()]
         self.layers = sandbox.probe() if isolate else dict.fromkeys(sandbox.LAYERS, "")
         self.required = tuple(layer for layer, v in self.layers.items() if v)
 
     def _policy(self, deadline_s: float, required: tuple[str, ...] = ()) -> sandbox.Policy:
         batch_dir = tempfile.mkdtemp(prefix="batch_", dir=self.worker.workdir)
         return sandbox.Policy(workdir=batch_dir, readable=self.readable, mem_limit_mb=_mem_limit_mb(),
-                              cpu_seconds=int(deadline_s) + 5, required=required)
+                              cpu_seconds=int(deadline_s) + 5, required=required, private=self.private)
 
     def serve(self, req: dict[str, Any]) -> dict[str, Any]:
         units, with_ptx, max_ir_kb = req["units"], bool(req.get("with_ptx")), int(req.get("max_ir_kb", 0))
