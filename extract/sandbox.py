@@ -72,8 +72,8 @@ class Policy:
     readable: list[str] = field(default_factory=list)  # read-only roots (see ``default_readable``)
     mem_limit_mb: int = 4096
     cpu_seconds: int = 600
-    file_size_mb: int = 1024
-    max_processes: int = 256
+    file_size_mb: int = 160  # a compiler's precompiled header is ~80 MB
+    max_processes: int = 64  # counted per uid: every sandboxed process of the machine together
     max_open_files: int = 512
     required: tuple[str, ...] = ()  # layers that must apply, or the task does not run
     # folders the task sees as its own copy-on-write view (an overlay whose upper layer is in

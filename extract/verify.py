@@ -48,7 +48,7 @@ def rederive():
     missing = []
     for dev, text in (("cpu", cpp), ("cuda", cu)):
         for part in ("forward", "backward"):
-            if rec["ir"][dev][part] not in text:
+            if not rec["ir"][dev][part].strip() or rec["ir"][dev][part] not in text:
                 missing.append(f"{dev}.{part}")
     print(json.dumps({"missing": missing}), flush=True)
     return 0

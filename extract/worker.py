@@ -3,14 +3,17 @@
 Run as ``python -m warp_synth.extract.worker`` by ``extract.executors.local`` with a scrubbed environment (no API
 keys), its own temporary directory, ``WARP_CACHE_PATH`` and ``TMPDIR``, and an address-space
 limit.  It speaks JSON lines (never pickle: a compromised worker must not be able to run code
-in the parent): one request ``{"id", "units": [{"key", "source"}], "with_ptx"}`` in, one reply
+in the parent): one request ``{"id", "units": [{"key", "source"}], "with_ptx", "cuda_check"}`` in, one reply
 ``{"id", "outcomes": [...], "seconds": {"codegen"|"cpu_compile"|"cuda_compile": s}}`` out (the
 CPU seconds spent per phase on that request; the ``ready`` line carries ``startup_s``).
 
 Per batch: every unit is written to a real file (Warp needs ``inspect``) and imported under a
 unique module name, Warp's codegen runs per unit (so each unit's IR is exactly what it would
 be on its own), then all units' generated bodies are compiled together, each in a C++
-namespace, as ONE CPU translation unit and ONE CUDA translation unit.  A failing batch is
+namespace, as ONE CPU translation unit and ONE CUDA translation unit.  The CUDA unit is checked
+at the request's ``cuda_check`` level (``warp_adapter.CUDA_CHECKS``: NVRTC's front end, or a full
+PTX compile; ``with_ptx`` implies ``ptx``); the worker's own level, used for its warm-up, comes
+from ``WSYNTH_CUDA_CHECK`` (default ``frontend``).  A failing batch is
 split by the compiler's error locations, and by bisection where errors cannot be located,
 so one bad kernel never sinks its neighbours.
 """
@@ -54,9 +57,33 @@ class _Loaded:
     path: str
     modname: str
     source: str
-    entries: list[tuple[Any, str, str]]  # (kernel object, kernel name, mangled name)
+    entries: list[tuple[str, str, dict[str, str]]]  # (kernel name, mangled name, argument types)
     module_id: str
     code: dict[str, Any] = field(default_factory=dict)  # device -> ModuleCode
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "path": self.path, "modname": self.modname, "source": self.source,
+                "entries": self.entries, "module_id": self.module_id,
+                "code": {d: {"prefix": c.prefix, "body": c.body, "options": c.options} for d, c in self.code.items()}}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], code_type: Any) -> _Loaded:
+        code = {dev: code_type(str(c["prefix"]), str(c["body"]), dict(c["options"])) for dev, c in d["code"].items()}
+        entries = [(str(n), str(m), {str(k): str(v) for k, v in a.items()}) for n, m, a in d["entries"]]
+        return cls(str(d["key"]), str(d["path"]), str(d["modname"]), str(d["source"]), entries,
+                   str(d["module_id"]), code)
+
+
+# what a compiler says about files it could not open: whether a host path exists, or is denied,
+# is nobody's business outside the sandbox (LLM kernels never include files)
+_FILE_ACCESS = re.compile(r"file not found|no such file|permission denied|cannot open|could not open|"
+                          r"operation not permitted|include", re.I)
+FILE_ACCESS_MESSAGE = "the code names a file to include or open; kernels may not read files"
+
+
+def _diagnostic(text: str) -> str:
+    """A compiler diagnostic on the unit's own lines, fit to leave the sandbox."""
+    return FILE_ACCESS_MESSAGE if _FILE_ACCESS.search(text) else text
 
 
 def _trim(text: str, limit: int = MAX_MESSAGE) -> str:
@@ -87,10 +114,16 @@ class Worker:
 
         self.wa = warp_adapter
         self.wa.init_warp()
+        self.cuda_check = os.environ.get("WSYNTH_CUDA_CHECK") or "frontend"
+        if self.cuda_check not in self.wa.CUDA_CHECKS:
+            raise ValueError(f"WSYNTH_CUDA_CHECK={self.cuda_check!r}: expected one of {', '.join(self.wa.CUDA_CHECKS)}")
+        if self.cuda_check == "frontend":
+            self.wa.cuda_front_end()  # load NVRTC here, before any sandbox (and fail now if it is unusable)
         self.builtins = set(self.wa.kernel_builtin_names())
         self.function_ids = self.wa.function_id_snapshot()
         self.workdir = os.getcwd()
         self.counter = 0
+        self.units_apart = False  # each unit loaded in a child of its own (set for sandboxed batches)
         self.seconds: dict[str, float] = {}  # phase -> seconds, since the last reply (see ``take_seconds``)
 
     def _spent(self, phase: str, since: float) -> None:
@@ -101,6 +134,47 @@ class Worker:
         return {k: round(v, 4) for k, v in out.items()}
 
     # ------------------------------------------------------------------ loading and codegen
+    def _load_apart(self, key: str, source: str, batch_dir: str, n: int, max_ir_kb: int = 0) -> _Loaded | Rejected:
+        """``_load`` in a child of this process: whatever the unit's Python does to Warp or to this
+        worker dies with the child, so it cannot change its batch neighbours' code.  The child
+        hands back the generated text (never objects) as JSON."""
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the unit's own process
+            status = 70
+            try:
+                os.close(r)
+                out = self._load(key, source, batch_dir, n, max_ir_kb)
+                reply = {"rejected": asdict(out)} if isinstance(out, Rejected) else {"loaded": out.to_json()}
+                reply["seconds"] = self.take_seconds()
+                data = json.dumps(reply).encode("utf-8")
+                while data:
+                    data = data[os.write(w, data):]
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(w)
+        chunks, size = [], 0
+        with os.fdopen(r, "rb") as f:
+            while chunk := f.read(1 << 20):
+                size += len(chunk)
+                if size > zygote.MAX_REPLY_BYTES:
+                    break
+                chunks.append(chunk)
+        _, status = os.waitpid(pid, 0)
+        try:
+            reply = json.loads(b"".join(chunks))
+            for phase, v in reply.get("seconds", {}).items():
+                self.seconds[phase] = self.seconds.get(phase, 0.0) + float(v)
+            if "rejected" in reply:
+                d = reply["rejected"]
+                return Rejected(key, Reason.parse(d["reason"]), str(d["message"]), d.get("line"))
+            return _Loaded.from_json(reply["loaded"], self.wa.ModuleCode)
+        except (ValueError, KeyError, TypeError):
+            code = os.waitstatus_to_exitcode(status)
+            why = f"signal {-code}" if code < 0 else f"exit status {code}"
+            return Rejected(key, Reason.CRASH, f"the kernel's process died while it was loaded ({why})", None)
+
     def _load(self, key: str, source: str, batch_dir: str, n: int, max_ir_kb: int = 0) -> _Loaded | Rejected:
         modname = f"wsynth_{os.getpid()}_{self.counter}_{n}"
         path = os.path.join(batch_dir, f"{modname}.py")
@@ -125,8 +199,9 @@ class Worker:
             return Rejected(key, Reason.CODEGEN, "the module defines no @wp.kernel", None)
         try:
             code = self.wa.module_codegen(wmod, warp_attr_names(source))  # also assigns kernel hashes
-            entries = [(obj, name, mangled) for name, k in kernels
-                       for obj, mangled in self.wa.kernel_entry_names(k)]
+            # a struct argument's type is named by its module: ours is the worker's own name for the unit
+            entries = [(name, mangled, {a: t.replace(f"{modname}.", "") for a, t in self.wa.kernel_args(obj).items()})
+                       for name, k in kernels for obj, mangled in self.wa.kernel_entry_names(k)]
         except Exception as e:
             msg, line = _python_error(e, path)
             return Rejected(key, Reason.CODEGEN, msg, line)
@@ -145,7 +220,8 @@ class Worker:
 
     # ------------------------------------------------------------------ batched compilation
     def _compile_group(self, device: str, prefix: str, units: list[_Loaded], batch_dir: str,
-                       failures: dict[str, tuple[str, int | None]], outputs: dict[str, str]) -> None:
+                       failures: dict[str, tuple[str, int | None]], outputs: dict[str, str],
+                       cuda_check: str = "ptx") -> None:
         if not units:
             return
         self.counter += 1
@@ -175,7 +251,7 @@ class Worker:
             if device == "cpu":
                 self.wa.compile_cpu(src_path, out_path, units[0].code[device].options)
             else:
-                self.wa.compile_cuda(src_path, out_path, units[0].code[device].options)
+                self.wa.compile_cuda(src_path, out_path, units[0].code[device].options, cuda_check)
         except self.wa.CompileError as e:
             self._spent(f"{device}_compile", t0)
             errors = _parse_errors(e.log, device)
@@ -187,53 +263,66 @@ class Worker:
                     if lo <= err_line < hi:
                         py_line = _python_line(tu_lines, err_line)
                         where = f"line {py_line}: " if py_line else ""
-                        blamed.setdefault(u.key, []).append(f"{where}{text}")
+                        blamed.setdefault(u.key, []).append(f"{where}{_diagnostic(text)}")
                         blamed_line.setdefault(u.key, py_line)
                         break
             if blamed:
                 rest = [u for u in units if u.key not in blamed]
                 for u in units:
                     if u.key in blamed:
-                        if len(units) > 1 and self._compiles_alone(device, u, batch_dir, outputs):
+                        if len(units) > 1 and self._compiles_alone(device, u, batch_dir, outputs, cuda_check):
                             continue  # an artefact of batching: it compiles on its own
                         failures[u.key] = (_trim("\n".join(blamed[u.key])), blamed_line[u.key])
-                self._compile_group(device, prefix, rest, batch_dir, failures, outputs)
+                self._compile_group(device, prefix, rest, batch_dir, failures, outputs, cuda_check)
             elif len(units) == 1:
-                failures[units[0].key] = (_trim(e.log or f"{device} compilation failed"), None)
+                # no error on the unit's own lines (e.g. one inside an included file): say so, and
+                # never pass the compiler's log on (it may quote what it read)
+                failures[units[0].key] = (f"the {device} compiler rejected this kernel without an error on "
+                                          "its own lines", None)
             else:
                 half = len(units) // 2
-                self._compile_group(device, prefix, units[:half], batch_dir, failures, outputs)
-                self._compile_group(device, prefix, units[half:], batch_dir, failures, outputs)
+                self._compile_group(device, prefix, units[:half], batch_dir, failures, outputs, cuda_check)
+                self._compile_group(device, prefix, units[half:], batch_dir, failures, outputs, cuda_check)
             return
         self._spent(f"{device}_compile", t0)
-        if device == "cuda":
+        if device == "cuda" and cuda_check == "ptx":
             with open(out_path, encoding="utf-8", errors="replace") as f:
                 ptx = f.read()
             for u in units:
                 outputs[u.key] = ptx
 
-    def _compiles_alone(self, device: str, u: _Loaded, batch_dir: str, outputs: dict[str, str]) -> bool:
+    def _compiles_alone(self, device: str, u: _Loaded, batch_dir: str, outputs: dict[str, str],
+                        cuda_check: str = "ptx") -> bool:
         failures: dict[str, tuple[str, int | None]] = {}
-        self._compile_group(device, "", [u], batch_dir, failures, outputs)
+        self._compile_group(device, "", [u], batch_dir, failures, outputs, cuda_check)
         return u.key not in failures
 
     def _compile(self, device: str, units: list[_Loaded], batch_dir: str,
-                 failures: dict[str, tuple[str, int | None]], outputs: dict[str, str]) -> None:
+                 failures: dict[str, tuple[str, int | None]], outputs: dict[str, str],
+                 cuda_check: str = "ptx") -> None:
+        """Compile ``units`` for ``device``; ``cuda_check`` is how far a CUDA unit goes
+        (``warp_adapter.CUDA_CHECKS``; the CPU unit is always compiled to an object)."""
         groups: dict[str, list[_Loaded]] = {}
         for u in units:
             groups.setdefault(u.code[device].prefix, []).append(u)
         for prefix, members in groups.items():
             if prefix:
-                self._compile_group(device, prefix, members, batch_dir, failures, outputs)
+                self._compile_group(device, prefix, members, batch_dir, failures, outputs, cuda_check)
             else:  # modules whose header we do not recognise compile on their own
                 for u in members:
-                    self._compile_group(device, "", [u], batch_dir, failures, outputs)
+                    self._compile_group(device, "", [u], batch_dir, failures, outputs, cuda_check)
 
     # ------------------------------------------------------------------ one request
     def process(self, units: list[dict[str, str]], with_ptx: bool, max_ir_kb: int = 0, *,
-                batch_dir: str, mark: Callable[[str], None] = lambda _: None) -> list[dict[str, Any]]:
+                batch_dir: str, mark: Callable[[str], None] = lambda _: None,
+                cuda_check: str | None = None) -> list[dict[str, Any]]:
         """Outcomes of one batch, worked on in ``batch_dir``; ``mark`` hears ``U <k>`` before unit
-        ``k`` is loaded and ``C`` before compilation (so a hang can be blamed on its unit)."""
+        ``k`` is loaded and ``C`` before compilation (so a hang can be blamed on its unit).
+        ``cuda_check`` (default: the worker's level) is how far the CUDA unit is compiled;
+        ``with_ptx`` implies ``ptx``."""
+        level = "ptx" if with_ptx else (cuda_check or self.cuda_check)
+        if level not in self.wa.CUDA_CHECKS:
+            raise ValueError(f"unknown CUDA check level {level!r}")
         self.counter += 1
         outcomes: dict[str, Accepted | Rejected] = {}
         loaded: list[_Loaded] = []
@@ -241,7 +330,8 @@ class Worker:
             for n, u in enumerate(units):
                 mark(f"U {n}")
                 t0 = time.thread_time()
-                r = self._load(u["key"], u["source"], batch_dir, n, max_ir_kb)
+                load = self._load_apart if self.units_apart else self._load
+                r = load(u["key"], u["source"], batch_dir, n, max_ir_kb)
                 self._spent("codegen", t0)
                 if isinstance(r, Rejected):
                     outcomes[r.key] = r
@@ -255,7 +345,7 @@ class Worker:
             survivors = [u for u in loaded if u.key not in cpu_fail]
             cuda_fail: dict[str, tuple[str, int | None]] = {}
             ptx: dict[str, str] = {}
-            self._compile("cuda", survivors, batch_dir, cuda_fail, ptx)
+            self._compile("cuda", survivors, batch_dir, cuda_fail, ptx, level)
             for key, (msg, line) in cuda_fail.items():
                 outcomes[key] = Rejected(key, Reason.CUDA_COMPILE, msg, line)
             for u in survivors:
@@ -286,8 +376,8 @@ class Worker:
     def _accepted(self, u: _Loaded, ptx: str | None) -> Accepted:
         used = sorted(called_warp_names(u.source) & self.builtins)
         kernels = []
-        for obj, name, mangled in u.entries:
-            mangled_all = [m for _, _, m in u.entries]
+        for name, mangled, args in u.entries:
+            mangled_all = [m for _, m, _ in u.entries]
             cpu_body, cuda_body = u.code["cpu"].body, u.code["cuda"].body
             wa = self.wa
             cuda = BackendIR(
@@ -302,8 +392,6 @@ class Worker:
                 backward=split.function_text(cpu_body, wa.cpu_backward_name(mangled)),
                 helpers=split.helpers_text(cpu_body, mangled_all),
             )
-            # a struct argument's type is named by its module: ours is the worker's own name for the unit
-            args = {k: v.replace(f"{u.modname}.", "") for k, v in wa.kernel_args(obj).items()}
             kernels.append(KernelIR(
                 kernel_name=name, mangled_name=mangled, cpu=cpu, cuda=cuda, num_params=len(args),
                 arg_types=args, builtins=used, module_id=u.module_id,
@@ -378,11 +466,14 @@ class Zygote:
 
     def serve(self, req: dict[str, Any]) -> dict[str, Any]:
         units, with_ptx, max_ir_kb = req["units"], bool(req.get("with_ptx")), int(req.get("max_ir_kb", 0))
+        cuda_check = req.get("cuda_check") or None
         deadline_s = float(req.get("deadline_s", 600.0))
         unit_deadline_s = float(req["unit_deadline_s"]) if req.get("unit_deadline_s") else None
 
         def process(channel: Any, batch_dir: str) -> dict[str, Any]:
-            outcomes = self.worker.process(units, with_ptx, max_ir_kb, batch_dir=batch_dir, mark=channel.send)
+            self.worker.units_apart = self.isolate
+            outcomes = self.worker.process(units, with_ptx, max_ir_kb, batch_dir=batch_dir, mark=channel.send,
+                                           cuda_check=cuda_check)
             return {"outcomes": outcomes, "seconds": self.worker.take_seconds()}
 
         if not self.isolate:  # --no-sandbox: in this process, as before the sandbox existed
