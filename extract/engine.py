@@ -19,6 +19,12 @@ from warp_synth.extract.screen import screen
 from warp_synth.reasons import Reason
 from warp_synth.records import Outcome, Rejected, Unit
 
+# How far each CUDA translation unit is compiled.  "frontend": NVRTC's front end only (parse, semantic
+# analysis, template instantiation; ``--fdevice-syntax-only``), the NVRTC of the nvidia-cuda-nvrtc wheel
+# with Warp's own options; "ptx": Warp's full compile to PTX.  The CPU unit is always compiled to an
+# object.  (Mirrors ``warp_adapter.CUDA_CHECKS``; this module must not import Warp.)
+CUDA_CHECKS = ("frontend", "ptx")
+
 
 @dataclass(slots=True)
 class ExtractOptions:
@@ -33,13 +39,39 @@ class ExtractOptions:
     executor: str = "local"  # "local": worker processes on this machine; "ray": worker actors on a Ray cluster
     ray_address: str | None = None  # None: start (or join) a local Ray instance
     sandbox: bool = True  # every batch in a fresh sandboxed process (extract.sandbox); False: in the worker
+    # each unit loaded in a process of its own inside its batch's sandbox, so a unit that got past
+    # the screen cannot change its neighbours' code either (costs ~10 ms of CPU per unit)
+    isolate_units: bool = True
+    # how far each CUDA translation unit is compiled (see CUDA_CHECKS); with_ptx implies "ptx"
+    cuda_check: str = "frontend"
+
+    def __post_init__(self) -> None:
+        if self.cuda_check not in CUDA_CHECKS:
+            raise ValueError(f"unknown cuda_check {self.cuda_check!r} (expected one of {', '.join(CUDA_CHECKS)})")
+
+    @property
+    def cuda_level(self) -> str:
+        return "ptx" if self.with_ptx else self.cuda_check
 
     def pool_options(self) -> PoolOptions:
         return PoolOptions(
             workers=self.workers, mem_limit_mb=self.mem_limit_mb, timeout_base=self.timeout_base,
             timeout_per_unit=self.timeout_per_unit, max_batches=self.max_batches_per_worker,
-            with_ptx=self.with_ptx, max_ir_kb=self.max_ir_kb, sandbox=self.sandbox,
+            with_ptx=self.with_ptx, max_ir_kb=self.max_ir_kb, sandbox=self.sandbox, cuda_check=self.cuda_check,
+            isolate_units=self.isolate_units,
         )
+
+
+def verified_by(cuda_check: str) -> dict[str, str]:
+    """What the compilers proved of an accepted kernel at this check level, for a record's
+    ``metadata.verified``: ``{"cpu": "clang -O0 object", "cuda": "nvrtc 13.4.92 front end, sm_75"}``
+    (or ``"nvrtc 13.4 ptx, sm_75"``: Warp's own NVRTC).  Loads the compiler that will run, so a missing
+    or mismatched NVRTC is a ``UserError`` (one line) here, at run start; imports Warp."""
+    from warp_synth.extract import warp_adapter
+
+    if cuda_check not in CUDA_CHECKS:
+        raise ValueError(f"unknown cuda_check {cuda_check!r} (expected one of {', '.join(CUDA_CHECKS)})")
+    return {"cpu": warp_adapter.CPU_CHECK, "cuda": warp_adapter.cuda_check_description(cuda_check)}
 
 
 MAX_SOURCE_BYTES = 64 * 1024  # an untrusted unit larger than this is not screened or loaded at all
@@ -59,6 +91,8 @@ def screen_unit(unit: Unit) -> Rejected | None:
 class Extractor:
     def __init__(self, options: ExtractOptions | None = None) -> None:
         self.options = options or ExtractOptions()
+        # what every accepted kernel was checked with; a missing or mismatched NVRTC fails here, in one line
+        self.verified = verified_by(self.options.cuda_level)
         if self.options.executor == "ray":
             from warp_synth.extract.executors.ray import RayWorkerPool  # optional extra: warp-synth[ray]
 

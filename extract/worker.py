@@ -20,6 +20,7 @@ so one bad kernel never sinks its neighbours.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import os
@@ -144,9 +145,11 @@ class Worker:
             status = 70
             try:
                 os.close(r)
+                gc.disable()  # a short-lived process: collecting would only copy the zygote's pages
+                t0 = time.process_time()
                 out = self._load(key, source, batch_dir, n, max_ir_kb)
                 reply = {"rejected": asdict(out)} if isinstance(out, Rejected) else {"loaded": out.to_json()}
-                reply["seconds"] = self.take_seconds()
+                reply["seconds"] = {"codegen": time.process_time() - t0}
                 data = json.dumps(reply).encode("utf-8")
                 while data:
                     data = data[os.write(w, data):]
@@ -458,6 +461,8 @@ class Zygote:
         self.private = [*worker.wa.precompiled_header_dirs(), worker.wa.kernel_cache_dir()]
         self.layers = sandbox.probe() if isolate else dict.fromkeys(sandbox.LAYERS, "")
         self.required = tuple(layer for layer, v in self.layers.items() if v)
+        gc.collect()
+        gc.freeze()  # what the zygote holds stays out of every collection: forks share its pages
 
     def _policy(self, deadline_s: float, required: tuple[str, ...] = ()) -> sandbox.Policy:
         batch_dir = tempfile.mkdtemp(prefix="batch_", dir=self.worker.workdir)
@@ -471,7 +476,7 @@ class Zygote:
         unit_deadline_s = float(req["unit_deadline_s"]) if req.get("unit_deadline_s") else None
 
         def process(channel: Any, batch_dir: str) -> dict[str, Any]:
-            self.worker.units_apart = self.isolate
+            self.worker.units_apart = self.isolate and req.get("isolate_units", True) is not False
             outcomes = self.worker.process(units, with_ptx, max_ir_kb, batch_dir=batch_dir, mark=channel.send,
                                            cuda_check=cuda_check)
             return {"outcomes": outcomes, "seconds": self.worker.take_seconds()}

@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from warp_synth.extract import ExtractOptions, Extractor, WorkerStartError, sandbox
+from warp_synth.extract import CUDA_CHECKS, ExtractOptions, Extractor, WorkerStartError, sandbox, verified_by
 from warp_synth.records import CATEGORIES
 from warp_synth.synth.loop import RunError, Runner
 from warp_synth.synth.offline import OfflineCandidates, OfflineSource
@@ -37,7 +37,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mutation-rate", type=float, default=0.5, metavar="P",
                    help="share of candidates diversified by the mutator; in LLM mode, share of accepted LLM "
                         "kernels mutated further (default: 0.5)")
-    p.add_argument("--with-ptx", action="store_true", help="also store each kernel's PTX (ir.cuda.ptx)")
+    p.add_argument("--with-ptx", action="store_true",
+                   help="also store each kernel's PTX (ir.cuda.ptx); implies --cuda-check ptx")
+    p.add_argument("--cuda-check", choices=CUDA_CHECKS, default=None,
+                   help="how far each CUDA translation unit is compiled: 'frontend' runs NVRTC's front end only "
+                        "(parse, types, template instantiation: every C++ error; no optimizer, no PTX), 'ptx' "
+                        "Warp's full compile to PTX for sm_75 (default: frontend; ptx with --with-ptx)")
     p.add_argument("--shard-records", type=int, default=10_000, metavar="K",
                    help="records per JSONL shard (default: 10000)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S",
@@ -73,7 +78,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _extract_options(args: argparse.Namespace) -> ExtractOptions:
     return ExtractOptions(workers=args.workers, batch_size=args.batch_size, with_ptx=args.with_ptx,
                           mem_limit_mb=args.mem_limit_mb, timeout_base=args.timeout, max_ir_kb=args.max_ir_kb,
-                          executor=args.executor, ray_address=args.ray_address, sandbox=not args.no_sandbox)
+                          executor=args.executor, ray_address=args.ray_address, sandbox=not args.no_sandbox,
+                          cuda_check=args.cuda_check,
+                          # LLM replies are hostile: each in a process of its own; offline candidates
+                          # are our own templates and mutants, and share their batch's sandbox
+                          isolate_units=args.llm_config is not None)
 
 
 def sandbox_in_force(args: argparse.Namespace) -> dict[str, object]:
@@ -123,6 +132,10 @@ def validate(args: argparse.Namespace) -> None:
         args.out = Path("data") / args.category
     if args.max_ir_kb < 0:
         raise RunError(f"--max-ir-kb must be >= 0, got {args.max_ir_kb}")
+    if args.with_ptx and args.cuda_check == "frontend":
+        raise RunError("--with-ptx stores the PTX of a full CUDA compile: it needs --cuda-check ptx, not frontend")
+    if args.cuda_check is None:
+        args.cuda_check = "ptx" if args.with_ptx else "frontend"
     if args.concurrency <= 0 or args.repair_rounds < 0:
         raise RunError("--concurrency must be positive and --repair-rounds non-negative")
     if args.max_llm_calls is not None and args.max_llm_calls < 0:
@@ -144,8 +157,10 @@ def validate(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     validate(args)
     box = sandbox_in_force(args)
+    verified = verified_by(args.cuda_check)  # before the folder is touched: no usable NVRTC is one line
     runner = Runner(args)
     runner.sandbox = box
+    runner.verified = verified
     if not _announce(runner):
         return 0
     try:

@@ -58,6 +58,12 @@ class PoolOptions:
     with_ptx: bool = False
     max_ir_kb: int = 128  # larger generated modules are rejected as too_large (0: no limit)
     sandbox: bool = True  # every batch in a fresh sandboxed process (False: in the worker itself)
+    isolate_units: bool = True  # each unit loaded in a process of its own inside the batch's sandbox
+    cuda_check: str = "frontend"  # how far the CUDA unit is compiled: "frontend" or "ptx" (with_ptx implies ptx)
+
+    @property
+    def cuda_level(self) -> str:
+        return "ptx" if self.with_ptx else self.cuda_check
 
 
 # CPU seconds the workers report spending, summed over workers: starting (import + init Warp),
@@ -138,6 +144,7 @@ class WorkerProcess:
         env = isolated_environment(self.workdir, self.options.mem_limit_mb)
         if not self.options.sandbox:
             env["WSYNTH_SANDBOX"] = "off"
+        env["WSYNTH_CUDA_CHECK"] = self.options.cuda_level  # the zygote loads (and warms up) that compiler
         self.proc = spawn([sys.executable, "-m", "warp_synth.extract.worker"], workdir=self.workdir, env=env,
                           stderr=self._log)
         self._buf = b""
@@ -219,8 +226,10 @@ class WorkerProcess:
             self.start()
         assert self.proc is not None and self.proc.stdin is not None
         self._next_id += 1
-        req = {"id": self._next_id, "with_ptx": self.options.with_ptx, "max_ir_kb": self.options.max_ir_kb,
+        req = {"id": self._next_id, "with_ptx": self.options.with_ptx, "cuda_check": self.options.cuda_level,
+               "max_ir_kb": self.options.max_ir_kb,
                "deadline_s": timeout, "unit_deadline_s": self.options.timeout_base,
+               "isolate_units": self.options.isolate_units,
                "units": [{"key": u.key, "source": u.source} for u in units]}
         try:
             self.proc.stdin.write((json.dumps(req) + "\n").encode("utf-8"))
