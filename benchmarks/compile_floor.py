@@ -5,12 +5,14 @@ one-module-per-kernel way on this machine.
     python benchmarks/compile_floor.py --kernels templates --n 60
 
 Compiles the first N kernels through the extraction worker as one batch, then the first 2N as one
-batch, timing Warp's CPU compiler (Clang, -O0), NVRTC (PTX, -O3) and
+batch, timing Warp's CPU compiler (Clang, -O0), NVRTC at both CUDA check levels (``--cuda-check
+frontend``: the front end alone, ``--fdevice-syntax-only``; ``ptx``: a full compile to PTX, -O3) and
 the Warp codegen/loading step, each the best of `--repeat` rounds (the machine is shared, and a
 difference of two timings is noise-prone).  The marginal cost per kernel is (t(2N) - t(N)) / N: the
 part that batching cannot remove, because every kernel's own forward and backward code must go
 through both compilers.  It then times the seed's way (one Warp module per kernel, Warp's default
-options) on the N kernels that make the difference, and prints
+options: a full CPU compile plus CUDA *codegen only*, no NVRTC) on the N kernels that make the
+difference, and the same with a CUDA compile to PTX added, and prints, per check level,
 
     ceiling per core = seed-way seconds per kernel / marginal seconds per kernel
 
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from batch_vs_single import kernel_source, run_single, workload  # noqa: E402
+from run_throughput import run_seed_codegen  # noqa: E402
 
 
 def _timed(counter: Counter[str], label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -52,10 +55,22 @@ def _timed(counter: Counter[str], label: str, fn: Callable[..., Any]) -> Callabl
     return wrapper
 
 
+LEVELS = ("frontend", "ptx")  # the CUDA check levels of `synth run --cuda-check`
+PHASES = ("codegen", "cpu", *(f"cuda_{level}" for level in LEVELS))
+
+
+def _timed_cuda(counter: Counter[str], fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``compile_cuda`` timed under ``cuda_<level>``."""
+    def wrapper(cu_path: str, out_path: str, options: dict[str, Any], level: str = "ptx") -> Any:
+        return _timed(counter, f"cuda_{level}", fn)(cu_path, out_path, options, level)
+    return wrapper
+
+
 def marginal_costs(sources: list[str], n: int, repeat: int) -> tuple[dict[str, float], list[str]]:
-    """Seconds per kernel for each phase, from a batch of the first n good kernels and a batch of
-    the first 2n (each phase's best of ``repeat`` rounds); also returns the n kernels that make the
-    difference (the kernels differ, so t(n) - n * marginal is no estimate of the fixed cost)."""
+    """Seconds per kernel for each phase (CUDA at each check level), from a batch of the first n good
+    kernels and a batch of the first 2n (each phase's best of ``repeat`` rounds); also returns the n
+    kernels that make the difference (the kernels differ, so t(n) - n * marginal is no estimate of
+    the fixed cost)."""
     from warp_synth.extract import worker as worker_mod
 
     os.chdir(tempfile.mkdtemp(prefix="bench-floor-"))
@@ -63,22 +78,29 @@ def marginal_costs(sources: list[str], n: int, repeat: int) -> tuple[dict[str, f
     spent: Counter[str] = Counter()
     w._load = _timed(spent, "codegen", w._load)  # type: ignore[method-assign]
     w.wa.compile_cpu = _timed(spent, "cpu", w.wa.compile_cpu)
-    w.wa.compile_cuda = _timed(spent, "cuda", w.wa.compile_cuda)
-    w.process([{"key": "warm", "source": kernel_source(10**6)}], False, 128)  # precompiled headers
+    w.wa.compile_cuda = _timed_cuda(spent, w.wa.compile_cuda)
+
+    def process(batch: list[str], level: str) -> list[dict[str, Any]]:
+        batch_dir = tempfile.mkdtemp(prefix="batch_", dir=os.getcwd())
+        return w.process([{"key": str(i), "source": s} for i, s in enumerate(batch)], False, 128,
+                         batch_dir=batch_dir, cuda_check=level)
+
+    for level in LEVELS:  # precompiled headers, for each NVRTC
+        process([kernel_source(10**6)], level)
     # keep only kernels that compile, so no bisection or re-check muddies the timings
-    first = w.process([{"key": str(i), "source": s} for i, s in enumerate(sources)], False, 128)
+    first = process(sources, "ptx")
     good = [s for s, o in zip(sources, first, strict=True) if o.get("reason") is None][: 2 * n]
     if len(good) < 2 * n:
         raise SystemExit(f"only {len(good)} of {len(sources)} kernels compile; lower --n")
-    phases = ("codegen", "cpu", "cuda")
-    best = [dict.fromkeys(phases, float("inf")) for _ in range(2)]
-    for _ in range(repeat):  # alternate the two sizes so that a slow spell hits both alike
-        for j, batch in enumerate((good[:n], good)):
-            spent.clear()
-            out = w.process([{"key": str(i), "source": s} for i, s in enumerate(batch)], False, 128)
-            assert all(o.get("reason") is None for o in out), "a kernel failed on a later pass"
-            best[j] = {k: min(best[j][k], spent[k]) for k in phases}
-    return {k: (best[1][k] - best[0][k]) / n for k in phases}, good[n:]
+    best = [dict.fromkeys(PHASES, float("inf")) for _ in range(2)]
+    for _ in range(repeat):  # alternate the two sizes (and levels) so that a slow spell hits all alike
+        for level in LEVELS:
+            for j, batch in enumerate((good[:n], good)):
+                spent.clear()
+                out = process(batch, level)
+                assert all(o.get("reason") is None for o in out), "a kernel failed on a later pass"
+                best[j] = {k: min(best[j][k], spent[k]) if k in spent else best[j][k] for k in PHASES}
+    return {k: (best[1][k] - best[0][k]) / n for k in PHASES}, good[n:]
 
 
 def kernels(args: argparse.Namespace, count: int, skip: int = 0) -> list[str]:
@@ -137,26 +159,38 @@ def main() -> None:
         per, good = concurrent_costs(args, args.concurrent)
     else:
         per, good = marginal_costs(kernels(args, count), args.n, args.repeat)
-    seed_s = min(run_single(good, low_opt=False) for _ in range(args.repeat)) / len(good)
-    floor = per["cpu"] + per["cuda"] + per["codegen"]
+    seeds = {  # seconds per kernel, best of --repeat
+        "codegen": min(run_seed_codegen(good) for _ in range(args.repeat)) / len(good),
+        "ptx": min(run_single(good, low_opt=False) for _ in range(args.repeat)) / len(good),
+    }
+    seed_names = {"codegen": "CPU object + CUDA codegen only: the seed's way",
+                  "ptx": "CPU object + CUDA PTX"}
     what = f"{args.kernels} ({args.category})" if args.kernels == "templates" else args.kernels
     if args.from_dir is not None:
         what = f"the records of {args.from_dir}"
     where = f"; {args.concurrent} processes compiling at once" if args.concurrent > 1 else ""
     print(f"kernels: {what}; marginal cost per kernel (batch of {args.n} vs {2 * args.n}, best of {args.repeat}"
           f"{where}):")
-    for k in ("cpu", "cuda", "codegen"):
-        print(f"  {k:8s} {1000 * per[k]:6.1f} ms")
-    print(f"  floor    {1000 * floor:6.1f} ms  -> at most {1 / floor:5.1f} pairs/s per core")
-    print(f"seed's way (one module per kernel, Warp defaults): {1000 * seed_s:6.1f} ms/kernel = "
-          f"{1 / seed_s:5.2f} pairs/s")
-    if args.concurrent > 1:
-        k = args.concurrent
-        print(f"ceiling: {k * seed_s / floor:4.1f}x with {k} workers on {k} cores (measured under {k}-way "
-              f"concurrency), {seed_s / floor:4.1f}x per worker")
-    else:
-        print(f"ceiling: {seed_s / floor:4.1f}x per core, {2 * seed_s / floor:4.1f}x with 2 workers on 2 cores "
-              "if two compile as fast as one (see --concurrent 2)")
+    labels = {"cpu": "cpu (clang -O0)", "cuda_frontend": "cuda, frontend", "cuda_ptx": "cuda, ptx",
+              "codegen": "codegen"}
+    for k in ("cpu", "cuda_frontend", "cuda_ptx", "codegen"):
+        print(f"  {labels[k]:16s} {1000 * per[k]:6.1f} ms")
+    floors = {level: per["cpu"] + per[f"cuda_{level}"] + per["codegen"] for level in LEVELS}
+    for level, floor in floors.items():
+        print(f"  floor, {level:9s} {1000 * floor:6.1f} ms  -> at most {1 / floor:5.1f} pairs/s per core")
+    print("one Warp module per kernel, Warp's default options, 1 process:")
+    for name, seed_s in seeds.items():
+        print(f"  {seed_names[name]:48s} {1000 * seed_s:6.1f} ms/kernel = {1 / seed_s:5.2f} pairs/s")
+    for level, floor in floors.items():
+        for name, seed_s in seeds.items():
+            against = f"--cuda-check {level} vs {seed_names[name].split(':')[0]}"
+            if args.concurrent > 1:
+                k = args.concurrent
+                print(f"ceiling, {against}: {k * seed_s / floor:4.1f}x with {k} workers on {k} cores (measured "
+                      f"under {k}-way concurrency), {seed_s / floor:4.1f}x per worker")
+            else:
+                print(f"ceiling, {against}: {seed_s / floor:4.1f}x per core, {2 * seed_s / floor:4.1f}x with 2 "
+                      "workers on 2 cores if two compile as fast as one (see --concurrent 2)")
 
 
 if __name__ == "__main__":

@@ -1,22 +1,25 @@
-"""End-to-end throughput of `synth run` (offline, both backends compiled, 2 workers) against the
-seed pipeline's way — one Warp module per kernel, compiled one after another in one process —
-on the same accepted kernels, in the same invocation.
+"""End-to-end throughput of `synth run` (offline, 2 workers) against one-Warp-module-per-kernel
+baselines run on the same accepted kernels, in the same invocation.
 
-    python benchmarks/run_throughput.py --n 400 --seed-sample 80
+    python benchmarks/run_throughput.py --category all --n 300 --seed-sample 80 [--cuda-check both]
 
-(a) `synth run --category CAT --n N --workers 2` (default `all`): accepted pairs/s over the run's whole wall time
-    (candidate generation, screening, dedup, batched compile, writing);
-(b) the seed's way on the first `--seed-sample` of the very kernels (a) accepted: one module per
-    kernel with Warp's default compile options, as the seed compiled: pairs/s;
-(b') the same with the engine's validation options (CPU -O0, CUDA -O3), isolating batching and
-    parallelism from the choice of options.
-All compile CPU object code and CUDA PTX; (b) and (b') only compile, they do no generation or
-writing, which favours the seed side.
+(a)  `synth run --category CAT --n N --workers 2 --cuda-check LEVEL` (default `frontend`, the
+     default level; `both` runs `frontend` and then `ptx` on the same seed, i.e. the same kernels):
+     accepted pairs/s over the run's whole wall time (candidate generation, screening, dedup, batched
+     compile: a CPU object, and the CUDA unit through NVRTC's front end or to PTX; writing);
+(b)  the seed's way on the first `--seed-sample` of the very kernels (a) accepted: one module per
+     kernel, Warp's default options, a full CPU compile plus CUDA *codegen only* (no NVRTC): pairs/s;
+(b2) the same with a CUDA compile to PTX added (Warp's defaults: CPU -O2, CUDA -O3, sm_75 PTX);
+(b') (b2) with the engine's validation options (CPU -O0, CUDA -O3), isolating batching and
+     parallelism from the choice of options.
+(b), (b2) and (b') only compile (one process, one core); they do no generation or writing, which
+favours them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -26,9 +29,70 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from batch_vs_single import run_single  # noqa: E402
+from batch_vs_single import kernel_source, run_single  # noqa: E402
 
 from warp_synth.shards import find_shards, iter_records  # noqa: E402
+
+# The seed's way: per kernel, its own Warp module, compiled for the CPU with Warp's default options,
+# and Warp's CUDA code generated (the ModuleBuilder pass Module._compile runs before NVRTC), not compiled.
+_SEED_CODEGEN = r"""
+import importlib.util, json, os, sys, tempfile, time
+import warp as wp
+wp.config.quiet = True
+wp.init()
+paths = json.load(sys.stdin)
+t0 = time.perf_counter()
+ok, errors = 0, []
+for n, path in enumerate(paths):
+    name = f"seed_{n}"
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        m = importlib.util.module_from_spec(spec); sys.modules[name] = m; spec.loader.exec_module(m)
+        wm = wp.get_module(name)
+        wp.compile_aot_module(wm, device="cpu", module_dir=tempfile.mkdtemp())  # Warp's defaults
+        options = wm.resolve_options(wp.config) | {"output_arch": 75}
+        source = wm._run_codegen(options, is_cpu=False)[0]  # CUDA codegen, as Module._compile does it
+        assert "_cuda_kernel_forward" in source
+        ok += 1
+    except Exception as e:
+        errors.append(f"{os.path.basename(path)}: {type(e).__name__}: {e}"[:300])
+print(json.dumps({"seconds": time.perf_counter() - t0, "ok": ok, "errors": errors[:3]}))
+"""
+
+
+def run_seed_codegen(sources: list[str]) -> float:
+    """Seconds the seed's way takes on ``sources`` (one process; a warm-up module first, so the
+    precompiled headers are in place, as for ``batch_vs_single.run_single``)."""
+    with tempfile.TemporaryDirectory(prefix="bench-seed-") as d:
+        paths = []
+        for i, s in enumerate(sources):
+            p = os.path.join(d, f"k{i}.py")
+            Path(p).write_text(s)
+            paths.append(p)
+        os.makedirs(os.path.join(d, "tmp"))
+        env = dict(os.environ, WARP_CACHE_PATH=os.path.join(d, "cache"), TMPDIR=os.path.join(d, "tmp"))
+        warm = os.path.join(d, "warm.py")
+        Path(warm).write_text(kernel_source(10**6))
+        subprocess.run([sys.executable, "-c", _SEED_CODEGEN], input=json.dumps([warm]), text=True, env=env,
+                       capture_output=True, check=True)
+        out = subprocess.run([sys.executable, "-c", _SEED_CODEGEN], input=json.dumps(paths), text=True, env=env,
+                             capture_output=True, check=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        if result["ok"] != len(sources):
+            raise SystemExit(f"the seed's way failed on {len(sources) - result['ok']} of {len(sources)} kernels, "
+                             f"e.g. {result['errors'][0]}")
+        return result["seconds"]
+
+
+def synth_run(args: argparse.Namespace, level: str) -> tuple[list[str], float, dict]:
+    out = Path(tempfile.mkdtemp(prefix="bench-run-")) / args.category
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "warp_synth.synth.cli", "run", "--category", args.category, "--n", str(args.n),
+                    "--seed", str(args.seed), "--workers", str(args.workers), "--offline", "--no-progress",
+                    "--cuda-check", level, "--out", str(out)], check=True, env=dict(os.environ), cwd=ROOT)
+    wall = time.perf_counter() - t0
+    stats = json.loads((out / "stats.json").read_text())
+    return [r.python_source for r in iter_records(find_shards([out]))], wall, stats
 
 
 def main() -> None:
@@ -38,25 +102,35 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--category", default="all", help="category to run (default: all ten, balanced)")
+    ap.add_argument("--cuda-check", choices=("frontend", "ptx", "both"), default="frontend",
+                    help="the level of (a), or both levels in turn (default: frontend, synth run's default)")
     args = ap.parse_args()
-    out = Path(tempfile.mkdtemp(prefix="bench-run-")) / args.category
-    env = dict(os.environ)
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "warp_synth.synth.cli", "run", "--category", args.category, "--n", str(args.n),
-                    "--seed", str(args.seed), "--workers", str(args.workers), "--offline", "--no-progress",
-                    "--out", str(out)], check=True, env=env, cwd=ROOT)
-    wall = time.perf_counter() - t0
-    sources = [r.python_source for r in iter_records(find_shards([out]))]
+    levels = ("frontend", "ptx") if args.cuda_check == "both" else (args.cuda_check,)
+    runs = {level: synth_run(args, level) for level in levels}
+    sources = runs[levels[0]][0]
     sample = sources[: args.seed_sample]
-    seed_way = run_single(sample, low_opt=False)
+    seed_way = run_seed_codegen(sample)
+    seed_ptx = run_single(sample, low_opt=False)
     single = run_single(sample, low_opt=True)
-    a, b, b2 = len(sources) / wall, len(sample) / seed_way, len(sample) / single
-    print(f"(a)  synth run, {args.workers} workers: {len(sources)} pairs in {wall:.1f} s wall = {a:.2f} pairs/s")
-    print(f"(b)  one module per kernel, Warp defaults (the seed), 1 process: {len(sample)} of the same kernels "
-          f"in {seed_way:.1f} s = {b:.2f} pairs/s")
-    print(f"(b') one module per kernel, validation options, 1 process: {single:.1f} s = {b2:.2f} pairs/s")
-    print(f"ratio (a)/(b):  {a / b:.1f}x  (against the seed's way)")
-    print(f"ratio (a)/(b'): {a / b2:.1f}x  (batching + {args.workers} workers alone)")
+    b, b2, b3 = len(sample) / seed_way, len(sample) / seed_ptx, len(sample) / single
+    rates = {}
+    for level, (srcs, wall, stats) in runs.items():
+        eng = stats.get("engine", {})
+        rates[level] = len(srcs) / wall
+        cpu = {k: eng.get(f"{k}_s", 0.0) for k in ("cpu_compile", "cuda_compile", "codegen")}
+        print(f"(a)  synth run --cuda-check {level}, {args.workers} workers: {len(srcs)} pairs in {wall:.1f} s wall = "
+              f"{rates[level]:.2f} pairs/s  (worker CPU s: clang {cpu['cpu_compile']:.1f}, nvrtc "
+              f"{cpu['cuda_compile']:.1f}, codegen {cpu['codegen']:.1f})")
+    print(f"(b)  one module per kernel, Warp defaults, CPU object + CUDA codegen only (the seed's way), 1 process: "
+          f"{len(sample)} of the same kernels in {seed_way:.1f} s = {b:.2f} pairs/s")
+    print(f"(b2) one module per kernel, Warp defaults, CPU object + CUDA PTX, 1 process: {seed_ptx:.1f} s = "
+          f"{b2:.2f} pairs/s")
+    print(f"(b') one module per kernel, validation options (CPU -O0, CUDA -O3 PTX), 1 process: {single:.1f} s = "
+          f"{b3:.2f} pairs/s")
+    for level, a in rates.items():
+        print(f"ratio (a:{level})/(b):  {a / b:.1f}x  (against the seed's way)")
+        print(f"ratio (a:{level})/(b2): {a / b2:.1f}x  (against one module per kernel with PTX)")
+        print(f"ratio (a:{level})/(b'): {a / b3:.1f}x  (batching + {args.workers} workers + check level)")
 
 
 if __name__ == "__main__":

@@ -178,8 +178,11 @@ def make_record(
     warp_version: str,
     parent_id: str | None = None,
     extra_metadata: dict[str, Any] | None = None,
+    verified: dict[str, str] | None = None,
 ) -> Record:
-    """Build the on-disk record for one extracted kernel."""
+    """Build the on-disk record for one extracted kernel.  ``verified`` says what the compilers
+    checked, per backend (``{"cpu": "clang -O0 object", "cuda": "nvrtc 13.4.92 front end, sm_75"}``,
+    from ``extract.verified_by``); it becomes ``metadata.verified``."""
     meta: dict[str, Any] = {
         "num_params": k.num_params,
         "num_lines": unit_source.count("\n") + (0 if unit_source.endswith("\n") else 1),
@@ -189,6 +192,8 @@ def make_record(
         "builtins": k.builtins,
         "warp_version": warp_version,
     }
+    if verified:
+        meta["verified"] = dict(verified)
     if extra_metadata:
         meta.update(extra_metadata)
     return Record(

@@ -11,7 +11,7 @@ engine's pool or the Warp adapter directly.  Importing it does not import Warp.
 from __future__ import annotations
 
 from warp_synth.extract import sandbox
-from warp_synth.extract.engine import ExtractOptions, Extractor, MicroBatcher
+from warp_synth.extract.engine import CUDA_CHECKS, ExtractOptions, Extractor, MicroBatcher, verified_by
 from warp_synth.extract.executors.local import WorkerStartError
 
 
@@ -22,4 +22,5 @@ def kernel_builtin_names() -> list[str]:
     return names()
 
 
-__all__ = ["ExtractOptions", "Extractor", "MicroBatcher", "WorkerStartError", "kernel_builtin_names", "sandbox"]
+__all__ = ["CUDA_CHECKS", "ExtractOptions", "Extractor", "MicroBatcher", "WorkerStartError", "kernel_builtin_names",
+           "sandbox", "verified_by"]

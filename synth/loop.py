@@ -67,6 +67,9 @@ def run_settings(args: argparse.Namespace) -> dict[str, Any]:
     out = {"schema": SCHEMA_VERSION, "category": args.category, "seed": args.seed,
            "mode": "llm" if llm is not None else "offline", "with_ptx": args.with_ptx,
            "mutation_rate": args.mutation_rate}
+    level = getattr(args, "cuda_check", None) or "ptx"
+    if level != "ptx":  # absent means "ptx": folders written before --cuda-check existed were checked so
+        out["cuda_check"] = level
     if llm is not None:
         out["model"] = llm.model
     return out
@@ -95,6 +98,7 @@ class Runner:
         self.engine_stats: Callable[[], dict[str, float]] = dict
         self.source: Source | None = None
         self.sandbox: dict[str, Any] = {}  # what the batches run in (synth.run.sandbox_in_force)
+        self.verified: dict[str, str] = {}  # what the compilers checked (extract.verified_by): metadata.verified
         import warp  # version only; no Warp code runs in this process
 
         self.warp_version = warp.__version__
@@ -186,6 +190,7 @@ class Runner:
                 cand.source, out.kernels[0], record_id=a.record_id, kernel_type=cand.kernel_type,
                 origin=cand.origin, warp_version=self.warp_version, parent_id=cand.parent_id,
                 extra_metadata={**cand.metadata, "provenance": cand.provenance, "seed": self.args.seed},
+                verified=self.verified or None,
             ))
         written = self.store.append(records)
         for r in records:

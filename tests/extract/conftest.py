@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from warp_synth.extract.engine import ExtractOptions, Extractor
 
 GOOD = '''import warp as wp
