@@ -54,3 +54,8 @@ def ptx_entries(ptx: str, names: list[str]) -> str:
         end = ptx.find("\n}\n", m.end())
         out.append(ptx[m.start() : (end + 2 if end >= 0 else len(ptx))])
     return "\n\n".join(out) + ("\n" if out else "")
+
+
+def kernel_function_name(mangled: str, device: str, direction: str) -> str:
+    """The name Warp gives a kernel's generated function: ``<mangled>_<cpu|cuda>_kernel_<forward|backward>``."""
+    return f"{mangled}_{device}_kernel_{direction}"

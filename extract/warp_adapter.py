@@ -336,22 +336,6 @@ def compile_cuda(cu_path: str, ptx_path: str, options: dict[str, Any], level: st
         raise CompileError(log[0] if log else "")
 
 
-def cpu_forward_name(mangled: str) -> str:
-    return f"{mangled}_cpu_kernel_forward"
-
-
-def cpu_backward_name(mangled: str) -> str:
-    return f"{mangled}_cpu_kernel_backward"
-
-
-def cuda_forward_name(mangled: str) -> str:
-    return f"{mangled}_cuda_kernel_forward"
-
-
-def cuda_backward_name(mangled: str) -> str:
-    return f"{mangled}_cuda_kernel_backward"
-
-
 # ---------------------------------------------------------------------------------------------
 # Mining existing Warp code (extract.mine_*): introspection of kernels, functions and types.
 

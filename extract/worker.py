@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from warp_synth.extract import cpp_functions as split
-from warp_synth.extract import sandbox, zygote
+from warp_synth.extract import zygote
 from warp_synth.identity import called_warp_names, warp_attr_names
 from warp_synth.reasons import Reason
 from warp_synth.records import Accepted, BackendIR, KernelIR, Rejected
@@ -382,17 +382,16 @@ class Worker:
         for name, mangled, args in u.entries:
             mangled_all = [m for _, m, _ in u.entries]
             cpu_body, cuda_body = u.code["cpu"].body, u.code["cuda"].body
-            wa = self.wa
             cuda = BackendIR(
-                forward=split.function_text(cuda_body, wa.cuda_forward_name(mangled)),
-                backward=split.function_text(cuda_body, wa.cuda_backward_name(mangled)),
+                forward=split.function_text(cuda_body, split.kernel_function_name(mangled, "cuda", "forward")),
+                backward=split.function_text(cuda_body, split.kernel_function_name(mangled, "cuda", "backward")),
                 helpers=split.helpers_text(cuda_body, mangled_all),
-                ptx=split.ptx_entries(ptx, [wa.cuda_forward_name(mangled), wa.cuda_backward_name(mangled)])
+                ptx=split.ptx_entries(ptx, [split.kernel_function_name(mangled, "cuda", "forward"), split.kernel_function_name(mangled, "cuda", "backward")])
                 if ptx is not None else None,
             )
             cpu = BackendIR(
-                forward=split.function_text(cpu_body, wa.cpu_forward_name(mangled)),
-                backward=split.function_text(cpu_body, wa.cpu_backward_name(mangled)),
+                forward=split.function_text(cpu_body, split.kernel_function_name(mangled, "cpu", "forward")),
+                backward=split.function_text(cpu_body, split.kernel_function_name(mangled, "cpu", "backward")),
                 helpers=split.helpers_text(cpu_body, mangled_all),
             )
             kernels.append(KernelIR(
@@ -449,61 +448,11 @@ def main() -> None:
             shutil.rmtree(own, ignore_errors=True)
 
 
-class Zygote:
-    """The worker's serving side: every batch in a fresh sandboxed child (``extract.zygote``)."""
-
-    def __init__(self, worker: Worker, *, isolate: bool = True) -> None:
-        self.worker = worker
-        self.isolate = isolate
-        self.readable = sandbox.default_readable()
-        # compiler caches each batch sees as its own copy-on-write view: the zygote's precompiled
-        # headers, and Warp's kernel cache (where tile_matmul's LTOs go)
-        self.private = [*worker.wa.precompiled_header_dirs(), worker.wa.kernel_cache_dir()]
-        self.layers = sandbox.probe() if isolate else dict.fromkeys(sandbox.LAYERS, "")
-        self.required = tuple(layer for layer, v in self.layers.items() if v)
-        gc.collect()
-        gc.freeze()  # what the zygote holds stays out of every collection: forks share its pages
-
-    def _policy(self, deadline_s: float, required: tuple[str, ...] = ()) -> sandbox.Policy:
-        batch_dir = tempfile.mkdtemp(prefix="batch_", dir=self.worker.workdir)
-        return sandbox.Policy(workdir=batch_dir, readable=self.readable, mem_limit_mb=_mem_limit_mb(),
-                              cpu_seconds=int(deadline_s) + 5, required=required, private=self.private)
-
-    def serve(self, req: dict[str, Any]) -> dict[str, Any]:
-        units, with_ptx, max_ir_kb = req["units"], bool(req.get("with_ptx")), int(req.get("max_ir_kb", 0))
-        cuda_check = req.get("cuda_check") or None
-        deadline_s = float(req.get("deadline_s", 600.0))
-        unit_deadline_s = float(req["unit_deadline_s"]) if req.get("unit_deadline_s") else None
-
-        def process(channel: Any, batch_dir: str) -> dict[str, Any]:
-            self.worker.units_apart = self.isolate and req.get("isolate_units", True) is not False
-            outcomes = self.worker.process(units, with_ptx, max_ir_kb, batch_dir=batch_dir, mark=channel.send,
-                                           cuda_check=cuda_check)
-            return {"outcomes": outcomes, "seconds": self.worker.take_seconds()}
-
-        if not self.isolate:  # --no-sandbox: in this process, as before the sandbox existed
-            batch_dir = tempfile.mkdtemp(prefix="batch_", dir=self.worker.workdir)
-            try:
-                return {"id": req["id"], **process(zygote.NullChannel(), batch_dir)}
-            finally:
-                shutil.rmtree(batch_dir, ignore_errors=True)
-        result = zygote.run_batch(process, self._policy(deadline_s, self.required), deadline_s, unit_deadline_s)
-        reply: dict[str, Any] = {"id": req["id"], "seconds": result.seconds}
-        if result.timeout_unit is not None:
-            reply["timeout_unit"] = result.timeout_unit
-        elif result.outcomes is None:
-            reply["error"] = result.error
-            reply["timed_out"] = result.timed_out
-        else:
-            reply["outcomes"] = result.outcomes
-        return reply
-
-
 def _serve(proto_out: Any) -> None:
     t0 = time.thread_time()
     worker = Worker()
     worker.warm_up()
-    server = Zygote(worker, isolate=os.environ.get("WSYNTH_SANDBOX") != "off")
+    server = zygote.Zygote(worker, isolate=os.environ.get("WSYNTH_SANDBOX") != "off", mem_limit_mb=_mem_limit_mb())
     hello = {"ready": True, "pid": os.getpid(), "startup_s": round(time.thread_time() - t0, 4),
              "sandbox": server.layers}
     proto_out.write(json.dumps(hello) + "\n")

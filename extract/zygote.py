@@ -16,6 +16,7 @@ and reported as a batch timeout (the pool then bisects).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import selectors
@@ -25,9 +26,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warp_synth.extract import sandbox
+
+if TYPE_CHECKING:
+    from warp_synth.extract.worker import Worker
 
 MAX_REPLY_BYTES = 256 << 20  # a child's reply larger than this is a crash, not a reply
 
@@ -154,4 +158,55 @@ def _read_reply(raw: bytes, result: BatchResult) -> None:
     result.sandbox = {str(k): str(v) for k, v in layers.items()} if isinstance(layers, dict) else {}
 
 
-__all__ = ["BatchResult", "run_batch"]
+class Zygote:
+    """The worker's serving side: every batch in a fresh sandboxed child (``run_batch``)."""
+
+    def __init__(self, worker: Worker, *, isolate: bool = True, mem_limit_mb: int = 0) -> None:
+        self.worker = worker
+        self.isolate = isolate
+        self.mem_limit_mb = mem_limit_mb
+        self.readable = sandbox.default_readable()
+        # compiler caches each batch sees as its own copy-on-write view: the zygote's precompiled
+        # headers, and Warp's kernel cache (where tile_matmul's LTOs go)
+        self.private = [*worker.wa.precompiled_header_dirs(), worker.wa.kernel_cache_dir()]
+        self.layers = sandbox.probe() if isolate else dict.fromkeys(sandbox.LAYERS, "")
+        self.required = tuple(layer for layer, v in self.layers.items() if v)
+        gc.collect()
+        gc.freeze()  # what the zygote holds stays out of every collection: forks share its pages
+
+    def _policy(self, deadline_s: float, required: tuple[str, ...] = ()) -> sandbox.Policy:
+        batch_dir = tempfile.mkdtemp(prefix="batch_", dir=self.worker.workdir)
+        return sandbox.Policy(workdir=batch_dir, readable=self.readable, mem_limit_mb=self.mem_limit_mb,
+                              cpu_seconds=int(deadline_s) + 5, required=required, private=self.private)
+
+    def serve(self, req: dict[str, Any]) -> dict[str, Any]:
+        units, with_ptx, max_ir_kb = req["units"], bool(req.get("with_ptx")), int(req.get("max_ir_kb", 0))
+        cuda_check = req.get("cuda_check") or None
+        deadline_s = float(req.get("deadline_s", 600.0))
+        unit_deadline_s = float(req["unit_deadline_s"]) if req.get("unit_deadline_s") else None
+
+        def process(channel: Any, batch_dir: str) -> dict[str, Any]:
+            self.worker.units_apart = self.isolate and req.get("isolate_units", True) is not False
+            outcomes = self.worker.process(units, with_ptx, max_ir_kb, batch_dir=batch_dir, mark=channel.send,
+                                           cuda_check=cuda_check)
+            return {"outcomes": outcomes, "seconds": self.worker.take_seconds()}
+
+        if not self.isolate:  # --no-sandbox: in this process, as before the sandbox existed
+            batch_dir = tempfile.mkdtemp(prefix="batch_", dir=self.worker.workdir)
+            try:
+                return {"id": req["id"], **process(NullChannel(), batch_dir)}
+            finally:
+                shutil.rmtree(batch_dir, ignore_errors=True)
+        result = run_batch(process, self._policy(deadline_s, self.required), deadline_s, unit_deadline_s)
+        reply: dict[str, Any] = {"id": req["id"], "seconds": result.seconds}
+        if result.timeout_unit is not None:
+            reply["timeout_unit"] = result.timeout_unit
+        elif result.outcomes is None:
+            reply["error"] = result.error
+            reply["timed_out"] = result.timed_out
+        else:
+            reply["outcomes"] = result.outcomes
+        return reply
+
+
+__all__ = ["BatchResult", "NullChannel", "Zygote", "run_batch"]
