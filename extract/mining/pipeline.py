@@ -242,7 +242,7 @@ class _Miner:
                     origin="mined",
                     warp_version=self.version,
                     extra_metadata={"source_file": rep.file.relative, "source_kernel": kr.name},
-                    verified=self.extractor.verified if self.extractor is not None else None,
+                    verified=getattr(self.extractor, "verified", None),
                 )
                 for kir in outcome.kernels
             )
