@@ -60,7 +60,7 @@ import importlib.util, json, os, sys, tempfile, time
 import warp as wp
 wp.config.quiet = True
 wp.init()
-paths, low_opt = json.load(sys.stdin)
+paths, mode = json.load(sys.stdin)
 t0 = time.perf_counter()
 ok, errors = 0, []
 for n, path in enumerate(paths):
@@ -70,13 +70,19 @@ for n, path in enumerate(paths):
         m = importlib.util.module_from_spec(spec); sys.modules[name] = m; spec.loader.exec_module(m)
         wm = wp.get_module(name)
         out = tempfile.mkdtemp()
-        if low_opt:  # the engine's validation options: CPU -O0, CUDA -O3
+        if mode == "validation":  # the engine's validation options: CPU -O0, CUDA -O3
             wm.options["optimization_level"] = 0
             wp.compile_aot_module(wm, device="cpu", module_dir=out)
             wm.options["optimization_level"] = 3
             wp.compile_aot_module(wm, arch=[75], module_dir=out, use_ptx=True)
-        else:  # Warp's defaults, as the seed compiled
+        elif mode == "defaults":  # Warp's defaults, CPU object and CUDA PTX
             wp.compile_aot_module(wm, device="cpu", arch=[75], module_dir=out, use_ptx=True)
+        else:  # "seed": Warp's defaults for the CPU, and Warp's CUDA code generated (the ModuleBuilder
+            # pass Module._compile runs before NVRTC), not compiled, as the seed pipeline did
+            wp.compile_aot_module(wm, device="cpu", module_dir=out)
+            options = wm.resolve_options(wp.config) | {"output_arch": 75}
+            source = wm._run_codegen(options, is_cpu=False)[0]
+            assert "_cuda_kernel_forward" in source
         ok += 1
     except Exception as e:
         errors.append(f"{os.path.basename(path)}: {type(e).__name__}: {e}"[:300])
@@ -84,12 +90,19 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "ok": ok, "errors": error
 """
 
 
-def run_single(sources: list[str], low_opt: bool = True) -> float:
+SINGLE_MODES = ("validation", "defaults", "seed")
+
+
+def run_single(sources: list[str], mode: str = "validation") -> float:
+    """Seconds to compile ``sources`` one Warp module per kernel in one process: ``validation``
+    (the engine's options, CPU object + PTX), ``defaults`` (Warp's defaults, CPU object + PTX) or
+    ``seed`` (Warp's defaults, CPU object + CUDA codegen only: the seed pipeline's way)."""
+    assert mode in SINGLE_MODES, mode
     with tempfile.TemporaryDirectory(prefix="bench-single-") as d:
-        return _run_single_in(d, sources, low_opt)
+        return _run_single_in(d, sources, mode)
 
 
-def _run_single_in(d: str, sources: list[str], low_opt: bool) -> float:
+def _run_single_in(d: str, sources: list[str], mode: str) -> float:
     paths = []
     for i, s in enumerate(sources):
         p = os.path.join(d, f"k{i}.py")
@@ -100,9 +113,9 @@ def _run_single_in(d: str, sources: list[str], low_opt: bool) -> float:
     # one warm-up module first so both sides start with precompiled headers in place
     warm = os.path.join(d, "warm.py")
     Path(warm).write_text(kernel_source(10**6))
-    subprocess.run([sys.executable, "-c", _SINGLE], input=json.dumps([[warm], low_opt]), text=True, env=env,
+    subprocess.run([sys.executable, "-c", _SINGLE], input=json.dumps([[warm], mode]), text=True, env=env,
                    capture_output=True, check=True)
-    out = subprocess.run([sys.executable, "-c", _SINGLE], input=json.dumps([paths, low_opt]), text=True, env=env,
+    out = subprocess.run([sys.executable, "-c", _SINGLE], input=json.dumps([paths, mode]), text=True, env=env,
                          capture_output=True, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["ok"] != len(sources):  # failures are fast: timing them would misstate the seed's way
@@ -147,8 +160,8 @@ WORKLOADS = ("seed", "synthetic", "templates")
 
 def measure(kind: str, n: int, workers: int, batch_size: int) -> dict[str, float]:
     sources = workload(kind, n)
-    seed_way = run_single(sources, low_opt=False)
-    single = run_single(sources, low_opt=True)
+    seed_way = run_single(sources, mode="defaults")
+    single = run_single(sources, mode="validation")
     batched, ok = run_batched(sources, workers, batch_size)
     s_, a, b = n / seed_way, n / single, n / batched
     scope = " per core" if workers == 1 else f" with {workers} workers"

@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 from batch_vs_single import kernel_source, run_single, workload  # noqa: E402
-from run_throughput import run_seed_codegen  # noqa: E402
 
 
 def _timed(counter: Counter[str], label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -160,8 +159,8 @@ def main() -> None:
     else:
         per, good = marginal_costs(kernels(args, count), args.n, args.repeat)
     seeds = {  # seconds per kernel, best of --repeat
-        "codegen": min(run_seed_codegen(good) for _ in range(args.repeat)) / len(good),
-        "ptx": min(run_single(good, low_opt=False) for _ in range(args.repeat)) / len(good),
+        "codegen": min(run_single(good, mode="seed") for _ in range(args.repeat)) / len(good),
+        "ptx": min(run_single(good, mode="defaults") for _ in range(args.repeat)) / len(good),
     }
     seed_names = {"codegen": "CPU object + CUDA codegen only: the seed's way",
                   "ptx": "CPU object + CUDA PTX"}

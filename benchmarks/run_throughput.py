@@ -29,59 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from batch_vs_single import kernel_source, run_single  # noqa: E402
+from batch_vs_single import run_single  # noqa: E402
 
 from warp_synth.shards import find_shards, iter_records  # noqa: E402
-
-# The seed's way: per kernel, its own Warp module, compiled for the CPU with Warp's default options,
-# and Warp's CUDA code generated (the ModuleBuilder pass Module._compile runs before NVRTC), not compiled.
-_SEED_CODEGEN = r"""
-import importlib.util, json, os, sys, tempfile, time
-import warp as wp
-wp.config.quiet = True
-wp.init()
-paths = json.load(sys.stdin)
-t0 = time.perf_counter()
-ok, errors = 0, []
-for n, path in enumerate(paths):
-    name = f"seed_{n}"
-    try:
-        spec = importlib.util.spec_from_file_location(name, path)
-        m = importlib.util.module_from_spec(spec); sys.modules[name] = m; spec.loader.exec_module(m)
-        wm = wp.get_module(name)
-        wp.compile_aot_module(wm, device="cpu", module_dir=tempfile.mkdtemp())  # Warp's defaults
-        options = wm.resolve_options(wp.config) | {"output_arch": 75}
-        source = wm._run_codegen(options, is_cpu=False)[0]  # CUDA codegen, as Module._compile does it
-        assert "_cuda_kernel_forward" in source
-        ok += 1
-    except Exception as e:
-        errors.append(f"{os.path.basename(path)}: {type(e).__name__}: {e}"[:300])
-print(json.dumps({"seconds": time.perf_counter() - t0, "ok": ok, "errors": errors[:3]}))
-"""
-
-
-def run_seed_codegen(sources: list[str]) -> float:
-    """Seconds the seed's way takes on ``sources`` (one process; a warm-up module first, so the
-    precompiled headers are in place, as for ``batch_vs_single.run_single``)."""
-    with tempfile.TemporaryDirectory(prefix="bench-seed-") as d:
-        paths = []
-        for i, s in enumerate(sources):
-            p = os.path.join(d, f"k{i}.py")
-            Path(p).write_text(s)
-            paths.append(p)
-        os.makedirs(os.path.join(d, "tmp"))
-        env = dict(os.environ, WARP_CACHE_PATH=os.path.join(d, "cache"), TMPDIR=os.path.join(d, "tmp"))
-        warm = os.path.join(d, "warm.py")
-        Path(warm).write_text(kernel_source(10**6))
-        subprocess.run([sys.executable, "-c", _SEED_CODEGEN], input=json.dumps([warm]), text=True, env=env,
-                       capture_output=True, check=True)
-        out = subprocess.run([sys.executable, "-c", _SEED_CODEGEN], input=json.dumps(paths), text=True, env=env,
-                             capture_output=True, check=True)
-        result = json.loads(out.stdout.strip().splitlines()[-1])
-        if result["ok"] != len(sources):
-            raise SystemExit(f"the seed's way failed on {len(sources) - result['ok']} of {len(sources)} kernels, "
-                             f"e.g. {result['errors'][0]}")
-        return result["seconds"]
 
 
 def synth_run(args: argparse.Namespace, level: str) -> tuple[list[str], float, dict]:
@@ -109,9 +59,9 @@ def main() -> None:
     runs = {level: synth_run(args, level) for level in levels}
     sources = runs[levels[0]][0]
     sample = sources[: args.seed_sample]
-    seed_way = run_seed_codegen(sample)
-    seed_ptx = run_single(sample, low_opt=False)
-    single = run_single(sample, low_opt=True)
+    seed_way = run_single(sample, mode="seed")
+    seed_ptx = run_single(sample, mode="defaults")
+    single = run_single(sample, mode="validation")
     b, b2, b3 = len(sample) / seed_way, len(sample) / seed_ptx, len(sample) / single
     rates = {}
     for level, (srcs, wall, stats) in runs.items():

@@ -14,7 +14,7 @@ uses nothing.
   by bare name (``min(a, b)``, ``range(n)``, ``float(x)``: Warp resolves those to its builtins
   of the same name) unless the module defines a function of that name.  These are raw names:
   each consumer intersects them with its universe (Warp's registry,
-  ``warp_synth.usage.kernel_builtin_names``, or the LLM's suggestible subset of it).
+  ``warp_synth.extract.kernel_builtin_names``, or the LLM's suggestible subset of it).
 * dtypes: names from ``DTYPE_NAMES`` the module mentions as ``wp.<name>``, or as the Python
   spellings Warp maps onto them (``float`` -> ``float32``, ``int`` -> ``int32``, ``bool``); the
   ``f``-suffixed aliases of the float32 vector, matrix, quaternion, transform and spatial types
@@ -229,13 +229,6 @@ def _is_value_type(annotation: ast.expr | None) -> bool:
         return annotation.id in _PY_TYPE_NAMES
     attr = _wp_attr(annotation) if annotation is not None else None
     return attr is not None and attr in _DTYPE_OF
-
-
-def kernel_builtin_names() -> list[str]:
-    """Warp's kernel builtins, from the one adapter module allowed to read Warp internals."""
-    from warp_synth.extract.warp_adapter import kernel_builtin_names as _names  # lazy: imports Warp
-
-    return _names()
 
 
 def entropy_bits(counts: Sequence[int]) -> float:

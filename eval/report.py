@@ -91,7 +91,7 @@ def evaluate(
         from warp_synth.eval.digest import NUM_PERM, SHINGLE
         from warp_synth.eval.metrics import NEAR_THRESHOLD
         from warp_synth.eval.render import build_sections, to_html, to_markdown
-        from warp_synth.usage import kernel_builtin_names
+        from warp_synth.extract import kernel_builtin_names
     except ImportError as e:
         raise EvalInputError(
             f"missing optional dependency {e.name!r}; install it with: pip install 'warp-synth[eval]'"

@@ -141,7 +141,7 @@ def test_dtype_names_are_canonical_and_complete() -> None:
 def test_vocabulary_matches_warp() -> None:
     import warp as wp
 
-    from warp_synth.usage import kernel_builtin_names
+    from warp_synth.extract import kernel_builtin_names
 
     registry = set(kernel_builtin_names())
     assert all(hasattr(wp, d) for d in DTYPE_NAMES)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from warp_synth.extract.warp_adapter import kernel_builtin_names
+from warp_synth.extract import kernel_builtin_names
 from warp_synth.identity import code_tokens, normalized_source, skeleton
 
 pytestmark = [pytest.mark.timeout(1800), pytest.mark.slow]
