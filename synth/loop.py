@@ -10,6 +10,7 @@ replace ``state.json`` (the source's resume cursor) and ``stats.json`` atomicall
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import time
 from collections import Counter
@@ -46,12 +47,20 @@ class RunStats(Counters):
     accepted_by_origin: Counter[str] = field(default_factory=Counter)
     elapsed_s: float = 0.0
     generate_s: float = 0.0  # CPU seconds this process spent making candidates (templates, mutator, ids)
+    commit_s: float = 0.0  # CPU seconds this process spent committing (records, shards, state)
+    parent_cpu_s: float = 0.0  # CPU seconds of this process in all (every thread; not the workers)
 
     def cat(self, c: str) -> dict[str, int]:
         return self.per_category.setdefault(c, {"attempts": 0, "accepted": 0})
 
     def op(self, o: str) -> dict[str, int]:
         return self.per_operator.setdefault(o, {"tried": 0, "valid": 0})
+
+
+def _process_cpu() -> float:
+    """CPU seconds (user + system) of this process so far: every thread, no child process."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 def targets(category: str, n: int) -> dict[str, int]:
@@ -94,6 +103,7 @@ class Runner:
         self.dedup = Dedup(self.store.ids)  # the store's own id set: what it appends, dedup sees
         self.inflight: list[Work] = []
         self.t0 = time.monotonic()
+        self.cpu0 = _process_cpu()
         self.session_accepted = 0
         self.engine_stats: Callable[[], dict[str, float]] = dict
         self.source: Source | None = None
@@ -166,6 +176,13 @@ class Runner:
         return ""
 
     def commit(self, source: Source, work: Work) -> list[Work]:
+        t0 = time.thread_time()
+        try:
+            return self._commit(source, work)
+        finally:
+            self.stats.commit_s += time.thread_time() - t0
+
+    def _commit(self, source: Source, work: Work) -> list[Work]:
         st = self.stats
         records: list[Record] = []
         verdicts: list[tuple[Attempt, str]] = []
@@ -227,6 +244,8 @@ class Runner:
             "elapsed_s": round(elapsed, 2),
             "pairs_per_s": round(st.accepted / elapsed, 3) if elapsed > 0 else 0.0,
             "generate_s": round(st.generate_s, 3),
+            "commit_s": round(st.commit_s, 3),
+            "parent_cpu_s": round(st.parent_cpu_s + _process_cpu() - self.cpu0, 3),
             "engine": {k: round(v, 3) if isinstance(v, float) else v for k, v in sorted(engine.items())},
             "workers": self.args.workers,
             "batch_size": self.args.batch_size,

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import libcst as cst
 
+from warp_synth.synth.mutators.walk import drive, replace, walk
 from warp_synth.synth.mutators.wptypes import annotation_type, infer
 
 
@@ -62,6 +63,7 @@ class ModuleInfo:
     structs: list[str]
     names: set[str]  # every identifier in the module: fresh names avoid all of them
     nodes: list[NodeCtx] = field(default_factory=list)
+    text: str = ""  # the source analysed (== module.code: libcst round-trips exactly)
 
     def fresh(self, base: str) -> str:
         name, k = base, 1
@@ -149,148 +151,155 @@ def insert_before(
     if lead and hasattr(new[0], "leading_lines"):
         new = [new[0].with_changes(leading_lines=lead), *new[1:]]  # type: ignore[call-arg]
         kept = kept.with_changes(leading_lines=[])  # type: ignore[call-arg]
-    return module.deep_replace(anchor, cst.FlattenSentinel([*new, kept]))  # type: ignore[arg-type]
+    return replace(module, anchor, cst.FlattenSentinel([*new, kept]))  # type: ignore[arg-type]
 
 
 def names_in(node: cst.CSTNode) -> list[str]:
     """Identifiers read in ``node`` (``Name`` nodes, not attribute names), in order, unique."""
     out: list[str] = []
-
-    class _V(cst.CSTVisitor):
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
-            return False
-
-        def visit_Name(self, n: cst.Name) -> None:
-            if n.value not in out:
-                out.append(n.value)
-
-    node.visit(_V())
+    for n in walk(node, skip=lambda n: isinstance(n, cst.Attribute)):
+        if isinstance(n, cst.Attribute):  # its base, not its attribute name
+            out.extend(x for x in names_in(n.value) if x not in out)
+        elif isinstance(n, cst.Name) and n.value not in out:
+            out.append(n.value)
     return out
+
+
+def _bound(t: cst.BaseExpression, out: list[str]) -> None:
+    if isinstance(t, cst.Name) and t.value not in out:
+        out.append(t.value)
+    elif isinstance(t, cst.Tuple):
+        for el in t.elements:
+            _bound(el.value, out)
 
 
 def assigned_names(node: cst.CSTNode) -> list[str]:
     """Names bound (assigned, aug-assigned, loop targets) anywhere inside ``node``."""
     out: list[str] = []
-
-    class _V(cst.CSTVisitor):
-        def _targets(self, t: cst.BaseExpression) -> None:
-            if isinstance(t, cst.Name) and t.value not in out:
-                out.append(t.value)
-            elif isinstance(t, cst.Tuple):
-                for el in t.elements:
-                    self._targets(el.value)
-
-        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
-            self._targets(n.target)
-
-        def visit_AugAssign(self, n: cst.AugAssign) -> None:
-            self._targets(n.target)
-
-        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
-            self._targets(n.target)
-
-        def visit_For(self, n: cst.For) -> None:
-            self._targets(n.target)
-
-    node.visit(_V())
+    for n in walk(node):
+        if isinstance(n, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For)):
+            _bound(n.target, out)
     return out
 
 
 def contains(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool:
-    found = False
-
-    class _V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            if isinstance(n, kinds):
-                found = True
-            return not found
-
-    node.visit(_V())
-    return found
+    return any(isinstance(n, kinds) for n in walk(node))
 
 
 # ----------------------------------------------------------------------------- analysis
 
 
-class _Walker(cst.CSTVisitor):
+_FUNC, _STMT, _ANN, _DEC, _AUG, _TGT, _LOOP, _BLOCK = (1 << i for i in range(8))
+_KIND_OF: dict[type, int] = {}
+
+
+def _kind(t: type) -> int:
+    """The node class's bits above (an isinstance per bit, once per class: libcst's bases are ABCs)."""
+    k = _KIND_OF.get(t)
+    if k is None:
+        checks = ((cst.FunctionDef, _FUNC), (cst.BaseStatement, _STMT), (cst.Annotation, _ANN),
+                  (cst.Decorator, _DEC), (cst.AugAssign, _AUG), (cst.AssignTarget, _TGT),
+                  ((cst.For, cst.While), _LOOP), ((cst.IndentedBlock, cst.Module), _BLOCK))
+        k = _KIND_OF[t] = sum(bit for base, bit in checks if issubclass(t, base))
+    return k
+
+
+class _Walker:
     def __init__(self, info: ModuleInfo) -> None:
         self.info = info
         self.parents: list[cst.CSTNode] = []
         self.func: FuncInfo | None = None
         self.stmts: list[cst.BaseStatement | None] = [None]
-        self.loops: list[cst.For | cst.While] = []
+        self.loops: tuple[cst.For | cst.While, ...] = ()
         self.ann = 0
         self.dec = 0
         self.tgt = 0
-        self.aug_targets: list[cst.CSTNode] = []
+        self.aug_targets: set[int] = set()  # id()s of aug-assignment targets (membership only)
         self.open: list[NodeCtx] = []
+        self.building: FuncInfo | None = None  # the top-level kernel/func being walked
+        self.in_body = False  # inside ``building``'s body: its assignments bind locals
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
+    def on_visit(self, node: cst.CSTNode) -> None:
         parent = self.parents[-1] if self.parents else None
-        if isinstance(node, cst.FunctionDef):
-            self.func = next((f for f in self.info.funcs if f.node is node), None)
-        in_block = isinstance(parent, (cst.IndentedBlock, cst.Module))
-        if isinstance(node, cst.BaseStatement) and in_block and self.func is not None:
-            self.stmts.append(node)
-        self.ann += isinstance(node, cst.Annotation)
-        self.dec += isinstance(node, cst.Decorator)
-        if isinstance(node, cst.AugAssign):
-            self.aug_targets.append(node.target)
-        self.tgt += isinstance(node, cst.AssignTarget) or any(t is node for t in self.aug_targets)
-        loops = tuple(self.loops)
+        k = _kind(type(node))
+        if k & _FUNC:
+            self.func = None
+            if isinstance(parent, cst.Module):
+                kind = decorator_kind(node)  # type: ignore[arg-type]
+                if kind in ("kernel", "func"):
+                    self.func = self.building = _func_info(node, kind, self.info)  # type: ignore[arg-type]
+        if self.building is not None:
+            if node is self.building.node.body:
+                self.in_body = True
+            if self.in_body:
+                _add_local(node, self.building, self.info)
+        if k & _STMT and parent is not None and _kind(type(parent)) & _BLOCK and self.func is not None:
+            self.stmts.append(node)  # type: ignore[arg-type]
+        if k & _ANN:
+            self.ann += 1
+        if k & _DEC:
+            self.dec += 1
+        if k & _AUG:
+            self.aug_targets.add(id(node.target))  # type: ignore[attr-defined]
+        if k & _TGT or id(node) in self.aug_targets:
+            self.tgt += 1
         ctx = NodeCtx(
-            node, parent, self.func, self.stmts[-1], loops, self.ann > 0, self.dec > 0, self.tgt > 0,
+            node, parent, self.func, self.stmts[-1], self.loops, self.ann > 0, self.dec > 0, self.tgt > 0,
             index=len(self.info.nodes),
         )
         self.info.nodes.append(ctx)
         self.open.append(ctx)
-        if isinstance(node, (cst.For, cst.While)):
-            self.loops.append(node)
+        if k & _LOOP:
+            self.loops = (*self.loops, node)  # type: ignore[assignment]
         self.parents.append(node)
-        return True
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
+    def on_leave(self, node: cst.CSTNode) -> None:
         self.parents.pop()
         self.open.pop().end = len(self.info.nodes) - 1
-        self.tgt -= isinstance(original_node, cst.AssignTarget) or any(t is original_node for t in self.aug_targets)
-        if isinstance(original_node, (cst.For, cst.While)):
-            self.loops.pop()
-        if self.stmts[-1] is original_node:
+        k = _kind(type(node))
+        if k & _TGT or id(node) in self.aug_targets:
+            self.tgt -= 1
+        if k & _LOOP:
+            self.loops = self.loops[:-1]
+        if self.stmts[-1] is node:
             self.stmts.pop()
-        self.ann -= isinstance(original_node, cst.Annotation)
-        self.dec -= isinstance(original_node, cst.Decorator)
-        if isinstance(original_node, cst.FunctionDef):
+        if k & _ANN:
+            self.ann -= 1
+        if k & _DEC:
+            self.dec -= 1
+        if k & _FUNC:
             self.func = None
+        if self.building is not None:
+            if node is self.building.node.body:
+                self.in_body = False
+            elif node is self.building.node:
+                self.info.funcs.append(self.building)
+                self.building = None
 
 
 def _func_info(fn: cst.FunctionDef, kind: str, info: ModuleInfo) -> FuncInfo:
+    """A function's parameters; its locals are added by ``_add_local`` during the walk of its body."""
     params: dict[str, str | None] = {}
     for p in fn.params.params:
         params[p.name.value] = annotation_type(p.annotation.annotation, info) if p.annotation else None
-    fi = FuncInfo(fn, kind, params, dict(params), [])
-    fn_info = fi
+    return FuncInfo(fn, kind, params, dict(params), [])
 
-    class _V(cst.CSTVisitor):
-        def visit_Assign(self, n: cst.Assign) -> None:
-            for t in n.targets:
-                if isinstance(t.target, cst.Name) and t.target.value not in fn_info.env:
-                    fn_info.env[t.target.value] = info.type_of(n.value, fn_info)
-                    if wp_call(n.value) == "tid":
-                        fn_info.tid_vars.append(t.target.value)
-                elif isinstance(t.target, cst.Tuple) and wp_call(n.value) == "tid":
-                    for el in t.target.elements:
-                        if isinstance(el.value, cst.Name):
-                            fn_info.env[el.value.value] = "int32"
-                            fn_info.tid_vars.append(el.value.value)
 
-        def visit_For(self, n: cst.For) -> None:
-            if isinstance(n.target, cst.Name) and n.target.value not in fn_info.env:
-                fn_info.env[n.target.value] = "int32"
-
-    fn.body.visit(_V())
-    return fi
+def _add_local(n: cst.CSTNode, fi: FuncInfo, info: ModuleInfo) -> None:
+    """Bind what ``n`` (a node of ``fi``'s body, in pre-order) assigns: first assignment wins."""
+    if isinstance(n, cst.Assign):
+        for t in n.targets:
+            if isinstance(t.target, cst.Name) and t.target.value not in fi.env:
+                fi.env[t.target.value] = info.type_of(n.value, fi)
+                if wp_call(n.value) == "tid":
+                    fi.tid_vars.append(t.target.value)
+            elif isinstance(t.target, cst.Tuple) and wp_call(n.value) == "tid":
+                for el in t.target.elements:
+                    if isinstance(el.value, cst.Name):
+                        fi.env[el.value.value] = "int32"
+                        fi.tid_vars.append(el.value.value)
+    elif isinstance(n, cst.For) and isinstance(n.target, cst.Name) and n.target.value not in fi.env:
+        fi.env[n.target.value] = "int32"
 
 
 def analyze(source: str) -> ModuleInfo | None:
@@ -299,7 +308,7 @@ def analyze(source: str) -> ModuleInfo | None:
         module = cst.parse_module(source)
     except Exception:  # libcst raises ParserSyntaxError and, on odd input, others
         return None
-    info = ModuleInfo(module, [], {}, [], set())
+    info = ModuleInfo(module, [], {}, [], set(), text=source)
     for top in module.body:
         if isinstance(top, cst.ClassDef) and decorator_kind(top) == "struct":
             info.structs.append(top.name.value)
@@ -310,12 +319,8 @@ def analyze(source: str) -> ModuleInfo | None:
                     if wp_call(value) == "constant" and isinstance(value, cst.Call) and value.args:
                         value = value.args[0].value
                     info.constants[small.targets[0].target.value] = infer(value, {}, info)
-    for top in module.body:
-        if isinstance(top, cst.FunctionDef):
-            kind = decorator_kind(top)
-            if kind in ("kernel", "func"):
-                info.funcs.append(_func_info(top, kind, info))
-    module.visit(_Walker(info))
+    walker = _Walker(info)  # also builds info.funcs, in module order (each sees the ones before it)
+    drive(module, walker.on_visit, walker.on_leave)
     # the identifiers read anywhere (as ``names_in(module)``, from the walk already made)
     info.names = {c.node.value for c in info.nodes if isinstance(c.node, cst.Name)
                   and not (isinstance(c.parent, cst.Attribute) and c.parent.attr is c.node)}

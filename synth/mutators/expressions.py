@@ -7,6 +7,7 @@ import random
 import libcst as cst
 
 from warp_synth.synth.mutators.base import ModuleInfo, NodeCtx, Operator, insert_before, wp_call
+from warp_synth.synth.mutators.walk import replace
 from warp_synth.synth.mutators.wptypes import FLOATS, INTS, SCALARS, is_composite
 
 _ARITH: dict[type[cst.BaseBinaryOp], str] = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/"}
@@ -60,7 +61,7 @@ class SwapArithmetic(Operator):
             new = new.with_changes(left=_paren(node.left), right=_paren(node.right))
         if new_op in "+-" and isinstance(site.parent, (cst.BinaryOperation, cst.UnaryOperation)):
             new = _paren(new)  # lower precedence inside another operation: keep the tree's shape
-        return info.module.deep_replace(node, new)
+        return replace(info.module, node, new)
 
 
 _CMP = {"<": cst.LessThan, "<=": cst.LessThanEqual, ">": cst.GreaterThan, ">=": cst.GreaterThanEqual,
@@ -93,7 +94,7 @@ class SwapComparison(Operator):
         old = _CMP_NAME[type(target.operator)]
         new_op = _CMP[rng.choice([k for k in _CMP if k != old])]()
         new = node.with_changes(comparisons=[target.with_changes(operator=new_op)])
-        return info.module.deep_replace(node, new)
+        return replace(info.module, node, new)
 
 
 _FAMILIES: dict[str, list[list[str]]] = {
@@ -130,7 +131,7 @@ class _SwapBuiltin(Operator):
         assert isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
         old = node.func.attr.value
         new = rng.choice([f for f in self._family(old) if f != old])
-        return info.module.deep_replace(node.func.attr, cst.Name(new))
+        return replace(info.module, node.func.attr, cst.Name(new))
 
 
 class SwapMathFunc(_SwapBuiltin):
@@ -163,7 +164,7 @@ class SwapAtomic(_SwapBuiltin):
         if arr is not None and ("vec" in arr or "mat" in arr or "quat" in arr):
             old = node.func.attr.value
             new = "atomic_sub" if old != "atomic_sub" else "atomic_add"
-            return info.module.deep_replace(node.func.attr, cst.Name(new))
+            return replace(info.module, node.func.attr, cst.Name(new))
         return super().apply(info, site, rng)
 
 
@@ -189,12 +190,12 @@ class PerturbConstant(Operator):
                 new = round(rng.uniform(0.1, 10.0), rng.choice([1, 2, 3]))
             text = repr(round(new, 6))
             text = text if ("." in text or "e" in text) else text + ".0"
-            return info.module.deep_replace(node, cst.Float(text))
+            return replace(info.module, node, cst.Float(text))
         assert isinstance(node, cst.Integer)
         old_i = int(node.evaluated_value)
         new_i = max(1 if old_i else 0, old_i + rng.choice([-1, 1, 2, 3]))
         new_i = new_i if new_i != old_i else old_i + 1
-        return info.module.deep_replace(node, cst.Integer(str(new_i)))
+        return replace(info.module, node, cst.Integer(str(new_i)))
 
 
 class SplitTemporary(Operator):
@@ -222,5 +223,5 @@ class SplitTemporary(Operator):
         name = info.fresh(rng.choice(["tmp", "t", "term", "val"]))
         value = node.with_changes(lpar=[], rpar=[])
         assign = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(name))], value)])
-        new_stmt = site.stmt.deep_replace(node, cst.Name(name))
+        new_stmt = replace(site.stmt, node, cst.Name(name))
         return insert_before(info.module, site.stmt, [assign], new_stmt)

@@ -8,6 +8,7 @@ import libcst as cst
 
 from warp_synth.synth.mutators.base import ModuleInfo, NodeCtx, Operator, code, expr, names_in, stmt, wp_call
 from warp_synth.synth.mutators.statements import _Substitute
+from warp_synth.synth.mutators.walk import replace
 from warp_synth.synth.mutators.wptypes import SCALARS, is_composite
 
 _GLOBAL = ("wp", "math", "range", "float", "int", "bool", "True", "False")
@@ -71,7 +72,7 @@ class ExtractFunc(Operator):
         fn = stmt(f"@wp.func\ndef {name}({sig}):\n    return {body}\n")
         assert isinstance(fn, cst.FunctionDef)
         call = expr(f"{name}({', '.join(p for p, _ in params)})")
-        module = info.module.deep_replace(node, call)
+        module = replace(info.module, node, call)
         owner = site.func.node
         idx = next(i for i, s in enumerate(info.module.body) if s is owner)
         fn = fn.with_changes(leading_lines=owner.leading_lines)
@@ -135,7 +136,7 @@ class InlineFunc(Operator):
             value, (cst.Name, cst.Call, cst.Subscript)
         ):
             value = value.with_changes(lpar=[], rpar=[])
-        module = info.module.deep_replace(node, value)
+        module = replace(info.module, node, value)
         idx = next(i for i, s in enumerate(info.module.body) if s is fn)
         without = module.with_changes(body=[s for i, s in enumerate(module.body) if i != idx])
         return without if fn.name.value not in names_in(without) else module

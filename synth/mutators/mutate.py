@@ -52,7 +52,7 @@ def _apply(name: str, info: ModuleInfo, rng: random.Random) -> Mutation | None:
         ast.parse(text)  # the rewrite must still be Python (CPython's own parser: fast)
     except Exception:
         return None
-    if text == info.module.code:
+    if text == info.text:
         return None
     return Mutation(source=text, operator=name)
 

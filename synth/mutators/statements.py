@@ -18,6 +18,7 @@ from warp_synth.synth.mutators.base import (
     stmt,
     wp_call,
 )
+from warp_synth.synth.mutators.walk import replace
 from warp_synth.synth.mutators.wptypes import array_parts
 
 
@@ -88,7 +89,7 @@ class WrapInBranch(Operator):
         lead = getattr(node, "leading_lines", ())
         inner = node.with_changes(leading_lines=[])  # type: ignore[call-arg]
         new = cst.If(test=expr(cond), body=cst.IndentedBlock([inner]), leading_lines=lead)
-        return info.module.deep_replace(node, new)
+        return replace(info.module, node, new)
 
 
 class EarlyContinue(Operator):
@@ -111,7 +112,7 @@ class EarlyContinue(Operator):
         cond = rng.choice([f"{v} % {k} == {rng.randrange(k)}", f"{v} == {rng.randint(0, 3)}", f"{v} < {k - 1}"])
         guard = stmt(f"if {cond}:\n    continue\n")
         body = node.body.with_changes(body=[guard, *node.body.body])
-        return info.module.deep_replace(node, node.with_changes(body=body))
+        return replace(info.module, node, node.with_changes(body=body))
 
 
 class EarlyReturnGuard(Operator):
@@ -150,7 +151,7 @@ class EarlyReturnGuard(Operator):
         node = site.node
         assert isinstance(node, cst.SimpleStatementLine)
         guard = stmt(f"if {rng.choice(self._guards(site))}:\n    return\n")
-        return info.module.deep_replace(node, cst.FlattenSentinel([node, guard]))  # type: ignore[arg-type]
+        return replace(info.module, node, cst.FlattenSentinel([node, guard]))  # type: ignore[arg-type]
 
 
 class LoopAccumulation(Operator):
@@ -178,7 +179,7 @@ class LoopAccumulation(Operator):
         assert isinstance(loop, cst.For)
         inner = node.with_changes(leading_lines=[])
         new = loop.with_changes(body=cst.IndentedBlock([inner]), leading_lines=node.leading_lines)
-        return info.module.deep_replace(node, new)
+        return replace(info.module, node, new)
 
 
 class _Substitute(cst.CSTTransformer):
@@ -245,7 +246,7 @@ class UnrollLoop(Operator):
             copies.extend(block.body)
         if copies and hasattr(copies[0], "leading_lines"):
             copies[0] = copies[0].with_changes(leading_lines=node.leading_lines)  # type: ignore[call-arg]
-        return info.module.deep_replace(node, cst.FlattenSentinel(copies))  # type: ignore[arg-type]
+        return replace(info.module, node, cst.FlattenSentinel(copies))  # type: ignore[arg-type]
 
 
 _ATOMIC_DTYPES = ("float32", "float64", "int32", "int64", "uint32", "uint64")
@@ -295,7 +296,7 @@ class StoreToAtomic(Operator):
         idx = ", ".join(code(e.slice.value) for e in target.slice)  # type: ignore[union-attr]
         call = f"wp.{fn}({code(target.value)}, {idx}, {code(value)})"
         new = node.with_changes(body=[cst.Expr(expr(call))])
-        return info.module.deep_replace(node, new)
+        return replace(info.module, node, new)
 
 
 class NegateBranch(Operator):
@@ -320,4 +321,4 @@ class NegateBranch(Operator):
         new = node.with_changes(
             test=new_test, body=node.orelse.body, orelse=node.orelse.with_changes(body=node.body)
         )
-        return info.module.deep_replace(node, new)
+        return replace(info.module, node, new)

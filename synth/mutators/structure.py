@@ -103,7 +103,8 @@ class RetypeFloat64(Operator):
         for c in info.nodes:
             if c.func is None:
                 continue
-            if isinstance(c.node, cst.Float) or (c.in_annotation and code(c.node) in ("float", "wp.float32")):
+            named = isinstance(c.node, (cst.Annotation, cst.Name, cst.Attribute))  # code() is dear: only these can match
+            if isinstance(c.node, cst.Float) or (c.in_annotation and named and code(c.node) in ("float", "wp.float32")):
                 return [next(n for n in info.nodes if n.node is info.funcs[0].node)]
             short = wp_attr(c.node)
             if short is not None and _TO_F64.match(short):
