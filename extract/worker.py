@@ -257,7 +257,7 @@ class Worker:
                 self.wa.compile_cuda(src_path, out_path, units[0].code[device].options, cuda_check)
         except self.wa.CompileError as e:
             self._spent(f"{device}_compile", t0)
-            errors = _parse_errors(e.log, device)
+            errors = _parse_errors(e.log, device, os.path.basename(src_path))
             tu_lines = tu_text.split("\n")
             blamed: dict[str, list[str]] = {}
             blamed_line: dict[str, int | None] = {}
@@ -401,14 +401,34 @@ class Worker:
         return Accepted(u.key, kernels)
 
 
-_CPU_ERR = re.compile(r"^[^\n:]*\.cpp:(\d+):\d+: (?:fatal )?error: (.*)$", re.M)
-_CUDA_ERR = re.compile(r"^[^\n(]*\.cu\((\d+)\): (?:catastrophic )?error: (.*)$", re.M)
+_CPU_ERR = re.compile(r"^([^\n:]+):(\d+):\d+: (?:fatal )?error: (.*)$", re.M)
+_CUDA_ERR = re.compile(r"^([^\n(]+)\((\d+)\): (?:catastrophic )?error: (.*)$", re.M)
+# where an error inside Warp's headers was instantiated from: Clang's note, NVRTC's "detected during"
+_CPU_FROM = r"^(?:[^\n:]*/)?{file}:(\d+):\d+: note: "
+_CUDA_FROM = r"at line (\d+) of \"?(?:[^\n\"]*/)?{file}\"?"
 _LINE_TAG = re.compile(r"<L (\d+)>\s*$")
 
 
-def _parse_errors(log: str, device: str) -> list[tuple[int, str]]:
+def _parse_errors(log: str, device: str, tu_name: str) -> list[tuple[int, str]]:
+    """``(line in the translation unit, message)`` of each error in a compiler's ``log``.
+
+    An error inside an included header (Warp's templates) is placed where the unit instantiated
+    it: the first instantiation note on one of the unit's own lines, up to the next error.
+    """
     pattern = _CPU_ERR if device == "cpu" else _CUDA_ERR
-    return [(int(m.group(1)), m.group(2).strip()) for m in pattern.finditer(log)]
+    origin = re.compile((_CPU_FROM if device == "cpu" else _CUDA_FROM).format(file=re.escape(tu_name)), re.M)
+    matches = list(pattern.finditer(log))
+    out: list[tuple[int, str]] = []
+    for i, m in enumerate(matches):
+        file, line, text = m.group(1), int(m.group(2)), m.group(3).strip()
+        if os.path.basename(file.strip()) == tu_name:
+            out.append((line, text))
+            continue
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(log)
+        found = origin.search(log, m.end(), end)
+        if found:
+            out.append((int(found.group(1)), f"{text} (inside Warp's headers, instantiated from here)"))
+    return out
 
 
 def _python_line(tu_lines: list[str], err_line: int) -> int | None:

@@ -83,6 +83,40 @@ def uses_planted_{name}(a: wp.array(dtype=float)):
 '''
 
 
+# Errors inside Warp's own headers, in a template the unit instantiates (``+=`` of two ranges: the
+# failing ``wp::add`` sits in builtin.h).  The compilers report them at the header's line, then say
+# where the unit instantiated them; that line is the unit's.  In CUDA only (func_native, as above):
+HEADER_CUDA = '''import warp as wp
+
+@wp.func_native("""
+#if defined(__CUDA_ARCH__)
+wp::range_t r = wp::range(0, 2); wp::range_t s = r; r += s;
+#endif
+return x;
+""")
+def header_error(x: float) -> float: ...
+
+@wp.kernel
+def uses_header_error(a: wp.array(dtype=float)):
+    i = wp.tid()
+    a[i] = header_error(a[i])
+'''
+# ... and on both devices, from plain Python: a @wp.func returning a range, added to itself in the
+# adjoint (a mutant the libcst mutator once made).  Python line 5 is the function's return.
+HEADER_BOTH = '''import warp as wp
+
+@wp.func
+def span(lo: int, hi: int):
+    return range(lo, hi)
+
+@wp.kernel
+def uses_span(a: wp.array(dtype=float), n: int):
+    i = wp.tid()
+    for k in span(0, n):
+        a[i] = a[i] * 2.0
+'''
+
+
 def good(n: int) -> str:
     return GOOD.format(n=n)
 
@@ -100,6 +134,7 @@ def _batch() -> list[Unit]:
     units.insert(3, Unit("cuda_only", CUDA_ONLY_CALL, trusted=True))
     units += [Unit(name, PLANTED_UNIT.format(body=body, name=name), trusted=True)
               for name, (body, _) in PLANTED.items()]
+    units += [Unit("header_cuda", HEADER_CUDA, trusted=True), Unit("header_both", HEADER_BOTH)]
     return units
 
 
@@ -125,6 +160,21 @@ def test_planted_errors_are_rejected_by_the_front_end(outcomes):
         out = by_key[name]
         assert isinstance(out, Rejected) and out.reason == "cuda_compile", (name, out)
         assert message in out.message, (name, out.message)
+
+
+def test_errors_inside_warps_headers_are_blamed_where_the_unit_instantiates_them(outcomes):
+    """Not "no error on its own lines" after a bisection of the whole batch: the instantiation
+    note names the unit's line, so only that unit is rejected, with the header's message."""
+    by_key = {o.key: o for o in outcomes["frontend"]}
+    cuda = by_key["header_cuda"]
+    assert isinstance(cuda, Rejected) and cuda.reason == "cuda_compile", cuda
+    assert 'no instance of overloaded function "wp::add"' in cuda.message, cuda.message
+    assert "inside Warp's headers, instantiated from here" in cuda.message
+    both = by_key["header_both"]
+    assert isinstance(both, Rejected) and both.reason == "cpu_compile", both  # the CPU build fails first
+    assert both.line == 5 and both.message.startswith("line 5: no matching function for call to 'add'"), both
+    assert "inside Warp's headers" in both.message
+    assert all(isinstance(by_key[f"g{i}"], Accepted) for i in range(6))
 
 
 def test_both_levels_reject_alike(outcomes):
