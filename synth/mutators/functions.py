@@ -56,6 +56,8 @@ class ExtractFunc(Operator):
                 continue
             if wp_call(c.node) == "tid" or isinstance(c.parent, cst.Attribute):
                 continue
+            if isinstance(c.parent, cst.For) and c.parent.iter is c.node:
+                continue  # a loop's range(...) is no value a @wp.func can return
             if any(wp_call(n.node) == "tid" for n in info.nodes[c.index : c.end + 1]):
                 continue
             if self._params(info, c):  # at least one parameter

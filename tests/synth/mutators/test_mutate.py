@@ -486,3 +486,22 @@ def test_mutants_compile(compile_sources) -> None:  # type: ignore[no-untyped-de
     results = compile_sources([src for _, src in mutants])
     failures = {name: res for (name, _), res in zip(mutants, results, strict=True) if res is not True}
     assert failures == {}
+
+
+def test_extract_func_never_lifts_a_loops_range():
+    """``range(...)`` is a loop's iterable, not a value: a @wp.func returning it fails inside Warp's
+    headers (``+=`` of two ranges in the adjoint)."""
+    src = dedent("""
+        import warp as wp
+
+        @wp.kernel
+        def k(a: wp.array(dtype=float), lo: int, n: int):
+            i = wp.tid()
+            for j in range(lo, n):
+                a[i] = a[i] * 2.0
+        """)
+    info = analyze(src)
+    assert info is not None
+    sites = OPERATORS["extract_func"]().sites(info)
+    texts = [info.module.code_for_node(c.node) for c in sites]
+    assert texts and not any(t.startswith("range(") for t in texts), texts
