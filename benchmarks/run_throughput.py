@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -34,14 +35,25 @@ from batch_vs_single import run_single  # noqa: E402
 from warp_synth.shards import find_shards, iter_records  # noqa: E402
 
 
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)  # every finished (and waited-for) descendant
+    return ru.ru_utime + ru.ru_stime
+
+
 def synth_run(args: argparse.Namespace, level: str) -> tuple[list[str], float, dict]:
-    out = Path(tempfile.mkdtemp(prefix="bench-run-")) / args.category
+    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-run-"))
+    out = base / f"{args.category}-{level}"
+    if out.exists():
+        raise SystemExit(f"run_throughput: {out} exists; give --keep a new folder")
+    cpu0 = _children_cpu()
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "warp_synth.synth.cli", "run", "--category", args.category, "--n", str(args.n),
                     "--seed", str(args.seed), "--workers", str(args.workers), "--offline", "--no-progress",
                     "--cuda-check", level, "--out", str(out)], check=True, env=dict(os.environ), cwd=ROOT)
     wall = time.perf_counter() - t0
     stats = json.loads((out / "stats.json").read_text())
+    stats["run_cpu_s"] = _children_cpu() - cpu0  # the whole run: synth, its pool and every worker
+    stats["out"] = str(out)
     return [r.python_source for r in iter_records(find_shards([out]))], wall, stats
 
 
@@ -52,6 +64,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--category", default="all", help="category to run (default: all ten, balanced)")
+    ap.add_argument("--keep", metavar="DIR", help="write the runs to DIR/<category>-<level> and keep them "
+                    "(e.g. for compile_floor.py --from); default: a scratch folder, removed")
     ap.add_argument("--cuda-check", choices=("frontend", "ptx", "both"), default="frontend",
                     help="the level of (a), or both levels in turn (default: frontend, synth run's default)")
     args = ap.parse_args()
@@ -71,6 +85,11 @@ def main() -> None:
         print(f"(a)  synth run --cuda-check {level}, {args.workers} workers: {len(srcs)} pairs in {wall:.1f} s wall = "
               f"{rates[level]:.2f} pairs/s  (worker CPU s: clang {cpu['cpu_compile']:.1f}, nvrtc "
               f"{cpu['cuda_compile']:.1f}, codegen {cpu['codegen']:.1f})")
+        n = max(1, len(srcs))
+        print(f"     CPU per accepted pair: {1000 * stats['run_cpu_s'] / n:.1f} ms in all (the run and every process it "
+              f"started); this process (parent) {1000 * stats.get('parent_cpu_s', 0.0) / n:.1f} ms, of which "
+              f"generating candidates {1000 * stats.get('generate_s', 0.0) / n:.1f} ms and committing "
+              f"{1000 * stats.get('commit_s', 0.0) / n:.1f} ms" + (f"; kept in {stats['out']}" if args.keep else ""))
     print(f"(b)  one module per kernel, Warp defaults, CPU object + CUDA codegen only (the seed's way), 1 process: "
           f"{len(sample)} of the same kernels in {seed_way:.1f} s = {b:.2f} pairs/s")
     print(f"(b2) one module per kernel, Warp defaults, CPU object + CUDA PTX, 1 process: {seed_ptx:.1f} s = "

@@ -31,8 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="output folder (default: data/<category>); an interrupted run resumes from it")
     p.add_argument("--seed", type=int, default=0, help="generation seed: the same seed gives the same kernels")
     p.add_argument("--workers", type=int, default=2, metavar="W", help="extraction worker processes (default: 2)")
-    p.add_argument("--batch-size", type=int, default=32, metavar="B",
-                   help="kernels compiled per translation unit (default: 32)")
+    p.add_argument("--batch-size", type=int, default=64, metavar="B",
+                   help="kernels compiled per translation unit (default: 64)")
     p.add_argument("--offline", action="store_true", help="templates + mutator only, never an LLM")
     p.add_argument("--mutation-rate", type=float, default=0.5, metavar="P",
                    help="share of candidates diversified by the mutator; in LLM mode, share of accepted LLM "

@@ -287,3 +287,14 @@ def test_synth_run_records_say_what_was_checked(tmp_path):
     r = run_synth("run", "--offline", "--n", "5", "--out", str(tmp_path / "x"), "--with-ptx", "--cuda-check",
                   "frontend")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--cuda-check ptx" in r.stderr
+
+
+@pytest.mark.parametrize("level", CUDA_CHECKS)
+def test_synth_verify_passes_on_a_run_at_each_level(tmp_path, level):
+    out = tmp_path / level
+    r = run_synth("run", "--offline", "--category", "vector", "--n", "3", "--workers", "1", "--no-progress",
+                  "--cuda-check", level, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    r = run_synth("verify", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "verified 3 of 3 records" in r.stdout

@@ -84,7 +84,8 @@ def test_walk_is_libcst_preorder_without_trivia() -> None:
         got = list(walk.walk(module))
         assert len(got) == len(expected) and all(a is b for a, b in zip(got, expected, strict=True)), src
         events: list[tuple[str, cst.CSTNode]] = []
-        walk.drive(module, lambda n: events.append(("enter", n)), lambda n: events.append(("leave", n)))
+        record = events.append
+        walk.drive(module, lambda n, rec=record: rec(("enter", n)), lambda n, rec=record: rec(("leave", n)))
         want = [(e, n) for e, n in v.events if not walk.is_trivia(n)]
         assert [e for e, _ in events] == [e for e, _ in want]
         assert all(a is b for (_, a), (_, b) in zip(events, want, strict=True))
