@@ -43,6 +43,8 @@ from typing import Any
 
 from batch_vs_single import kernel_source, run_single, workload  # noqa: E402
 
+from warp_synth.extract import CUDA_CHECKS  # noqa: E402
+
 
 def _timed(counter: Counter[str], label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -54,7 +56,7 @@ def _timed(counter: Counter[str], label: str, fn: Callable[..., Any]) -> Callabl
     return wrapper
 
 
-LEVELS = ("frontend", "ptx")  # the CUDA check levels of `synth run --cuda-check`
+LEVELS = CUDA_CHECKS  # the CUDA check levels of `synth run --cuda-check`
 PHASES = ("codegen", "cpu", *(f"cuda_{level}" for level in LEVELS))
 
 

@@ -19,25 +19,16 @@ favours them.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import resource
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from _runs import timed_synth_run  # noqa: E402
 from batch_vs_single import run_single  # noqa: E402
 
+from warp_synth.extract import CUDA_CHECKS  # noqa: E402
 from warp_synth.shards import find_shards, iter_records  # noqa: E402
-
-
-def _children_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)  # every finished (and waited-for) descendant
-    return ru.ru_utime + ru.ru_stime
 
 
 def synth_run(args: argparse.Namespace, level: str) -> tuple[list[str], float, dict]:
@@ -45,14 +36,8 @@ def synth_run(args: argparse.Namespace, level: str) -> tuple[list[str], float, d
     out = base / f"{args.category}-{level}"
     if out.exists():
         raise SystemExit(f"run_throughput: {out} exists; give --keep a new folder")
-    cpu0 = _children_cpu()
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "warp_synth.synth.cli", "run", "--category", args.category, "--n", str(args.n),
-                    "--seed", str(args.seed), "--workers", str(args.workers), "--offline", "--no-progress",
-                    "--cuda-check", level, "--out", str(out)], check=True, env=dict(os.environ), cwd=ROOT)
-    wall = time.perf_counter() - t0
-    stats = json.loads((out / "stats.json").read_text())
-    stats["run_cpu_s"] = _children_cpu() - cpu0  # the whole run: synth, its pool and every worker
+    wall, cpu, stats = timed_synth_run(args, out, "--cuda-check", level)
+    stats["run_cpu_s"] = cpu  # the whole run: synth, its pool and every worker
     stats["out"] = str(out)
     return [r.python_source for r in iter_records(find_shards([out]))], wall, stats
 
@@ -66,10 +51,10 @@ def main() -> None:
     ap.add_argument("--category", default="all", help="category to run (default: all ten, balanced)")
     ap.add_argument("--keep", metavar="DIR", help="write the runs to DIR/<category>-<level> and keep them "
                     "(e.g. for compile_floor.py --from); default: a scratch folder, removed")
-    ap.add_argument("--cuda-check", choices=("frontend", "ptx", "both"), default="frontend",
+    ap.add_argument("--cuda-check", choices=(*CUDA_CHECKS, "both"), default="frontend",
                     help="the level of (a), or both levels in turn (default: frontend, synth run's default)")
     args = ap.parse_args()
-    levels = ("frontend", "ptx") if args.cuda_check == "both" else (args.cuda_check,)
+    levels = CUDA_CHECKS if args.cuda_check == "both" else (args.cuda_check,)
     runs = {level: synth_run(args, level) for level in levels}
     sources = runs[levels[0]][0]
     sample = sources[: args.seed_sample]

@@ -11,30 +11,15 @@ accepted pairs/s, CPU ms per pair, and the sandboxed side's cost as a share of t
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import resource
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _runs import timed_synth_run
 
 
 def one_run(args: argparse.Namespace, sandboxed: bool, out: Path) -> tuple[float, float, dict]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    cmd = [sys.executable, "-m", "warp_synth.synth.cli", "run", "--category", args.category, "--n", str(args.n),
-           "--seed", str(args.seed), "--workers", str(args.workers), "--offline", "--no-progress", "--out", str(out)]
-    subprocess.run(cmd + ([] if sandboxed else ["--no-sandbox"]), check=True, cwd=ROOT, env=dict(os.environ),
-                   stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    stats = json.loads((out / "stats.json").read_text())
-    return wall, cpu, stats
+    return timed_synth_run(args, out, *([] if sandboxed else ["--no-sandbox"]), stderr=subprocess.DEVNULL)
 
 
 def main() -> None:
@@ -45,7 +30,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    best: dict[bool, tuple[float, float]] = {}
+    best = {s: (float("inf"), float("inf")) for s in (True, False)}
     for r in range(args.repeat):
         for sandboxed in ((True, False) if r % 2 == 0 else (False, True)):
             out = Path(tempfile.mkdtemp(prefix="bench-sandbox-")) / "run"
@@ -53,8 +38,7 @@ def main() -> None:
             layers = stats.get("sandbox", {}).get("mode", "?")
             print(f"round {r + 1}, sandbox {'on ' if sandboxed else 'off'} ({layers}): {args.n} pairs in "
                   f"{wall:.1f} s = {args.n / wall:.2f} pairs/s, {1000 * cpu / args.n:.0f} CPU ms/pair", flush=True)
-            old = best.get(sandboxed)
-            best[sandboxed] = (min(wall, old[0]) if old else wall, min(cpu, old[1]) if old else cpu)
+            best[sandboxed] = (min(wall, best[sandboxed][0]), min(cpu, best[sandboxed][1]))
     (won, con), (woff, coff) = best[True], best[False]
     print(f"best of {args.repeat}: sandbox on {args.n / won:.2f} pairs/s, {1000 * con / args.n:.0f} CPU ms/pair; "
           f"off {args.n / woff:.2f} pairs/s, {1000 * coff / args.n:.0f} CPU ms/pair")
