@@ -99,14 +99,12 @@ class Runner:
         self.previous: dict[str, Any] = self.store.read_json(STATS) or {}
         self.stats = RunStats.from_dict(self.previous)
         self.prev_engine: Counter[str] = Counter(self.previous.get("engine", {}))
-        self.accepted = {c: self.store.counts_by_category.get(c, 0) for c in self.targets}
         self.dedup = Dedup(self.store.ids)  # the store's own id set: what it appends, dedup sees
         self.inflight: list[Work] = []
         self.t0 = time.monotonic()
         self.cpu0 = _process_cpu()
         self.session_accepted = 0
         self.engine_stats: Callable[[], dict[str, float]] = dict
-        self.source: Source | None = None
         self.sandbox: dict[str, Any] = {}  # what the batches run in (synth.run.sandbox_in_force)
         self.verified: dict[str, str] = {}  # what the compilers checked (extract.verified_by): metadata.verified
         import warp  # version only; no Warp code runs in this process
@@ -119,7 +117,7 @@ class Runner:
 
     # ----------------------------------------------------------------- scheduling
     def remaining(self, c: str) -> int:
-        return max(0, self.targets[c] - self.accepted[c])
+        return max(0, self.targets[c] - self.store.counts_by_category.get(c, 0))
 
     def total_remaining(self) -> int:
         return sum(self.remaining(c) for c in self.targets)
@@ -211,7 +209,6 @@ class Runner:
             ))
         written = self.store.append(records)
         for r in records:
-            self.accepted[r.kernel_type] += 1
             st.cat(r.kernel_type)["accepted"] += 1
             st.accepted_by_origin[r.origin] += 1
         self.session_accepted += written
@@ -224,12 +221,12 @@ class Runner:
         self.store.write_json(STATE, source.state(self.inflight))
         self.store.write_json(STATS, self.stats_dict(source))
 
-    def stats_dict(self, source: Source | None, finished: bool = False) -> dict[str, Any]:
+    def stats_dict(self, source: Source, finished: bool = False) -> dict[str, Any]:
         st = self.stats
         elapsed = st.elapsed_s + (time.monotonic() - self.t0)
         engine = Counter(self.prev_engine)
         engine.update(self.engine_stats())
-        extra = source.stats() if source is not None else None
+        extra = source.stats()
         return {
             "settings": run_settings(self.args),
             "target": self.args.n,
@@ -259,7 +256,7 @@ class Runner:
     def run(self, source: Source, engine_stats: Callable[[], dict[str, float]]) -> str:
         """Run ``source`` until every target is met or it has no more to give; returns why it
         stopped early ("" when it did not)."""
-        self.source, self.engine_stats = source, engine_stats
+        self.engine_stats = engine_stats
         args = self.args
         bar = tqdm(total=args.n, initial=self.store.count, unit="pair", dynamic_ncols=True,
                    disable=args.no_progress or None, file=sys.stderr, desc="accepted")

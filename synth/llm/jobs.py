@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from warp_synth.errors import UserError
@@ -90,18 +90,15 @@ class LLMJobs:
         with self._lock:
             self._job_no += 1
             rng = random.Random(f"{self.seed}/llm/{self._job_no}")
-        work = Work(category, Future(), units=1)
-        work.future = self._pool.submit(self._job, category, rng, work.notes)
-        return work
+        notes: dict[str, Any] = {}  # the job fills them in: the loop reads them on commit
+        return Work(category, self._pool.submit(self._job, category, rng, notes), units=1, notes=notes)
 
     def submit_mutation(self, category: str, source: str, parent_id: str) -> Work:
         """Diversify an accepted LLM kernel further with the libcst mutator (no LLM call)."""
         with self._lock:
             self._job_no += 1
             rng = random.Random(f"{self.seed}/mut/{self._job_no}")
-        work = Work(category, Future(), units=1)
-        work.future = self._pool.submit(self._mutation_job, category, source, parent_id, rng)
-        return work
+        return Work(category, self._pool.submit(self._mutation_job, category, source, parent_id, rng), units=1)
 
     def _extract(self, cand: Candidate, rid: str) -> Attempt:
         if not self.dedup.claim(rid):

@@ -4,7 +4,8 @@
 (enclosing ``@wp.kernel``/``@wp.func``, enclosing statement and loops, whether it sits in an
 annotation or decorator).  Operators pick their eligible sites from that list, the caller chooses
 one with its rng, and the operator rewrites the tree at that site (by node identity, with
-``deep_replace``).  Nothing here depends on set order or ``id()``, so a seeded rng reproduces a run.
+``walk.replace``).  Nothing here depends on set order or on ``id()`` values (ids are only tested
+for membership), so a seeded rng reproduces a run.
 """
 
 from __future__ import annotations
@@ -81,8 +82,9 @@ class ModuleInfo:
             env.update(func.env)
         return infer(expr, env, self)
 
-    def ctx_of(self, node: cst.CSTNode) -> NodeCtx | None:
-        return next((c for c in self.nodes if c.node is node), None)
+    def subtree(self, c: NodeCtx) -> list[NodeCtx]:
+        """``c`` and every node under it, in pre-order (a slice of ``nodes``)."""
+        return self.nodes[c.index : c.end + 1]
 
 
 class Operator:
@@ -186,6 +188,24 @@ def contains(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool:
     return any(isinstance(n, kinds) for n in walk(node))
 
 
+def names_read(ctxs: list[NodeCtx]) -> list[str]:
+    """``names_in`` of an analysed subtree (``ModuleInfo.subtree``), from the walk already made."""
+    out: dict[str, None] = {}
+    for c in ctxs:
+        if isinstance(c.node, cst.Name) and not (isinstance(c.parent, cst.Attribute) and c.parent.attr is c.node):
+            out.setdefault(c.node.value)
+    return list(out)
+
+
+def assigned_in(ctxs: list[NodeCtx]) -> list[str]:
+    """``assigned_names`` of an analysed subtree (``ModuleInfo.subtree``)."""
+    out: list[str] = []
+    for c in ctxs:
+        if isinstance(c.node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For)):
+            _bound(c.node.target, out)
+    return out
+
+
 # ----------------------------------------------------------------------------- analysis
 
 
@@ -207,7 +227,6 @@ def _kind(t: type) -> int:
 class _Walker:
     def __init__(self, info: ModuleInfo) -> None:
         self.info = info
-        self.parents: list[cst.CSTNode] = []
         self.func: FuncInfo | None = None
         self.stmts: list[cst.BaseStatement | None] = [None]
         self.loops: tuple[cst.For | cst.While, ...] = ()
@@ -216,11 +235,10 @@ class _Walker:
         self.tgt = 0
         self.aug_targets: set[int] = set()  # id()s of aug-assignment targets (membership only)
         self.open: list[NodeCtx] = []
-        self.building: FuncInfo | None = None  # the top-level kernel/func being walked
-        self.in_body = False  # inside ``building``'s body: its assignments bind locals
+        self.building: FuncInfo | None = None  # the top-level kernel/func being walked: it binds locals
 
     def on_visit(self, node: cst.CSTNode) -> None:
-        parent = self.parents[-1] if self.parents else None
+        parent = self.open[-1].node if self.open else None
         k = _kind(type(node))
         if k & _FUNC:
             self.func = None
@@ -228,11 +246,8 @@ class _Walker:
                 kind = decorator_kind(node)  # type: ignore[arg-type]
                 if kind in ("kernel", "func"):
                     self.func = self.building = _func_info(node, kind, self.info)  # type: ignore[arg-type]
-        if self.building is not None:
-            if node is self.building.node.body:
-                self.in_body = True
-            if self.in_body:
-                _add_local(node, self.building, self.info)
+        if self.building is not None:  # only its body holds statements (Assign, For) that bind
+            _add_local(node, self.building, self.info)
         if k & _STMT and parent is not None and _kind(type(parent)) & _BLOCK and self.func is not None:
             self.stmts.append(node)  # type: ignore[arg-type]
         if k & _ANN:
@@ -251,10 +266,8 @@ class _Walker:
         self.open.append(ctx)
         if k & _LOOP:
             self.loops = (*self.loops, node)  # type: ignore[assignment]
-        self.parents.append(node)
 
     def on_leave(self, node: cst.CSTNode) -> None:
-        self.parents.pop()
         self.open.pop().end = len(self.info.nodes) - 1
         k = _kind(type(node))
         if k & _TGT or id(node) in self.aug_targets:
@@ -269,12 +282,9 @@ class _Walker:
             self.dec -= 1
         if k & _FUNC:
             self.func = None
-        if self.building is not None:
-            if node is self.building.node.body:
-                self.in_body = False
-            elif node is self.building.node:
-                self.info.funcs.append(self.building)
-                self.building = None
+        if self.building is not None and node is self.building.node:
+            self.info.funcs.append(self.building)
+            self.building = None
 
 
 def _func_info(fn: cst.FunctionDef, kind: str, info: ModuleInfo) -> FuncInfo:
@@ -321,9 +331,7 @@ def analyze(source: str) -> ModuleInfo | None:
                     info.constants[small.targets[0].target.value] = infer(value, {}, info)
     walker = _Walker(info)  # also builds info.funcs, in module order (each sees the ones before it)
     drive(module, walker.on_visit, walker.on_leave)
-    # the identifiers read anywhere (as ``names_in(module)``, from the walk already made)
-    info.names = {c.node.value for c in info.nodes if isinstance(c.node, cst.Name)
-                  and not (isinstance(c.parent, cst.Attribute) and c.parent.attr is c.node)}
+    info.names = set(names_read(info.nodes))  # the identifiers read anywhere
     return info
 
 

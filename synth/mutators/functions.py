@@ -6,7 +6,17 @@ import random
 
 import libcst as cst
 
-from warp_synth.synth.mutators.base import ModuleInfo, NodeCtx, Operator, code, expr, names_in, stmt, wp_call
+from warp_synth.synth.mutators.base import (
+    ModuleInfo,
+    NodeCtx,
+    Operator,
+    code,
+    expr,
+    names_in,
+    names_read,
+    stmt,
+    wp_call,
+)
 from warp_synth.synth.mutators.statements import _Substitute
 from warp_synth.synth.mutators.walk import replace
 from warp_synth.synth.mutators.wptypes import SCALARS, is_composite
@@ -35,7 +45,7 @@ class ExtractFunc(Operator):
         """(name, annotation text) for every free variable of the expression; None if one is untyped."""
         assert c.func is not None
         out = []
-        for name in names_in(c.node):
+        for name in names_read(info.subtree(c)):
             if name in _GLOBAL or name in info.constants or info.func_named(name) or name in info.structs:
                 continue
             if name in c.func.params and c.func.params[name] is not None:
@@ -58,7 +68,7 @@ class ExtractFunc(Operator):
                 continue
             if isinstance(c.parent, cst.For) and c.parent.iter is c.node:
                 continue  # a loop's range(...) is no value a @wp.func can return
-            if any(wp_call(n.node) == "tid" for n in info.nodes[c.index : c.end + 1]):
+            if any(wp_call(n.node) == "tid" for n in info.subtree(c)):
                 continue
             if self._params(info, c):  # at least one parameter
                 out.append(c)

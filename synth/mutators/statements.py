@@ -11,6 +11,7 @@ from warp_synth.synth.mutators.base import (
     ModuleInfo,
     NodeCtx,
     Operator,
+    assigned_in,
     assigned_names,
     code,
     contains,
@@ -29,7 +30,7 @@ def _stmt_sites(info: ModuleInfo) -> list[NodeCtx]:
 
 def _func_range(info: ModuleInfo, func: FuncInfo) -> list[NodeCtx]:
     start = next(c for c in info.nodes if c.node is func.node)
-    return info.nodes[start.index : start.end + 1]
+    return info.subtree(start)
 
 
 def _name_positions(info: ModuleInfo, func: FuncInfo, name: str) -> list[int]:
@@ -65,7 +66,7 @@ class WrapInBranch(Operator):
 
     def _binds_escaping_name(self, info: ModuleInfo, c: NodeCtx) -> bool:
         assert c.func is not None
-        for name in assigned_names(c.node):
+        for name in assigned_in(info.subtree(c)):
             if name in c.func.params:
                 continue
             pos = _name_positions(info, c.func, name)
@@ -76,8 +77,7 @@ class WrapInBranch(Operator):
     def sites(self, info: ModuleInfo) -> list[NodeCtx]:
         return [
             c for c in _stmt_sites(info)
-            if not contains(c.node, (cst.Return,))
-            and not any(wp_call(n.node) == "tid" for n in info.nodes[c.index : c.end + 1])
+            if not any(isinstance(n.node, cst.Return) or wp_call(n.node) == "tid" for n in info.subtree(c))
             and not self._binds_escaping_name(info, c)
             and self._conditions(info, c, None)
         ]

@@ -122,9 +122,9 @@ def _array_uses(info: ModuleInfo, func: FuncInfo, name: str) -> list[tuple[str, 
     None when some use is none of these (e.g. passed to a function), so the array can't be retyped.
     """
     start = next(c for c in info.nodes if c.node is func.node)
-    ctx_of = {c.index: c for c in info.nodes[start.index : start.end + 1]}
+    ctx_of = {c.index: c for c in info.subtree(start)}
     uses: list[tuple[str, NodeCtx]] = []
-    for c in info.nodes[start.index : start.end + 1]:
+    for c in info.subtree(start):
         if not (isinstance(c.node, cst.Name) and c.node.value == name and c.in_body):
             continue
         parent = c.parent

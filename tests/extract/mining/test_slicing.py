@@ -136,37 +136,35 @@ def test_slicing_emits_dependencies_in_order_and_overload_stubs(progs: Path) -> 
     assert "factor = 3.0\n" in by_name["factory.py", "make_scale.<locals>.scale#2"].source
 
 
-def test_an_import_that_hangs_is_timed_out_and_its_neighbours_still_mined(tmp_path: Path) -> None:
-    (tmp_path / "a_hangs.py").write_text(
-        "import time\nimport warp as wp\n\ntime.sleep(600)\n\n"
-        "@wp.kernel\ndef k(a: wp.array(dtype=float)):\n    a[0] = 1.0\n"
-    )
-    (tmp_path / "b_fine.py").write_text(
-        "import warp as wp\n\n\n@wp.kernel\ndef fine(a: wp.array(dtype=float)):\n    a[0] = 1.0\n"
-    )
+FINE_NEIGHBOUR = "import warp as wp\n\n\n@wp.kernel\ndef fine(a: wp.array(dtype=float)):\n    a[0] = 1.0\n"
+
+
+def _slice_beside_a_fine_file(tmp_path: Path, name: str, source: str, timeout: float):
+    """Slice ``name`` (holding ``source``) next to b_fine.py: (its result, b_fine.py's result)."""
+    (tmp_path / name).write_text(source)
+    (tmp_path / "b_fine.py").write_text(FINE_NEIGHBOUR)
     files, _ = discover([str(tmp_path)])
-    result = slice_files(files, timeout=3)
-    hung = result[str((tmp_path / "a_hangs.py").resolve())]
+    result = slice_files(files, timeout=timeout)
+    return result[str((tmp_path / name).resolve())], result[str((tmp_path / "b_fine.py").resolve())]
+
+
+def test_an_import_that_hangs_is_timed_out_and_its_neighbours_still_mined(tmp_path: Path) -> None:
+    hung, fine = _slice_beside_a_fine_file(
+        tmp_path, "a_hangs.py",
+        "import time\nimport warp as wp\n\ntime.sleep(600)\n\n"
+        "@wp.kernel\ndef k(a: wp.array(dtype=float)):\n    a[0] = 1.0\n", timeout=3)
     assert hung.error == "import_timeout" and [k.reason for k in hung.kernels] == ["import_timeout"]
     assert hung.error is Reason.IMPORT_TIMEOUT
-    fine = result[str((tmp_path / "b_fine.py").resolve())]
     assert fine.error is None and [k.name for k in fine.kernels] == ["fine"] and fine.kernels[0].source
 
 
 def test_an_import_that_kills_the_child_is_a_crash_and_its_neighbours_still_mined(tmp_path: Path) -> None:
-    (tmp_path / "a_dies.py").write_text(
+    dead, fine = _slice_beside_a_fine_file(
+        tmp_path, "a_dies.py",
         "import os\nimport warp as wp\n\n\n@wp.kernel\ndef gone(a: wp.array(dtype=float)):\n    a[0] = 1.0\n\n\n"
-        "os._exit(3)\n"
-    )
-    (tmp_path / "b_fine.py").write_text(
-        "import warp as wp\n\n\n@wp.kernel\ndef fine(a: wp.array(dtype=float)):\n    a[0] = 1.0\n"
-    )
-    files, _ = discover([str(tmp_path)])
-    result = slice_files(files, timeout=60)
-    dead = result[str((tmp_path / "a_dies.py").resolve())]
+        "os._exit(3)\n", timeout=60)
     assert dead.error is Reason.IMPORT_CRASH and "exited with status 3" in dead.message
     assert [(k.name, k.reason) for k in dead.kernels] == [("gone", "import_crash")]
-    fine = result[str((tmp_path / "b_fine.py").resolve())]
     assert fine.error is None and [k.name for k in fine.kernels] == ["fine"] and fine.kernels[0].source
 
 
