@@ -68,14 +68,15 @@ def mine(examples: Path, out: Path, workers: int) -> None:
 
 def report_mined(folder: Path) -> None:
     records = list(iter_records(folder_shards(folder)))
-    refused = [r for r in records if uses_refused(r.python_source)]
-    rest = [r for r in records if not uses_refused(r.python_source)]
+    flags = [uses_refused(r.python_source) for r in records]
+    refused = [r for r, f in zip(records, flags, strict=True) if f]
+    rest = [r for r, f in zip(records, flags, strict=True) if not f]
     rejected: dict[str, list[str]] = defaultdict(list)
     admitted_all = 0
-    for r in records:
+    for r, is_refused in zip(records, flags, strict=True):
         v = screen(r.python_source)
         admitted_all += v.ok
-        if not v.ok and not uses_refused(r.python_source):
+        if not v.ok and not is_refused:
             where = f"{r.metadata.get('source_file', '?')}:{r.kernel_name}"
             rejected[re.sub(r"^line \d+: ", "", v.message)].append(f"{where} (line {v.line})")
     admitted_rest = len(rest) - sum(len(v) for v in rejected.values())

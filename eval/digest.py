@@ -28,7 +28,7 @@ from datasketch import MinHash
 from warp_synth.identity import code_tokens, normalized_and_skeleton
 from warp_synth.records import Record
 from warp_synth.shards import parse_line
-from warp_synth.usage import FEATURES, scan
+from warp_synth.usage import EMPTY, FEATURES, scan
 
 NUM_PERM = 128
 MINHASH_SEED = 1
@@ -146,12 +146,13 @@ def parse_record(line: str | bytes) -> Record | Corrupt:
 
 def digest_record(rec: Record, builtin_names: frozenset[str]) -> Digest:
     src = rec.python_source
+    usage = EMPTY  # what ``scan`` gives a source that does not parse
     try:
         tree = ast.parse(src)
         usage = scan(tree)  # before normalisation rewrites the tree
         (norm, skel), parsed = normalized_and_skeleton(tree), True
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        norm, skel, parsed, usage = src, src, False, scan(src)
+        norm, skel, parsed = src, src, False
     raw_tok = token_hashes(code_tokens(src))
     # ast.unparse output is canonical, so a regex split tokenises it as well as ``tokenize`` would
     norm_tok = token_hashes(_CANON_TOKEN_RE.findall(norm))

@@ -29,7 +29,7 @@ from typing import Any
 
 from warp_synth.extract import warp_adapter as wa
 from warp_synth.extract.mining.kernel_source import CannotSlice, slice_kernel
-from warp_synth.extract.mining.slices import FileSlices, KernelSlice, file_slices_to_json
+from warp_synth.extract.mining.slices import FileSlices, KernelSlice, all_skipped, file_slices_to_json
 from warp_synth.extract.mining.source_scan import LaunchBlockDims, declared_kernels, launch_block_dims
 from warp_synth.reasons import Reason
 
@@ -132,12 +132,7 @@ def _import_failure(path: str, e: BaseException, declared: list[tuple[str, int]]
         "",
     )
     message = _first_line(f"{type(e).__name__}: {e}") + where
-    return FileSlices(
-        file=path,
-        error=Reason.IMPORT_ERROR,
-        message=message,
-        kernels=[KernelSlice(name, line, reason=Reason.IMPORT_ERROR, message=message) for name, line in declared],
-    )
+    return all_skipped(path, Reason.IMPORT_ERROR, message, declared)
 
 
 def _slice_one(kernel: Any, label: str, line: int, overload: Any, launches: LaunchBlockDims) -> KernelSlice:

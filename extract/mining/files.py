@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from warp_synth.errors import UserError
-from warp_synth.extract.executors.supervisor import kill_group, spawn, user_environment
-from warp_synth.extract.mining.slices import FileSlices, KernelSlice, file_slices_from_json
+from warp_synth.extract.executors.supervisor import close_streams, kill_group, spawn, user_environment
+from warp_synth.extract.mining.slices import FileSlices, all_skipped, file_slices_from_json
 from warp_synth.extract.mining.source_scan import declared_kernels
 from warp_synth.reasons import Reason
 
@@ -148,8 +148,7 @@ def _run_child(folder: str, files: list[str], timeout: float, done: Callable[[Fi
             return None
         finally:
             sel.close()
-            proc.stdin.close()
-            proc.stdout.close()
+            close_streams(proc.stdin, proc.stdout)
             if proc.poll() is None:
                 kill_group(proc)
 
@@ -189,12 +188,7 @@ def _failed(path: str, reason: Reason, message: str) -> FileSlices:
             declared = declared_kernels(f.read())
     except OSError:
         declared = []
-    return FileSlices(
-        file=path,
-        error=reason,
-        message=message,
-        kernels=[KernelSlice(n, line, reason=reason, message=message) for n, line in declared],
-    )
+    return all_skipped(path, reason, message, declared)
 
 
 def slice_files(

@@ -26,7 +26,7 @@ from warp_synth.errors import UserError
 from warp_synth.extract.engine import ExtractOptions, Extractor, MicroBatcher
 from warp_synth.extract.executors.local import WorkerStartError
 from warp_synth.extract.mining.files import SourceFile, slice_files
-from warp_synth.extract.mining.slices import FileSlices, SkipReason
+from warp_synth.extract.mining.slices import FileSlices
 from warp_synth.identity import record_id
 from warp_synth.reasons import Reason
 from warp_synth.records import Accepted, Outcome, Record, Unit, make_record
@@ -45,7 +45,7 @@ class MineError(UserError):
 class KernelResult:
     name: str
     mined: bool = False
-    reason: SkipReason | None = None  # why it was skipped (None once mined)
+    reason: Reason | None = None  # why it was skipped (None once mined)
     message: str = ""
     record_id: str | None = None
     source: str | None = None  # its unit source, until the file is committed
@@ -55,7 +55,7 @@ class KernelResult:
 @dataclass(slots=True)
 class FileReport:
     file: SourceFile
-    error: SkipReason | None = None  # why the file could not be imported or sliced at all
+    error: Reason | None = None  # why the file could not be imported or sliced at all
     message: str = ""
     kernels: list[KernelResult] = field(default_factory=list)
     waiting: int = 0  # units sent for extraction without an outcome yet
@@ -136,9 +136,9 @@ class _Miner:
         self.version = warp_version()
 
     # --------------------------------------------------------------- calling thread
-    def run(self, files: list[SourceFile], timeout: float) -> MineResult:
+    def run(self, timeout: float) -> MineResult:
         try:
-            slice_files(files, timeout, on_file=self.sliced)
+            slice_files([r.file for r in self.reports], timeout, on_file=self.sliced)
             if self.batcher is not None:
                 self.batcher.close()  # sends the last, partial batch now
             with self.all_outcomes_in:  # not the futures: their callbacks may still be running
@@ -223,6 +223,7 @@ class _Miner:
 
     def commit(self, rep: FileReport) -> None:
         records: list[Record] = []
+        verified = getattr(self.extractor, "verified", None)
         for kr in rep.kernels:
             outcome, source = kr.outcome, kr.source
             kr.outcome = kr.source = None  # the IR lives on in the records only
@@ -242,7 +243,7 @@ class _Miner:
                     origin="mined",
                     warp_version=self.version,
                     extra_metadata={"source_file": rep.file.relative, "source_kernel": kr.name},
-                    verified=getattr(self.extractor, "verified", None),
+                    verified=verified,
                 )
                 for kir in outcome.kernels
             )
@@ -266,4 +267,4 @@ def mine(
 
     Raises ``MineError`` when no extraction worker starts, ``StoreError`` when ``store`` cannot
     be written; records committed before that stay in the store."""
-    return _Miner(files, options, store, on_file).run(files, timeout)
+    return _Miner(files, options, store, on_file).run(timeout)

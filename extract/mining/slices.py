@@ -14,16 +14,13 @@ from typing import Any
 
 from warp_synth.reasons import Reason
 
-# Why a kernel found in a file did not become a unit source (or, later, a record).
-SkipReason = Reason
-
 
 @dataclass(slots=True)
 class KernelSlice:
     name: str  # the kernel's qualified name (Warp's key), with the overload's types if generic
     line: int  # first line of its definition in the file
     source: str | None = None
-    reason: SkipReason | None = None  # why no source (when ``source`` is None)
+    reason: Reason | None = None  # why no source (when ``source`` is None)
     message: str = ""
     module_options: dict[str, Any] = field(default_factory=dict)
 
@@ -32,9 +29,20 @@ class KernelSlice:
 class FileSlices:
     file: str
     module: str = ""
-    error: SkipReason | None = None  # why the file could not be imported or sliced at all
+    error: Reason | None = None  # why the file could not be imported or sliced at all
     message: str = ""
     kernels: list[KernelSlice] = field(default_factory=list)
+
+
+def all_skipped(file: str, reason: Reason, message: str, declared: list[tuple[str, int]]) -> FileSlices:
+    """The report of a file that could not be imported or sliced: every declared kernel
+    (``(name, line)`` pairs) skipped for the file's ``reason``."""
+    return FileSlices(
+        file=file,
+        error=reason,
+        message=message,
+        kernels=[KernelSlice(n, line, reason=reason, message=message) for n, line in declared],
+    )
 
 
 def file_slices_to_json(fs: FileSlices) -> str:
