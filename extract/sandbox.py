@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from warp_synth.extract import landlock
+from warp_synth.extract.landlock import _libc
 
 LAYERS = ("namespaces", "identity", "no_new_privs", "rlimits", "landlock", "seccomp")
 
@@ -79,10 +80,6 @@ class Policy:
     # folders the task sees as its own copy-on-write view (an overlay whose upper layer is in
     # ``workdir``): compiler caches it may add to without touching what later tasks read
     private: list[str] = field(default_factory=list)
-
-
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
 
 
 def _check(result: int, what: str) -> None:

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 
 from warp_synth.extract.screen_body import BodyChecker
-from warp_synth.extract.screen_names import WP_BODY, WP_IMPORTABLE, WP_REFUSED
+from warp_synth.extract.screen_names import WP_IMPORTABLE
 from warp_synth.extract.screen_rules import (
     TYPE_BUILTINS,
     Binding,
@@ -40,6 +40,7 @@ from warp_synth.extract.screen_rules import (
     check_type,
     check_value,
     dotted,
+    is_refused_wp,
     is_tuple_value,
     kind_text,
     looks_like_type,
@@ -100,7 +101,7 @@ def _decorator(fn: ast.FunctionDef | ast.ClassDef) -> tuple[str, ast.expr]:
         parts = dotted(dec.func if isinstance(dec, ast.Call) else dec)
         kind = parts[1] if parts and len(parts) == 2 and parts[0] == "wp" else None
         if kind not in ("kernel", "func", "struct", "overload", "func_grad"):
-            if kind is not None and (kind in WP_REFUSED or kind not in WP_BODY):
+            if kind is not None and is_refused_wp(kind):
                 raise refused_wp(dec, f"@wp.{kind}", kind)
             raise Unsafe(dec, f"decorator '{ast.unparse(dec)[:60]}' is not allowed (only @wp.kernel, @wp.func, "
                               "@wp.struct, @wp.overload, @wp.func_grad(f))")

@@ -130,8 +130,8 @@ WP_ENUMS: dict[str, frozenset[str]] = {
 # Everything ``wp.<name>`` may name inside a kernel or function body.
 WP_BODY = WP_BUILTINS | WP_EXTRA_FUNCS | WP_TYPES | WP_CONSTANTS
 
-# ``from warp import <name> [as alias]`` binds one of these.
-WP_IMPORTABLE = WP_BUILTINS | WP_EXTRA_FUNCS | WP_TYPES | WP_CONSTANTS
+# ``from warp import <name> [as alias]`` binds one of these: the same names as ``WP_BODY``.
+WP_IMPORTABLE = WP_BODY
 
 # Python builtins a kernel body may name bare: those Warp maps to a kernel builtin of the same name.
 BARE_BUILTINS = frozenset({

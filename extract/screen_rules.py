@@ -142,6 +142,17 @@ def refused_wp(node: ast.AST, path: str, name: str) -> Unsafe:
     return Unsafe(node, f"{path} is not allowed in LLM kernels: {why}")
 
 
+def is_refused_wp(name: str) -> bool:
+    """``wp.<name>`` is refused everywhere: named in ``WP_REFUSED``, or no builtin, type or constant."""
+    return name in WP_REFUSED or name not in WP_BODY
+
+
+def check_not_refused_wp(node: ast.AST, parts: list[str] | None) -> None:
+    """Raise ``refused_wp`` when ``parts`` is ``wp.<name>`` for a refused name."""
+    if parts and len(parts) == 2 and parts[0] == "wp" and is_refused_wp(parts[1]):
+        raise refused_wp(node, "wp." + parts[1], parts[1])
+
+
 # ---------------------------------------------------------------------------- types
 
 
@@ -178,8 +189,7 @@ def check_type(node: ast.AST, env: Env, where: str, *, allow_none: bool = False)
         if parts and len(parts) == 2 and parts[0] == "wp" and parts[1] in WP_TYPES:
             return
         if parts and len(parts) == 2 and parts[0] == "wp":
-            if parts[1] in WP_REFUSED or parts[1] not in WP_BODY:
-                raise refused_wp(node, "wp." + parts[1], parts[1])
+            check_not_refused_wp(node, parts)
             raise Unsafe(node, f"wp.{parts[1]} is not a Warp type (in {a_(where)})")
         raise Unsafe(node, f"{short(node)} is not allowed in {a_(where)} (only wp.<type> attributes)")
     if isinstance(node, ast.Call):
@@ -207,8 +217,7 @@ def _check_type_call(node: ast.Call, env: Env, where: str) -> None:
         or (len(parts) == 3 and parts[:2] == ["wp", "types"] and parts[2] in WP_TYPE_CONSTRUCTORS))
     if not ok:
         name = ".".join(parts) if parts else short(node.func)
-        if parts and len(parts) == 2 and parts[0] == "wp" and (parts[1] in WP_REFUSED or parts[1] not in WP_BODY):
-            raise refused_wp(node, "wp." + parts[1], parts[1])
+        check_not_refused_wp(node, parts)
         raise Unsafe(node, f"call of '{name}' is not allowed in {a_(where)} (only wp.array(...) and the other "
                            "array kinds, and wp.types.vector/matrix/quaternion/transformation(...))")
     callee = parts[-1]  # type: ignore[index]
@@ -319,8 +328,7 @@ def check_value(node: ast.AST, env: Env, where: str, *, calls: bool) -> int:
             return 64
         if parts and len(parts) == 3 and parts[0] == "wp" and parts[2] in WP_ENUMS.get(parts[1], ()):
             return 64
-        if parts and len(parts) == 2 and parts[0] == "wp" and (parts[1] in WP_REFUSED or parts[1] not in WP_BODY):
-            raise refused_wp(node, "wp." + parts[1], parts[1])
+        check_not_refused_wp(node, parts)
         raise Unsafe(node, f"{short(node)} is not allowed in {a_(where)} (only wp.<constant> and math.<constant> "
                            "attributes)")
     if isinstance(node, ast.UnaryOp):

@@ -37,6 +37,7 @@ from typing import Any
 
 from warp_synth.extract import cpp_functions as split
 from warp_synth.extract import zygote
+from warp_synth.extract.executors.supervisor import exit_text
 from warp_synth.identity import called_warp_names, warp_attr_names
 from warp_synth.reasons import Reason
 from warp_synth.records import Accepted, BackendIR, KernelIR, Rejected
@@ -174,8 +175,7 @@ class Worker:
                 return Rejected(key, Reason.parse(d["reason"]), str(d["message"]), d.get("line"))
             return _Loaded.from_json(reply["loaded"], self.wa.ModuleCode)
         except (ValueError, KeyError, TypeError):
-            code = os.waitstatus_to_exitcode(status)
-            why = f"signal {-code}" if code < 0 else f"exit status {code}"
+            why = exit_text(os.waitstatus_to_exitcode(status))
             return Rejected(key, Reason.CRASH, f"the kernel's process died while it was loaded ({why})", None)
 
     def _load(self, key: str, source: str, batch_dir: str, n: int, max_ir_kb: int = 0) -> _Loaded | Rejected:
@@ -379,15 +379,16 @@ class Worker:
     def _accepted(self, u: _Loaded, ptx: str | None) -> Accepted:
         used = sorted(called_warp_names(u.source) & self.builtins)
         kernels = []
+        mangled_all = [m for _, m, _ in u.entries]
+        cpu_body, cuda_body = u.code["cpu"].body, u.code["cuda"].body
         for name, mangled, args in u.entries:
-            mangled_all = [m for _, m, _ in u.entries]
-            cpu_body, cuda_body = u.code["cpu"].body, u.code["cuda"].body
+            cuda_forward = split.kernel_function_name(mangled, "cuda", "forward")
+            cuda_backward = split.kernel_function_name(mangled, "cuda", "backward")
             cuda = BackendIR(
-                forward=split.function_text(cuda_body, split.kernel_function_name(mangled, "cuda", "forward")),
-                backward=split.function_text(cuda_body, split.kernel_function_name(mangled, "cuda", "backward")),
+                forward=split.function_text(cuda_body, cuda_forward),
+                backward=split.function_text(cuda_body, cuda_backward),
                 helpers=split.helpers_text(cuda_body, mangled_all),
-                ptx=split.ptx_entries(ptx, [split.kernel_function_name(mangled, "cuda", "forward"), split.kernel_function_name(mangled, "cuda", "backward")])
-                if ptx is not None else None,
+                ptx=split.ptx_entries(ptx, [cuda_forward, cuda_backward]) if ptx is not None else None,
             )
             cpu = BackendIR(
                 forward=split.function_text(cpu_body, split.kernel_function_name(mangled, "cpu", "forward")),
@@ -473,8 +474,7 @@ def _serve(proto_out: Any) -> None:
     worker = Worker()
     worker.warm_up()
     server = zygote.Zygote(worker, isolate=os.environ.get("WSYNTH_SANDBOX") != "off", mem_limit_mb=_mem_limit_mb())
-    hello = {"ready": True, "pid": os.getpid(), "startup_s": round(time.thread_time() - t0, 4),
-             "sandbox": server.layers}
+    hello = {"ready": True, "pid": os.getpid(), "startup_s": round(time.thread_time() - t0, 4)}
     proto_out.write(json.dumps(hello) + "\n")
     for line in sys.stdin:
         if not line.strip():

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from warp_synth.extract import sandbox
+from warp_synth.extract.executors.supervisor import exit_text
 
 if TYPE_CHECKING:
     from warp_synth.extract.worker import Worker
@@ -43,7 +44,6 @@ class BatchResult:
     timeout_unit: int | None = None  # the unit being loaded when the deadline passed
     error: str = ""  # a crash, a compile-phase timeout, a malformed reply
     timed_out: bool = False
-    sandbox: dict[str, str] = field(default_factory=dict)
 
 
 class _Channel:
@@ -70,7 +70,6 @@ def run_batch(process: Callable[[_Channel, str], dict[str, Any]], policy: sandbo
     """Run ``process(channel, batch_dir)`` in a sandboxed child; its dict is the reply.  The batch
     may take ``deadline_s`` in all, and loading one unit at most ``unit_deadline_s``."""
     r, w = os.pipe()
-    in_force: dict[str, str] = {}
 
     def task() -> int:
         os.close(r)
@@ -78,16 +77,15 @@ def run_batch(process: Callable[[_Channel, str], dict[str, Any]], policy: sandbo
         tempfile.tempdir = policy.workdir
         os.environ["TMPDIR"] = policy.workdir
         reply = process(channel, policy.workdir)
-        reply["sandbox"] = in_force
         channel.send("R " + json.dumps(reply))
         return 0
 
-    pid = sandbox.run_sandboxed(task, policy, report=in_force.update)
+    pid = sandbox.run_sandboxed(task, policy)
     os.close(w)
     result = BatchResult()
     current: int | None = None
     compiling = False
-    buf = b""
+    buf = bytearray()
     received = 0
     deadline = time.monotonic() + deadline_s
     unit_deadline = deadline
@@ -108,9 +106,12 @@ def run_batch(process: Callable[[_Channel, str], dict[str, Any]], policy: sandbo
                 if received > MAX_REPLY_BYTES:
                     result.error = f"the batch's reply exceeded {MAX_REPLY_BYTES >> 20} MB"
                     break
+                scan = len(buf)  # the bytes before it hold no newline: look only at the new ones
                 buf += chunk
-                while b"\n" in buf:
-                    line, _, buf = buf.partition(b"\n")
+                while (end := buf.find(b"\n", scan)) != -1:
+                    line = bytes(buf[:end])
+                    del buf[:end + 1]
+                    scan = 0
                     if line.startswith(b"U "):
                         current = int(line[2:])
                         if unit_deadline_s is not None:
@@ -137,8 +138,7 @@ def run_batch(process: Callable[[_Channel, str], dict[str, Any]], policy: sandbo
     elif result.outcomes is None and not result.error:
         code = os.waitstatus_to_exitcode(status)
         code = -(code - 128) if code > 128 else code  # the sandbox's first child passes a signal on as 128 + N
-        why = f"signal {-code}" if code < 0 else f"exit status {code}"
-        result.error = f"the batch's process died ({why})"
+        result.error = f"the batch's process died ({exit_text(code)})"
     return result
 
 
@@ -154,8 +154,6 @@ def _read_reply(raw: bytes, result: BatchResult) -> None:
     result.outcomes = outcomes
     seconds = reply.get("seconds")
     result.seconds = seconds if isinstance(seconds, dict) else {}
-    layers = reply.get("sandbox")
-    result.sandbox = {str(k): str(v) for k, v in layers.items()} if isinstance(layers, dict) else {}
 
 
 class Zygote:

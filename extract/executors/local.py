@@ -38,6 +38,7 @@ from warp_synth.counters import Counters
 from warp_synth.extract.executors.supervisor import (
     ChildFolder,
     close_streams,
+    exit_text,
     isolated_environment,
     kill_group,
     spawn,
@@ -132,9 +133,8 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.workdir = ""
         self.served = 0
-        self._buf = b""
+        self._buf = bytearray()
         self._next_id = 0
-        self.sandbox: dict[str, str] = {}  # layer -> what is in force ("" where this machine lacks it)
 
     # -- lifecycle
     def start(self) -> None:
@@ -147,7 +147,7 @@ class WorkerProcess:
         env["WSYNTH_CUDA_CHECK"] = self.options.cuda_level  # the zygote loads (and warms up) that compiler
         self.proc = spawn([sys.executable, "-m", "warp_synth.extract.worker"], workdir=self.workdir, env=env,
                           stderr=self._log)
-        self._buf = b""
+        self._buf = bytearray()
         self.served = 0
         self.stats.add(worker_starts=1)
         self.folder.record_owners(self.proc.pid)  # see sweep_stale_folders
@@ -160,8 +160,6 @@ class WorkerProcess:
         if not hello.get("ready"):
             self.stop(kill=True)
             raise WorkerStartError("extraction worker failed to start: no ready message")
-        layers = hello.get("sandbox")
-        self.sandbox = {str(k): str(v) for k, v in layers.items()} if isinstance(layers, dict) else {}
         self.stats.add(**reported_seconds({"startup": hello.get("startup_s")}, self.options.startup_timeout))
 
     def log_tail(self, n: int = 2000) -> str:
@@ -198,7 +196,8 @@ class WorkerProcess:
         fd = self.proc.stdout.fileno()
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
-            while b"\n" not in self._buf:
+            scan = 0  # what is left from the previous reply has not been looked at yet
+            while (end := self._buf.find(b"\n", scan)) == -1:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise WorkerFailure("timeout", "no answer before the deadline")
@@ -209,10 +208,11 @@ class WorkerProcess:
                     raise WorkerFailure("crash", f"reply from worker exceeds {MAX_REPLY_LINE_BYTES >> 20} MB")
                 if not chunk:
                     code = self.proc.wait()
-                    why = f"signal {-code}" if code < 0 else f"exit status {code}"
-                    raise WorkerFailure("crash", f"worker died ({why}): {self.log_tail(600)}")
+                    raise WorkerFailure("crash", f"worker died ({exit_text(code)}): {self.log_tail(600)}")
+                scan = len(self._buf)  # the bytes before it hold no newline: look only at the new ones
                 self._buf += chunk
-        line, _, self._buf = self._buf.partition(b"\n")
+        line = bytes(self._buf[:end])
+        del self._buf[:end + 1]
         try:
             msg = json.loads(line)
         except ValueError as e:

@@ -83,6 +83,12 @@ def kill_group(proc: subprocess.Popen[Any]) -> None:
     proc.wait()
 
 
+def exit_text(code: int) -> str:
+    """A child's exit code as words: ``signal N`` for a negative code (killed by signal N), else
+    ``exit status N``."""
+    return f"signal {-code}" if code < 0 else f"exit status {code}"
+
+
 def close_streams(*streams: IO[Any] | None) -> None:
     for stream in streams:
         if stream is not None:
