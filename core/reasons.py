@@ -31,6 +31,11 @@ class Reason(str, Enum):
     # the executors: the worker itself failed on the unit
     TIMEOUT = "timeout"
     CRASH = "crash"
+    # execution of a compiled kernel on the CPU (extract.execute); crash and timeout apply too
+    OUT_OF_BOUNDS = "out_of_bounds"
+    NON_FINITE = "non_finite"
+    NONDETERMINISTIC = "nondeterministic"
+    TRIVIAL = "trivial"
     # the run loop: a candidate that compiled (or never needed to) but is not kept
     DUPLICATE = "duplicate"
     SURPLUS = "surplus"
@@ -68,5 +73,5 @@ class Reason(str, Enum):
 # What extraction itself can answer (the screen, the worker and the executors), in report order.
 EXTRACTION_REASONS: tuple[Reason, ...] = (
     Reason.UNSAFE, Reason.SYNTAX, Reason.CODEGEN, Reason.TOO_LARGE, Reason.CPU_COMPILE, Reason.CUDA_COMPILE,
-    Reason.TIMEOUT, Reason.CRASH,
+    Reason.TIMEOUT, Reason.CRASH, Reason.OUT_OF_BOUNDS, Reason.NON_FINITE, Reason.NONDETERMINISTIC, Reason.TRIVIAL,
 )

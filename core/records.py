@@ -41,6 +41,7 @@ class Unit:
     key: str  # caller's handle; returned unchanged in the outcome
     source: str
     trusted: bool = False  # mined from the user's own files: skip the static screen
+    replay: dict[str, Any] | None = None  # stored test vectors to run instead of a fresh draw (synth verify)
 
 
 @dataclass(slots=True, frozen=True)
@@ -82,6 +83,7 @@ class KernelIR:
     arg_types: dict[str, str]
     builtins: list[str]  # Warp builtins the kernel (and its helpers) call, sorted
     module_id: str
+    execution: dict[str, Any] | None = None  # extract.execute: test vectors, checks, adjoint (README)
 
 
 @dataclass(slots=True)
@@ -137,6 +139,7 @@ class Record:
     generated_at: str
     metadata: dict[str, Any] = field(default_factory=dict)
     parent_id: str | None = None
+    execution: dict[str, Any] | None = None  # the kernel's CPU run: status, seed, dim, inputs, outputs, grad
 
     def to_json_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -156,6 +159,7 @@ class Record:
             generated_at=d.get("generated_at", ""),
             metadata=d.get("metadata", {}),
             parent_id=d.get("parent_id"),
+            execution=d.get("execution"),
         )
 
 
@@ -206,4 +210,5 @@ def make_record(
         generated_at=utc_now(),
         metadata=meta,
         parent_id=parent_id,
+        execution=k.execution,
     )

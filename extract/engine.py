@@ -44,6 +44,8 @@ class ExtractOptions:
     isolate_units: bool = True
     # how far each CUDA translation unit is compiled (see CUDA_CHECKS); with_ptx implies "ptx"
     cuda_check: str = "frontend"
+    # run every compiled kernel on the CPU with seeded test vectors and check its adjoint (extract.execute)
+    execute: bool = True
 
     def __post_init__(self) -> None:
         if self.cuda_check not in CUDA_CHECKS:
@@ -58,7 +60,7 @@ class ExtractOptions:
             workers=self.workers, mem_limit_mb=self.mem_limit_mb, timeout_base=self.timeout_base,
             timeout_per_unit=self.timeout_per_unit, max_batches=self.max_batches_per_worker,
             with_ptx=self.with_ptx, max_ir_kb=self.max_ir_kb, sandbox=self.sandbox, cuda_check=self.cuda_check,
-            isolate_units=self.isolate_units,
+            isolate_units=self.isolate_units, execute=self.execute,
         )
 
 

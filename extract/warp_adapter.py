@@ -1,21 +1,19 @@
-"""The one module that imports Warp internals (``warp._src``).
-
-A Warp upgrade should touch this file only.  It offers:
+"""The one module that imports Warp internals (``warp._src``); a Warp upgrade should touch this file only.
 
 * ``init_warp()``: quiet initialisation inside a worker;
-* ``module_codegen()``: the exact C++ and CUDA text Warp's ``ModuleBuilder`` emits for a
-  loaded Python module, split into a shared *prefix* (headers/macros, identical for every
-  module with the same options) and a per-module *body*;
-* ``compile_cpu()`` / ``compile_cuda()``: Warp's own CPU compiler (bundled Clang/LLVM) and
-  NVRTC (CUDA -> PTX, no GPU needed), with the compiler's diagnostics captured; at the CUDA
-  check level ``frontend``, ``compile_cuda`` runs NVRTC's front end only (``extract.nvrtc``, the
-  ``nvidia-cuda-nvrtc`` wheel) with exactly the options Warp's own compile passes
-  (``nvrtc_options``), plus ``--fdevice-syntax-only``;
+* ``module_codegen()``: the exact C++ and CUDA text Warp's ``ModuleBuilder`` emits for a loaded
+  module, split into a shared *prefix* (headers/macros, equal for modules with equal options) and
+  a per-module *body*;
+* ``compile_cpu()`` / ``compile_cuda()``: Warp's CPU compiler (bundled Clang) and NVRTC, with the
+  diagnostics captured; at the CUDA level ``frontend`` NVRTC's front end only (``extract.nvrtc``)
+  with Warp's own options (``nvrtc_options``) plus ``--fdevice-syntax-only``;
+* ``load_cpu_object()`` / ``run_from_object()``: public ``wp.launch`` on ``"cpu"`` runs a module's
+  kernels from the batch's object file (no second compile);
 * ``kernel_builtin_names()``: the builtins Warp exposes to kernels.
 
-Validation compile options (the generated IR text does not depend on them): CPU ``-O0``
-(Warp's bundled Clang, precompiled headers) and CUDA ``-O3`` (NVRTC, PTX for ``sm_75``; or its
-front end alone, see ``CUDA_CHECKS``), release mode, no line info.  Measured on this workload, those are the fastest levels of each compiler:
+Validation options (the IR text does not depend on them): CPU ``-O0``, release mode or, when
+kernels are executed, debug mode (Warp's array bounds checks on); CUDA ``-O3`` PTX for ``sm_75``
+or its front end alone (``CUDA_CHECKS``), no line info.  Measured here, the fastest levels:
 NVRTC at Warp's levels 0/1 takes ~1.6x as long as at 2/3; Clang at 1/2 ~1.5-3x as long as at 0.
 """
 
@@ -45,6 +43,7 @@ CUDA_OPT_LEVEL = 3
 # "ptx": Warp's own full compile to PTX (what ``--with-ptx`` stores).
 CUDA_CHECKS = ("frontend", "ptx")
 CPU_CHECK = f"clang -O{CPU_OPT_LEVEL} object"
+CPU_CHECK_BOUNDS = f"clang -O{CPU_OPT_LEVEL} debug object (array bounds checked)"
 
 
 def warp_version() -> str:
@@ -75,8 +74,7 @@ def is_struct(obj: Any) -> bool:
     return isinstance(obj, _codegen.Struct)
 
 
-def type_repr(t: Any) -> str:
-    return _types.type_repr(t)
+type_repr = _types.type_repr
 
 
 def function_id_snapshot() -> dict[str, int]:
@@ -162,16 +160,42 @@ def module_codegen(wmod: Any, uses: set[str]) -> dict[str, ModuleCode]:
 
 def kernel_entry_names(kernel: Any) -> list[tuple[Any, str]]:
     """``(kernel_or_overload, mangled_name)`` for a kernel, one per concrete overload."""
-    if kernel.is_generic:
-        out = []
-        for ov in kernel.overloads.values():
-            out.append((ov, ov.get_mangled_name()))
-        return out
-    return [(kernel, kernel.get_mangled_name())]
+    kernels = list(kernel.overloads.values()) if kernel.is_generic else [kernel]
+    return [(k, k.get_mangled_name()) for k in kernels]
 
 
 def kernel_args(kernel: Any) -> dict[str, str]:
     return {a.label: type_repr(a.type) for a in kernel.adj.args}
+
+
+def kernel_params(kernel: Any) -> list[tuple[str, Any]]:
+    """``(name, Warp type)`` of each parameter, in signature order."""
+    return [(a.label, a.type) for a in kernel.adj.args]
+
+
+def struct_fields(st: Any) -> dict[str, Any]:
+    return {name: var.type for name, var in st.vars.items()}
+
+
+def load_cpu_object(obj_path: str, handle: str) -> None:
+    if _context.runtime.llvm.wp_load_obj(obj_path.encode(), handle.encode(), wp.config.legacy_cpu_linker) != 0:
+        raise RuntimeError(f"could not load the compiled object {os.path.basename(obj_path)}")
+
+
+def unload_cpu_object(handle: str) -> None:
+    _context.runtime.llvm.wp_unload_obj(handle.encode())
+
+
+def run_from_object(wmod: Any, handle: str) -> int:
+    """Make ``wp.launch(..., device="cpu", block_dim=B)`` run ``wmod``'s kernels from the object
+    loaded as ``handle`` (``load_cpu_object``), the code compiled with the records' options; ``B``
+    (returned) is the module's block_dim, the variant the records' IR is."""
+    block_dim = int(wmod.resolve_options(wp.config)["block_dim"])
+    cpu = wp.get_device("cpu")
+    module_hash = wmod.get_module_hash(block_dim)
+    wmod.execs[(cpu.context, block_dim)] = _context.ModuleExec(
+        handle, module_hash, cpu, {}, block_dim, kernel_hashes=wmod.hashers[block_dim].kernel_hashes)
+    return block_dim
 
 
 @contextlib.contextmanager
@@ -209,28 +233,25 @@ def precompiled_header_dirs() -> list[str]:
     return [d for d in dirs if d and os.path.isdir(d)]
 
 
-def compile_cpu(cpp_path: str, obj_path: str, options: dict[str, Any]) -> None:
+def _captured(build: Any, *args: Any, **kwargs: Any) -> None:
+    """Run a Warp build function; its failure is a ``CompileError`` with what the compiler printed."""
     with _capture_fd2() as log:
         try:
-            _build.build_cpu(
-                obj_path,
-                cpp_path,
-                mode="release",
-                fast_math=False,
-                verify_fp=False,
-                fuse_fp=True,
-                extra_flags=options.get("cpu_compiler_flags", ""),
-                optimization_level=CPU_OPT_LEVEL,
-                use_precompiled_headers=True,
-                pch_dir=_context.runtime.get_clang_pch_dir(),
-                block_dim=options.get("block_dim", 256),
-                enable_tiles_in_stack_memory=options.get("enable_tiles_in_stack_memory", True),
-            )
+            build(*args, **kwargs)
             failed = False
         except Exception:
             failed = True
     if failed:
         raise CompileError(log[0] if log else "")
+
+
+def compile_cpu(cpp_path: str, obj_path: str, options: dict[str, Any], bounds_checked: bool = False) -> None:
+    """``bounds_checked``: debug mode (no ``NDEBUG``: Warp's array index asserts are live), for execution."""
+    _captured(_build.build_cpu, obj_path, cpp_path, mode="debug" if bounds_checked else "release", fast_math=False,
+              verify_fp=False, fuse_fp=True, extra_flags=options.get("cpu_compiler_flags", ""),
+              optimization_level=CPU_OPT_LEVEL, use_precompiled_headers=True,
+              pch_dir=_context.runtime.get_clang_pch_dir(), block_dim=options.get("block_dim", 256),
+              enable_tiles_in_stack_memory=options.get("enable_tiles_in_stack_memory", True))
 
 
 def linked_nvrtc_version() -> tuple[int, int]:
@@ -314,26 +335,9 @@ def compile_cuda(cu_path: str, ptx_path: str, options: dict[str, Any], level: st
         return
     if level != "ptx":
         raise ValueError(f"unknown CUDA check level {level!r} (expected one of {', '.join(CUDA_CHECKS)})")
-    with _capture_fd2() as log:
-        try:
-            _build.build_cuda(
-                cu_path,
-                CUDA_ARCH,
-                ptx_path,
-                config="release",
-                optimization_level=CUDA_OPT_LEVEL,
-                verify_fp=False,
-                fast_math=False,
-                fuse_fp=True,
-                lineinfo=False,
-                pch_dir=_context.runtime.get_nvrtc_pch_dir(),
-                use_precompiled_headers=True,
-            )
-            failed = False
-        except Exception:
-            failed = True
-    if failed:
-        raise CompileError(log[0] if log else "")
+    _captured(_build.build_cuda, cu_path, CUDA_ARCH, ptx_path, config="release", optimization_level=CUDA_OPT_LEVEL,
+              verify_fp=False, fast_math=False, fuse_fp=True, lineinfo=False,
+              pch_dir=_context.runtime.get_nvrtc_pch_dir(), use_precompiled_headers=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -413,12 +417,8 @@ class UnsupportedType(Exception):
 def _scalar_source(t: Any, wp_name: str) -> str:
     if t in _types.scalar_types:
         return f"{wp_name}.{t.__name__}"
-    if t is bool:
-        return "bool"
-    if t is float:
-        return "float"
-    if t is int:
-        return "int"
+    if t in (bool, float, int):
+        return t.__name__
     raise UnsupportedType(type_repr(t))
 
 
@@ -486,10 +486,8 @@ def value_source(v: Any, wp_name: str = "wp") -> str:
 
 
 def _float_source(x: float) -> str:
-    if x != x:
-        return 'float("nan")'
-    if x in (float("inf"), float("-inf")):
-        return 'float("inf")' if x > 0 else 'float("-inf")'
+    if x != x or x in (float("inf"), float("-inf")):
+        return f'float("{x}")'
     return repr(float(x))
 
 

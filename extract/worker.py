@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from warp_synth.extract import cpp_functions as split
-from warp_synth.extract import zygote
+from warp_synth.extract import diagnostics, execute, zygote
 from warp_synth.extract.executors.supervisor import exit_text
 from warp_synth.identity import called_warp_names, warp_attr_names
 from warp_synth.reasons import Reason
@@ -126,6 +126,9 @@ class Worker:
         self.workdir = os.getcwd()
         self.counter = 0
         self.units_apart = False  # each unit loaded in a child of its own (set for sandboxed batches)
+        # run every compiled kernel (extract.execute): the CPU object is built bounds-checked
+        self.execute = os.environ.get("WSYNTH_EXECUTE", "1") != "0"
+        self.objects: dict[str, str] = {}  # unit key -> the CPU object file that holds it (this batch)
         self.seconds: dict[str, float] = {}  # phase -> seconds, since the last reply (see ``take_seconds``)
 
     def _spent(self, phase: str, since: float) -> None:
@@ -252,19 +255,19 @@ class Worker:
         t0 = time.thread_time()
         try:
             if device == "cpu":
-                self.wa.compile_cpu(src_path, out_path, units[0].code[device].options)
+                self.wa.compile_cpu(src_path, out_path, units[0].code[device].options, bounds_checked=self.execute)
             else:
                 self.wa.compile_cuda(src_path, out_path, units[0].code[device].options, cuda_check)
         except self.wa.CompileError as e:
             self._spent(f"{device}_compile", t0)
-            errors = _parse_errors(e.log, device, os.path.basename(src_path))
+            errors = diagnostics.parse_errors(e.log, device, os.path.basename(src_path))
             tu_lines = tu_text.split("\n")
             blamed: dict[str, list[str]] = {}
             blamed_line: dict[str, int | None] = {}
             for err_line, text in errors:
                 for lo, hi, u in ranges:
                     if lo <= err_line < hi:
-                        py_line = _python_line(tu_lines, err_line)
+                        py_line = diagnostics.python_line(tu_lines, err_line)
                         where = f"line {py_line}: " if py_line else ""
                         blamed.setdefault(u.key, []).append(f"{where}{_diagnostic(text)}")
                         blamed_line.setdefault(u.key, py_line)
@@ -288,6 +291,8 @@ class Worker:
                 self._compile_group(device, prefix, units[half:], batch_dir, failures, outputs, cuda_check)
             return
         self._spent(f"{device}_compile", t0)
+        if device == "cpu":
+            self.objects.update((u.key, out_path) for u in units)
         if device == "cuda" and cuda_check == "ptx":
             with open(out_path, encoding="utf-8", errors="replace") as f:
                 ptx = f.read()
@@ -327,6 +332,7 @@ class Worker:
         if level not in self.wa.CUDA_CHECKS:
             raise ValueError(f"unknown CUDA check level {level!r}")
         self.counter += 1
+        self.objects = {}
         outcomes: dict[str, Accepted | Rejected] = {}
         loaded: list[_Loaded] = []
         try:
@@ -351,9 +357,14 @@ class Worker:
             self._compile("cuda", survivors, batch_dir, cuda_fail, ptx, level)
             for key, (msg, line) in cuda_fail.items():
                 outcomes[key] = Rejected(key, Reason.CUDA_COMPILE, msg, line)
-            for u in survivors:
-                if u.key not in cuda_fail:
-                    outcomes[u.key] = self._accepted(u, ptx.get(u.key) if with_ptx else None)
+            compiled = [u for u in survivors if u.key not in cuda_fail]
+            runs = self._execute(compiled, units, batch_dir, mark) if self.execute else {}
+            for u in compiled:
+                run = runs.get(u.key, {})
+                if isinstance(run, tuple):
+                    outcomes[u.key] = Rejected(u.key, run[0], _trim(run[1]), None)
+                else:
+                    outcomes[u.key] = self._accepted(u, ptx.get(u.key) if with_ptx else None, run)
         finally:
             for u in loaded:
                 self.wa.forget_module(u.modname)
@@ -376,7 +387,19 @@ class Worker:
                 for name in filenames:
                     os.chmod(os.path.join(dirpath, name), 0o644)
 
-    def _accepted(self, u: _Loaded, ptx: str | None) -> Accepted:
+    def _execute(self, compiled: list[_Loaded], units: list[dict[str, Any]], batch_dir: str,
+                 mark: Callable[[str], None]) -> dict[str, Any]:
+        mark("E")
+        t0 = time.thread_time()
+        replays = {u["key"]: u["replay"] for u in units if isinstance(u.get("replay"), dict)}
+        names = {u.key: called_warp_names(u.source) for u in compiled}
+        runs, children_s = execute.execute_units(self.wa, compiled, self.objects, batch_dir, self.function_ids, names,
+                                                 replays)
+        self._spent("execute", t0)
+        self.seconds["execute"] += children_s
+        return runs
+
+    def _accepted(self, u: _Loaded, ptx: str | None, runs: dict[str, Any] | None = None) -> Accepted:
         used = sorted(called_warp_names(u.source) & self.builtins)
         kernels = []
         mangled_all = [m for _, m, _ in u.entries]
@@ -398,49 +421,10 @@ class Worker:
             kernels.append(KernelIR(
                 kernel_name=name, mangled_name=mangled, cpu=cpu, cuda=cuda, num_params=len(args),
                 arg_types=args, builtins=used, module_id=u.module_id,
+                execution=(runs or {}).get(mangled) if self.execute else {"status": "not_executed",
+                                                                         "reason": "--no-execute"},
             ))
         return Accepted(u.key, kernels)
-
-
-_CPU_ERR = re.compile(r"^([^\n:]+):(\d+):\d+: (?:fatal )?error: (.*)$", re.M)
-_CUDA_ERR = re.compile(r"^([^\n(]+)\((\d+)\): (?:catastrophic )?error: (.*)$", re.M)
-# where an error inside Warp's headers was instantiated from: Clang's note, NVRTC's "detected during"
-_CPU_FROM = r"^(?:[^\n:]*/)?{file}:(\d+):\d+: note: "
-_CUDA_FROM = r"at line (\d+) of \"?(?:[^\n\"]*/)?{file}\"?"
-_LINE_TAG = re.compile(r"<L (\d+)>\s*$")
-
-
-def _parse_errors(log: str, device: str, tu_name: str) -> list[tuple[int, str]]:
-    """``(line in the translation unit, message)`` of each error in a compiler's ``log``.
-
-    An error inside an included header (Warp's templates) is placed where the unit instantiated
-    it: the first instantiation note on one of the unit's own lines, up to the next error.
-    """
-    pattern = _CPU_ERR if device == "cpu" else _CUDA_ERR
-    origin = re.compile((_CPU_FROM if device == "cpu" else _CUDA_FROM).format(file=re.escape(tu_name)), re.M)
-    matches = list(pattern.finditer(log))
-    out: list[tuple[int, str]] = []
-    for i, m in enumerate(matches):
-        file, line, text = m.group(1), int(m.group(2)), m.group(3).strip()
-        if os.path.basename(file.strip()) == tu_name:
-            out.append((line, text))
-            continue
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(log)
-        found = origin.search(log, m.end(), end)
-        if found:
-            out.append((int(found.group(1)), f"{text} (inside Warp's headers, instantiated from here)"))
-    return out
-
-
-def _python_line(tu_lines: list[str], err_line: int) -> int | None:
-    """The Python line of the generated statement nearest above ``err_line`` (1-based)."""
-    for i in range(min(err_line - 1, len(tu_lines) - 1), -1, -1):
-        m = _LINE_TAG.search(tu_lines[i])
-        if m:
-            return int(m.group(1))
-        if tu_lines[i].startswith("namespace wsynth_u"):
-            break
-    return None
 
 
 def _limit_memory() -> None:

@@ -61,6 +61,7 @@ class PoolOptions:
     sandbox: bool = True  # every batch in a fresh sandboxed process (False: in the worker itself)
     isolate_units: bool = True  # each unit loaded in a process of its own inside the batch's sandbox
     cuda_check: str = "frontend"  # how far the CUDA unit is compiled: "frontend" or "ptx" (with_ptx implies ptx)
+    execute: bool = True  # run every compiled kernel (extract.execute)
 
     @property
     def cuda_level(self) -> str:
@@ -145,6 +146,7 @@ class WorkerProcess:
         if not self.options.sandbox:
             env["WSYNTH_SANDBOX"] = "off"
         env["WSYNTH_CUDA_CHECK"] = self.options.cuda_level  # the zygote loads (and warms up) that compiler
+        env["WSYNTH_EXECUTE"] = "1" if self.options.execute else "0"
         self.proc = spawn([sys.executable, "-m", "warp_synth.extract.worker"], workdir=self.workdir, env=env,
                           stderr=self._log)
         self._buf = bytearray()
@@ -230,7 +232,8 @@ class WorkerProcess:
                "max_ir_kb": self.options.max_ir_kb,
                "deadline_s": timeout, "unit_deadline_s": self.options.timeout_base,
                "isolate_units": self.options.isolate_units,
-               "units": [{"key": u.key, "source": u.source} for u in units]}
+               "units": [{"key": u.key, "source": u.source, **({"replay": u.replay} if u.replay else {})}
+                         for u in units]}
         try:
             self.proc.stdin.write((json.dumps(req) + "\n").encode("utf-8"))
             self.proc.stdin.flush()
@@ -273,8 +276,18 @@ def outcome_from_dict(d: dict[str, Any], key: str) -> Outcome:
             cpu=backend(k["cpu"]), cuda=backend(k["cuda"]), num_params=int(k["num_params"]),
             arg_types={str(a): str(t) for a, t in dict(k["arg_types"]).items()},
             builtins=[str(b) for b in k["builtins"]], module_id=str(k["module_id"]),
+            execution=_execution(k.get("execution")),
         ))
     return Accepted(key, kernels)
+
+
+def _execution(d: Any) -> dict[str, Any] | None:
+    """A worker's ``execution`` object: a JSON object with a string status (or nothing)."""
+    if d is None:
+        return None
+    if not isinstance(d, dict) or not isinstance(d.get("status"), str):
+        raise ValueError("malformed execution result")
+    return d
 
 
 class ThreadFedPool:

@@ -1,0 +1,432 @@
+"""Every compiled kernel runs: CPU execution with seeded test vectors, checks, and its adjoint
+against central finite differences.
+
+Runs inside the batch's sandbox (``extract.zygote``), from the batch's own bounds-checked CPU
+object (``warp_adapter.run_from_object``: no second compile).  ``execute_units`` loads each
+object once in the batch's process, then runs every unit in a child of its own (``fork``): the
+unit's Python is imported there (never in the batch's process), its kernels are launched with
+Warp's public API, and the child reports JSON over a pipe.  A child that dies (an array index
+assert, a segfault, an integer division by zero) or outlives ``EXEC_DEADLINE_S`` is a typed
+rejection of that unit alone.
+
+Per kernel (``run_kernel``): inputs drawn from the signature (``extract.vectors.Draws``, seeded
+per record), the forward launch twice (``nondeterministic`` if they differ), ``non_finite`` for
+NaN/Inf in an output, ``trivial`` if no array changes or a second input draw gives the same
+outputs, then the adjoint check (``gradcheck``).  Replays (``synth verify --execute``) run the
+stored inputs once and return the outputs.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
+import selectors
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import warp as wp
+
+from warp_synth.extract import vectors as vec
+from warp_synth.extract.executors.supervisor import exit_text
+from warp_synth.reasons import Reason
+
+EXEC_DEADLINE_S = 20.0  # one unit's execution (every launch of every kernel)
+MAX_ELEMENTS = 256  # elements per array
+LAUNCH_EXTENT = {1: 64, 2: 16, 3: 6, 4: 4}  # per launch dimension count: the extent of every dimension
+DIRECTIONS = 3  # finite-difference directions of the adjoint check
+PERTURBED = 4  # elements of each input array a direction moves
+GRAD = {"float32": {"eps": 1e-3, "atol": 1e-3, "rtol": 2e-2}, "float64": {"eps": 1e-6, "atol": 1e-8, "rtol": 1e-6}}
+# builtins whose adjoint is zero or undefined almost everywhere, or that draw random numbers
+NON_DIFFERENTIABLE = frozenset({
+    "floor", "ceil", "round", "rint", "trunc", "frac", "sign", "step", "nonzero", "mod", "floordiv",
+    "rand_init", "randi", "randu", "randf", "randn", "noise", "pnoise", "curlnoise", "poisson", "sample_cdf",
+    "sample_triangle", "sample_unit_ring", "sample_unit_disk", "sample_unit_sphere_surface", "sample_unit_sphere",
+    "sample_unit_hemisphere_surface", "sample_unit_hemisphere", "sample_unit_square", "sample_unit_cube",
+    "atomic_min", "atomic_max", "atomic_exch", "atomic_cas", "bit_and", "bit_or", "bit_xor", "lshift", "rshift",
+    "invert", "argmin", "argmax", "tile_argmin", "tile_argmax", "tile_sort",
+})
+RUNTIME_REASONS = (Reason.OUT_OF_BOUNDS, Reason.NON_FINITE, Reason.NONDETERMINISTIC, Reason.TRIVIAL)
+
+
+class Failure(Exception):
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+def record_seed(key: str) -> int:
+    """A record's execution seed: from its key (the record id), so a run's draws are reproducible."""
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:4], "little")
+
+
+def launch_arity(source: str, kernel_name: str) -> int:
+    """How many indices the kernel's ``wp.tid()`` returns (its launch's dimension count)."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and node.name == kernel_name:
+            for st in ast.walk(node):
+                if (isinstance(st, ast.Assign) and isinstance(st.value, ast.Call)
+                        and isinstance(st.value.func, ast.Attribute) and st.value.func.attr == "tid"):
+                    target = st.targets[0]
+                    return len(target.elts) if isinstance(target, ast.Tuple) else 1
+    return 1
+
+
+class Kernel:
+    """One kernel's launches: parameters, shapes and the values of one draw."""
+
+    def __init__(self, wa: Any, kernel: Any, source: str, block_dim: int, builtins: set[str]) -> None:
+        self.wa, self.kernel, self.block_dim = wa, kernel, block_dim
+        self.params = wa.kernel_params(kernel)
+        self.tiled = any(b.startswith("tile") for b in builtins)
+        arity = launch_arity(source, kernel.func.__name__)
+        arity = max(1, arity - 1) if self.tiled else arity  # launch_tiled adds the block's lane
+        ndims = [t.ndim for _, t in self.params if wp.types.is_array(t)]
+        extent = LAUNCH_EXTENT.get(arity, 4)
+        for nd in ndims:
+            extent = min(extent, int(round(MAX_ELEMENTS ** (1.0 / nd))))
+        self.extent = max(2, extent)
+        self.dim = (self.extent,) * arity
+        self.builtins = builtins
+        for name, t in self.params:
+            if wp.types.is_array(t) and (type(t).__name__ != "array" or wp.types.type_is_struct(t.dtype)):
+                raise vec.UnsupportedParameter(f"parameter {name!r} ({wp.types.type_repr(t)}) is not executed yet")
+
+    def shape(self, t: Any) -> tuple[int, ...]:
+        return (self.extent,) * t.ndim
+
+    # -- values: numpy arrays for array parameters, Python/Warp values for the rest
+    def draw(self, seed: int) -> list[Any]:
+        d = vec.Draws(seed, self.extent)
+        out = []
+        for _, t in self.params:
+            if wp.types.is_array(t):
+                out.append(d.elements(t.dtype, self.shape(t)))
+            elif wp.types.type_is_struct(t):
+                out.append({n: (d.elements(ft.dtype, (self.extent,)) if wp.types.is_array(ft) else d.value(ft))
+                            for n, ft in self.wa.struct_fields(t).items()})
+            else:
+                out.append(d.value(t))
+        return out
+
+    def _arg(self, t: Any, v: Any) -> Any:
+        if wp.types.is_array(t):
+            return wp.array(np.array(v), dtype=t.dtype, device="cpu")
+        if wp.types.type_is_struct(t):
+            s = t()
+            fields = self.wa.struct_fields(t)
+            for n, fv in v.items():
+                setattr(s, n, wp.array(fv, dtype=fields[n].dtype, device="cpu") if wp.types.is_array(fields[n]) else fv)
+            return s
+        return v
+
+    def launch(self, values: list[Any], adj: list[Any] | None = None) -> list[np.ndarray | None]:
+        """Launch on ``values`` (copied); the array parameters' contents after (or their adjoints)."""
+        args = [self._arg(t, v) for (_, t), v in zip(self.params, values, strict=True)]
+        kw: dict[str, Any] = {"device": "cpu", "block_dim": self.block_dim}
+        if adj is not None:
+            adj_args = [wp.array(a, dtype=t.dtype, device="cpu") if a is not None else
+                        (t() if wp.types.type_is_struct(t) else None) for (_, t), a in zip(self.params, adj, strict=True)]
+            kw.update(adj_inputs=adj_args, adjoint=True)
+        if self.tiled:
+            wp.launch_tiled(self.kernel, dim=self.dim, inputs=args, **kw)
+        else:
+            wp.launch(self.kernel, dim=self.dim, inputs=args, **kw)
+        src = adj_args if adj is not None else args
+        return [a.numpy() if isinstance(a, wp.array) else None for a in src]
+
+    def encode_inputs(self, values: list[Any]) -> dict[str, Any]:
+        out = {}
+        for (name, t), v in zip(self.params, values, strict=True):
+            if wp.types.is_array(t):
+                out[name] = vec.encode_array(t.dtype, v, self.shape(t))
+            elif wp.types.type_is_struct(t):
+                fields = self.wa.struct_fields(t)
+                out[name] = {"dtype": "struct", "struct": t.cls.__name__, "fields": {
+                    n: vec.encode_array(fields[n].dtype, fv, fv.shape[:fields[n].ndim]) if wp.types.is_array(fields[n])
+                    else vec.encode_value(fields[n], fv) for n, fv in v.items()}}
+            else:
+                out[name] = vec.encode_value(t, v)
+        return out
+
+    def decode_inputs(self, stored: dict[str, Any]) -> list[Any]:
+        values = []
+        for name, t in self.params:
+            d = stored[name]
+            if wp.types.is_array(t):
+                values.append(vec.decode_array(d)[1])
+            elif wp.types.type_is_struct(t):
+                fields = self.wa.struct_fields(t)
+                values.append({n: vec.decode_array(fd)[1] if "data" in fd else vec.decode_value(fd)
+                               for n, fd in d["fields"].items() if n in fields})
+            else:
+                values.append(vec.decode_value(d))
+        return values
+
+    def encode_outputs(self, arrays: list[np.ndarray | None]) -> dict[str, Any]:
+        return {name: vec.encode_array(t.dtype, a, self.shape(t))
+                for (name, t), a in zip(self.params, arrays, strict=True) if a is not None}
+
+    def describe(self) -> str:
+        shapes = ", ".join(f"{n} {vec.dtype_name(t.dtype)}{list(self.shape(t))}" for n, t in self.params
+                           if wp.types.is_array(t))
+        return f"launched with dim={list(self.dim)} on arrays {shapes or '(none)'}"
+
+
+def _same(a: list[np.ndarray | None], b: list[np.ndarray | None]) -> bool:
+    return all(x is None or np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b, strict=True))
+
+
+def run_kernel(k: Kernel, seed: int, mark: Callable[[str], None]) -> dict[str, Any]:
+    """Execute one kernel; its record's ``execution`` object, or ``Failure``."""
+    x = k.draw(seed)
+    mark("forward")
+    before = [np.array(v) if wp.types.is_array(t) else None for (_, t), v in zip(k.params, x, strict=True)]
+    first = k.launch(x)
+    mark("repeat")
+    if not _same(first, k.launch(x)):
+        raise Failure(Reason.NONDETERMINISTIC, f"two launches on the same inputs gave different outputs ({k.describe()})")
+    changed = [i for i, (a, b) in enumerate(zip(first, before, strict=True))
+               if a is not None and not np.array_equal(a, b, equal_nan=True)]
+    names = [n for n, _ in k.params]
+    for i in changed:
+        a = first[i]
+        if a is not None and a.dtype.kind == "f" and not np.isfinite(a).all():
+            bad = int(np.argmin(np.isfinite(a).ravel()))
+            raise Failure(Reason.NON_FINITE, f"the forward pass wrote {a.ravel()[bad]} into {names[i]!r} "
+                          f"(flat index {bad}; inputs are finite, floats drawn from "
+                          f"[{vec.FLOAT_RANGE[0]}, {vec.FLOAT_RANGE[1]}]); {k.describe()}")
+    if not changed:
+        raise Failure(Reason.TRIVIAL, f"the kernel writes nothing: no array changed ({k.describe()})")
+    mark("second draw")
+    x2 = k.draw(seed + 1)
+    second = k.launch(x2)
+    if all(np.array_equal(first[i], second[i], equal_nan=True) for i in changed):
+        raise Failure(Reason.TRIVIAL, "the kernel ignores its inputs: two different input draws gave identical "
+                      f"outputs in {', '.join(repr(names[i]) for i in changed)} ({k.describe()})")
+    mark("adjoint")
+    grad = gradcheck(k, x, first, changed, seed)
+    return {"status": "passed", "seed": seed, "dim": list(k.dim), "inputs": k.encode_inputs(x),
+            "outputs": k.encode_outputs(first), "grad": grad}
+
+
+def gradcheck(k: Kernel, x: list[Any], out: list[np.ndarray | None], changed: list[int], seed: int) -> dict[str, Any]:
+    """The backward pass against central finite differences of ``L = sum(w * outputs)`` along
+    ``DIRECTIONS`` random directions, each moving ``PERTURBED`` elements of every float input array."""
+    dtypes = {vec.scalar_type(t.dtype).__name__ for _, t in k.params if wp.types.is_array(t)}
+    if "float16" in dtypes:
+        return {"status": "skipped", "reason": "float16 arrays (too coarse for finite differences)"}
+    blocked = sorted(k.builtins & NON_DIFFERENTIABLE)
+    if blocked:
+        return {"status": "not_differentiable", "reason": "uses " + ", ".join(blocked)}
+    is_f = [wp.types.is_array(t) and vec.is_float(t.dtype) for _, t in k.params]
+    outs = [i for i in changed if is_f[i]]
+    ins = [i for i, f in enumerate(is_f) if f and i not in changed]
+    if not outs:
+        return {"status": "not_differentiable", "reason": "no float array output"}
+    if not ins:
+        return {"status": "not_differentiable", "reason": "no float array input"}
+    scalar = "float64" if all(vec.scalar_type(k.params[i][1].dtype) is wp.float64 for i in ins + outs) else "float32"
+    tol = GRAD[scalar]
+    rng = np.random.default_rng(seed + 2)
+    w = {i: rng.normal(size=out[i].shape) for i in outs}  # type: ignore[union-attr]
+    adj = [w[i].astype(out[i].dtype) if i in w else (np.zeros_like(np.array(x[i])) if is_f[i] else None)  # type: ignore[union-attr]
+           for i in range(len(k.params))]
+    g = k.launch(x, adj)
+
+    def loss(values: list[Any]) -> float:
+        res = k.launch(values)
+        return float(sum((w[i] * res[i].astype(np.float64)).sum() for i in outs))  # type: ignore[union-attr]
+
+    worst_abs = worst_rel = 0.0
+    passed = True
+    for _ in range(DIRECTIONS):
+        v = {}
+        for i in ins:
+            flat = np.zeros(np.array(x[i]).size)
+            flat[rng.choice(flat.size, size=min(PERTURBED, flat.size), replace=False)] = rng.normal(size=min(
+                PERTURBED, flat.size))
+            v[i] = flat.reshape(np.array(x[i]).shape)
+        ad = float(sum((g[i].astype(np.float64) * v[i]).sum() for i in ins))  # type: ignore[union-attr]
+        plus = [np.array(x[i]) + tol["eps"] * v[i] if i in v else x[i] for i in range(len(x))]
+        minus = [np.array(x[i]) - tol["eps"] * v[i] if i in v else x[i] for i in range(len(x))]
+        fd = (loss(plus) - loss(minus)) / (2 * tol["eps"])
+        err = abs(ad - fd)
+        scale = max(abs(ad), abs(fd))
+        worst_abs = max(worst_abs, err)
+        worst_rel = max(worst_rel, err / scale if scale > 0 else 0.0)
+        passed = passed and err <= tol["atol"] + tol["rtol"] * scale
+    if not all(np.isfinite(g[i]).all() for i in ins):  # type: ignore[union-attr]
+        passed = False
+    return {"status": "passed" if passed else "failed", "max_abs_err": worst_abs, "max_rel_err": worst_rel,
+            "eps": tol["eps"]}
+
+
+# ------------------------------------------------------------------ the unit's own process
+def _import_unit(wa: Any, path: str, modname: str, function_ids: dict[str, int]) -> Any:
+    if modname not in sys.modules:
+        wa.restore_function_ids(function_ids)
+        spec = importlib.util.spec_from_file_location(modname, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = module
+        spec.loader.exec_module(module)
+    return wa.get_warp_module(modname)
+
+
+def _unit_child(wa: Any, unit: Any, handle: str, function_ids: dict[str, int], builtins: set[str],
+                replay: dict[str, Any] | None, send: Callable[[str], None]) -> dict[str, Any]:
+    wp.config.enable_cpu_blocks = True  # launch the block_dim variant the records' IR is (and the object holds)
+    wmod = _import_unit(wa, unit.path, unit.modname, function_ids)
+    block_dim = wa.run_from_object(wmod, handle)
+    by_name = {name: obj for name, k in wmod.kernels.items() if k.func.__module__ == unit.modname
+               for obj, _ in wa.kernel_entry_names(k)}
+    results: dict[str, Any] = {}
+    for name, mangled, _ in unit.entries:
+        obj = by_name.get(name)
+        if obj is None or wa.kernel_is_generic(obj):
+            results[mangled] = {"status": "not_executed", "reason": "generic kernel"}
+            continue
+        try:
+            k = Kernel(wa, obj, unit.source, block_dim, builtins)
+        except vec.UnsupportedParameter as e:
+            results[mangled] = {"status": "not_executed", "reason": str(e)}
+            continue
+        send("D " + k.describe())
+        if replay is not None:
+            send("P replay")
+            outputs = k.launch(k.decode_inputs(replay["inputs"]))
+            results[mangled] = {"status": "replayed", "outputs": k.encode_outputs(outputs)}
+            continue
+        results[mangled] = run_kernel(k, record_seed(unit.key), lambda phase: send(f"P {phase}"))
+    return results
+
+
+def _run_child(task: Callable[[Callable[[str], None]], dict[str, Any]], log_path: str) -> tuple[int, int]:
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 70
+        try:
+            os.close(r)
+            fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            signal.alarm(int(EXEC_DEADLINE_S) + 2)
+
+            def send(line: str) -> None:
+                data = (line + "\n").encode("utf-8")
+                while data:
+                    data = data[os.write(w, data):]
+            try:
+                send("R " + json.dumps({"executions": task(send)}))
+            except Failure as f:
+                send("R " + json.dumps({"failure": {"reason": f.reason.value, "message": f.message}}))
+            except vec.UnsupportedParameter as e:
+                send("R " + json.dumps({"executions": None, "not_executed": str(e)}))
+            status = 0
+        except BaseException:  # a Python error launching the kernel: report it as the unit's crash
+            import traceback
+
+            with contextlib.suppress(Exception):
+                os.write(2, traceback.format_exc()[-800:].encode())
+        finally:
+            os._exit(status)
+    os.close(w)
+    return pid, r
+
+
+def _wait(pid: int, r: int, deadline: float) -> tuple[list[str], int | None, bool, float]:
+    """Lines the child sent, its exit status, whether it timed out, and the CPU seconds it used."""
+    buf = bytearray()
+    timed_out = False
+    with selectors.DefaultSelector() as sel:
+        sel.register(r, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            if not sel.select(left):
+                continue
+            chunk = os.read(r, 1 << 20)
+            if not chunk:
+                break
+            buf += chunk
+            if len(buf) > 64 << 20:
+                break
+    os.close(r)
+    if timed_out:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    _, status, usage = os.wait4(pid, 0)
+    return (buf.decode("utf-8", "replace").splitlines(), os.waitstatus_to_exitcode(status), timed_out,
+            usage.ru_utime + usage.ru_stime)
+
+
+def _death(lines: list[str], code: int | None, log: str) -> tuple[Reason, str]:
+    phase = next((ln[2:] for ln in reversed(lines) if ln.startswith("P ")), "setup")
+    where = next(("; " + ln[2:] for ln in reversed(lines) if ln.startswith("D ")), "")
+    m = log.find("Assertion failed: '")
+    if m >= 0:
+        expr = log[m + 19:].split("'", 1)[0]
+        if "shape" in expr or "ARRAY_MAX_DIMS" in expr or "< " in expr:
+            return Reason.OUT_OF_BOUNDS, (f"an array index is out of bounds in the {phase} launch (Warp's bounds "
+                                          f"check `{expr}` failed){where}")
+        return Reason.CRASH, f"Warp's check `{expr}` failed in the {phase} launch{where}"
+    tail = log.strip().splitlines()[-1][:300] if log.strip() else ""
+    return Reason.CRASH, (f"the kernel's process died in the {phase} launch ({exit_text(code or 0)})"
+                          + (f": {tail}" if tail and "Traceback" not in tail else f": {tail}" if tail else ""))
+
+
+def execute_units(wa: Any, units: list[Any], objects: dict[str, str], batch_dir: str, function_ids: dict[str, int],
+                  builtins: dict[str, set[str]], replays: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], float]:
+    """``{key: {mangled name: execution} | (Reason, message)}`` for compiled units (``worker._Loaded``
+    with the CPU object file that holds them in ``objects``), and the CPU seconds their processes used."""
+    handles: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    cpu_s = 0.0
+    try:
+        for u in units:
+            obj = objects.get(u.key)
+            if obj is None:
+                continue
+            if obj not in handles:
+                handles[obj] = f"wsynth_exec_{os.getpid()}_{len(handles)}"
+                wa.load_cpu_object(obj, handles[obj])
+            log_path = os.path.join(batch_dir, f"exec_{u.modname}.log")
+            pid, r = _run_child(lambda send, u=u, h=handles[obj]: _unit_child(
+                wa, u, h, function_ids, builtins.get(u.key, set()), replays.get(u.key), send), log_path)
+            lines, code, timed_out, used = _wait(pid, r, time.monotonic() + EXEC_DEADLINE_S)
+            cpu_s += used
+            reply = next((ln[2:] for ln in lines if ln.startswith("R ")), None)
+            if timed_out:
+                out[u.key] = (Reason.TIMEOUT, f"the kernel ran longer than {EXEC_DEADLINE_S:.0f} s on inputs of at most "
+                              f"{MAX_ELEMENTS} elements (an endless loop?)")
+                continue
+            if reply is None:
+                log = ""
+                with contextlib.suppress(OSError), open(log_path, encoding="utf-8", errors="replace") as f:
+                    log = f.read(20000)
+                out[u.key] = _death(lines, code, log)
+                continue
+            d = json.loads(reply)
+            if "failure" in d:
+                out[u.key] = (Reason.parse(d["failure"]["reason"]), str(d["failure"]["message"]))
+            elif d.get("executions") is None:
+                out[u.key] = {m: {"status": "not_executed", "reason": d.get("not_executed", "")}
+                              for _, m, _ in u.entries}
+            else:
+                out[u.key] = d["executions"]
+    finally:
+        for h in handles.values():
+            with contextlib.suppress(Exception):
+                wa.unload_cpu_object(h)
+    return out, cpu_s
