@@ -41,6 +41,7 @@ class Reason(str, Enum):
     SURPLUS = "surplus"
     MULTIPLE_KERNELS = "multiple_kernels"
     NO_CODE = "no_code"  # an LLM reply without a code block
+    GRAD_NOT_PASSED = "grad_not_passed"  # --require-grad: the adjoint check did not pass
     # mining: why a kernel found in a user's file has no self-contained source
     IMPORT_ERROR = "import_error"
     IMPORT_TIMEOUT = "import_timeout"  # the parent gave up on a file's import (the child hung) ...

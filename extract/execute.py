@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.random  # noqa: F401  (imported here, in the zygote, not in every unit's process)
 import warp as wp
 
 from warp_synth.extract import vectors as vec
@@ -95,9 +96,15 @@ class Kernel:
         self.extent = max(2, extent)
         self.dim = (self.extent,) * arity
         self.builtins = builtins
+        self._arrays: dict[tuple[int, bool], Any] = {}
         for name, t in self.params:
-            if wp.types.is_array(t) and (type(t).__name__ != "array" or wp.types.type_is_struct(t.dtype)):
+            if wp.types.is_array(t) and type(t).__name__ != "array":
                 raise vec.UnsupportedParameter(f"parameter {name!r} ({wp.types.type_repr(t)}) is not executed yet")
+            if wp.types.is_array(t) and wp.types.type_is_struct(t.dtype):
+                for fname, ft in wa.struct_fields(t.dtype).items():
+                    if wp.types.is_array(ft) or wp.types.type_is_struct(ft):
+                        raise vec.UnsupportedParameter(f"parameter {name!r}: field {fname!r} of an array's struct "
+                                                       "is an array or a struct (not executed yet)")
 
     def shape(self, t: Any) -> tuple[int, ...]:
         return (self.extent,) * t.ndim
@@ -107,7 +114,12 @@ class Kernel:
         d = vec.Draws(seed, self.extent)
         out = []
         for _, t in self.params:
-            if wp.types.is_array(t):
+            if wp.types.is_array(t) and wp.types.type_is_struct(t.dtype):
+                arr = np.zeros(self.shape(t), dtype=t.dtype.numpy_dtype())
+                for fname, ft in self.wa.struct_fields(t.dtype).items():
+                    arr[fname] = d.elements(ft, self.shape(t))
+                out.append(arr)
+            elif wp.types.is_array(t):
                 out.append(d.elements(t.dtype, self.shape(t)))
             elif wp.types.type_is_struct(t):
                 out.append({n: (d.elements(ft.dtype, (self.extent,)) if wp.types.is_array(ft) else d.value(ft))
@@ -116,9 +128,18 @@ class Kernel:
                 out.append(d.value(t))
         return out
 
-    def _arg(self, t: Any, v: Any) -> Any:
+    def _array(self, slot: tuple[int, bool], t: Any, v: Any) -> Any:
+        """The launch's array for parameter ``slot`` (index, adjoint?), made once and refilled with ``v``."""
+        arr = self._arrays.get(slot)
+        if arr is None:
+            arr = self._arrays[slot] = wp.array(np.array(v), dtype=t.dtype, device="cpu")
+        else:
+            arr.numpy()[...] = v  # a CPU array's numpy() is a view of its memory
+        return arr
+
+    def _arg(self, i: int, t: Any, v: Any) -> Any:
         if wp.types.is_array(t):
-            return wp.array(np.array(v), dtype=t.dtype, device="cpu")
+            return self._array((i, False), t, v)
         if wp.types.type_is_struct(t):
             s = t()
             fields = self.wa.struct_fields(t)
@@ -128,25 +149,40 @@ class Kernel:
         return v
 
     def launch(self, values: list[Any], adj: list[Any] | None = None) -> list[np.ndarray | None]:
-        """Launch on ``values`` (copied); the array parameters' contents after (or their adjoints)."""
-        args = [self._arg(t, v) for (_, t), v in zip(self.params, values, strict=True)]
+        """Launch on ``values``; copies of the array parameters' contents after (or of their adjoints)."""
+        args = [self._arg(i, t, v) for i, ((_, t), v) in enumerate(zip(self.params, values, strict=True))]
         kw: dict[str, Any] = {"device": "cpu", "block_dim": self.block_dim}
         if adj is not None:
-            adj_args = [wp.array(a, dtype=t.dtype, device="cpu") if a is not None else
-                        (t() if wp.types.type_is_struct(t) else None) for (_, t), a in zip(self.params, adj, strict=True)]
+            adj_args = [self._array((i, True), t, a) if a is not None else (t() if wp.types.type_is_struct(t) else None)
+                        for i, ((_, t), a) in enumerate(zip(self.params, adj, strict=True))]
             kw.update(adj_inputs=adj_args, adjoint=True)
         if self.tiled:
             wp.launch_tiled(self.kernel, dim=self.dim, inputs=args, **kw)
         else:
             wp.launch(self.kernel, dim=self.dim, inputs=args, **kw)
         src = adj_args if adj is not None else args
-        return [a.numpy() if isinstance(a, wp.array) else None for a in src]
+        return [a.numpy().copy() if isinstance(a, wp.array) else None for a in src]
+
+    def _encode_array(self, t: Any, v: np.ndarray) -> dict[str, Any]:
+        if not wp.types.type_is_struct(t.dtype):
+            return vec.encode_array(t.dtype, v, self.shape(t))
+        fields = self.wa.struct_fields(t.dtype)
+        return {"dtype": "struct", "struct": t.dtype.cls.__name__, "shape": list(self.shape(t)),
+                "fields": {n: vec.encode_array(ft, v[n], self.shape(t)) for n, ft in fields.items()}}
+
+    def _decode_array(self, t: Any, d: dict[str, Any]) -> np.ndarray:
+        if not wp.types.type_is_struct(t.dtype):
+            return vec.decode_array(d)[1]
+        arr = np.zeros(tuple(d["shape"]), dtype=t.dtype.numpy_dtype())
+        for n, fd in d["fields"].items():
+            arr[n] = vec.decode_array(fd)[1]
+        return arr
 
     def encode_inputs(self, values: list[Any]) -> dict[str, Any]:
         out = {}
         for (name, t), v in zip(self.params, values, strict=True):
             if wp.types.is_array(t):
-                out[name] = vec.encode_array(t.dtype, v, self.shape(t))
+                out[name] = self._encode_array(t, v)
             elif wp.types.type_is_struct(t):
                 fields = self.wa.struct_fields(t)
                 out[name] = {"dtype": "struct", "struct": t.cls.__name__, "fields": {
@@ -161,7 +197,7 @@ class Kernel:
         for name, t in self.params:
             d = stored[name]
             if wp.types.is_array(t):
-                values.append(vec.decode_array(d)[1])
+                values.append(self._decode_array(t, d))
             elif wp.types.type_is_struct(t):
                 fields = self.wa.struct_fields(t)
                 values.append({n: vec.decode_array(fd)[1] if "data" in fd else vec.decode_value(fd)
@@ -171,17 +207,35 @@ class Kernel:
         return values
 
     def encode_outputs(self, arrays: list[np.ndarray | None]) -> dict[str, Any]:
-        return {name: vec.encode_array(t.dtype, a, self.shape(t))
-                for (name, t), a in zip(self.params, arrays, strict=True) if a is not None}
+        return {name: self._encode_array(t, a) for (name, t), a in zip(self.params, arrays, strict=True)
+                if a is not None}
 
     def describe(self) -> str:
-        shapes = ", ".join(f"{n} {vec.dtype_name(t.dtype)}{list(self.shape(t))}" for n, t in self.params
+        shapes = ", ".join(f"{n} {_type_name(t.dtype)}{list(self.shape(t))}" for n, t in self.params
                            if wp.types.is_array(t))
         return f"launched with dim={list(self.dim)} on arrays {shapes or '(none)'}"
 
 
+def _type_name(t: Any) -> str:
+    return t.cls.__name__ if wp.types.type_is_struct(t) else vec.dtype_name(t)
+
+
+def _eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    if a.dtype.kind == "V":  # an array of structs: bit for bit
+        return a.shape == b.shape and a.tobytes() == b.tobytes()
+    return bool(np.array_equal(a, b, equal_nan=True))
+
+
+def _floats(a: np.ndarray) -> list[np.ndarray]:
+    if a.dtype.kind == "V":
+        return [a[n] for n in a.dtype.names or () if a[n].dtype.kind == "f"]
+    return [a] if a.dtype.kind == "f" else []
+
+
 def _same(a: list[np.ndarray | None], b: list[np.ndarray | None]) -> bool:
-    return all(x is None or np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b, strict=True))
+    return all(x is None or _eq(x, y) for x, y in zip(a, b, strict=True))
 
 
 def run_kernel(k: Kernel, seed: int, mark: Callable[[str], None]) -> dict[str, Any]:
@@ -193,12 +247,12 @@ def run_kernel(k: Kernel, seed: int, mark: Callable[[str], None]) -> dict[str, A
     mark("repeat")
     if not _same(first, k.launch(x)):
         raise Failure(Reason.NONDETERMINISTIC, f"two launches on the same inputs gave different outputs ({k.describe()})")
-    changed = [i for i, (a, b) in enumerate(zip(first, before, strict=True))
-               if a is not None and not np.array_equal(a, b, equal_nan=True)]
+    changed = [i for i, (a, b) in enumerate(zip(first, before, strict=True)) if a is not None and not _eq(a, b)]
     names = [n for n, _ in k.params]
     for i in changed:
-        a = first[i]
-        if a is not None and a.dtype.kind == "f" and not np.isfinite(a).all():
+        for a in _floats(first[i]):  # type: ignore[arg-type]
+            if np.isfinite(a).all():
+                continue
             bad = int(np.argmin(np.isfinite(a).ravel()))
             raise Failure(Reason.NON_FINITE, f"the forward pass wrote {a.ravel()[bad]} into {names[i]!r} "
                           f"(flat index {bad}; inputs are finite, floats drawn from "
@@ -208,7 +262,7 @@ def run_kernel(k: Kernel, seed: int, mark: Callable[[str], None]) -> dict[str, A
     mark("second draw")
     x2 = k.draw(seed + 1)
     second = k.launch(x2)
-    if all(np.array_equal(first[i], second[i], equal_nan=True) for i in changed):
+    if all(_eq(first[i], second[i]) for i in changed):
         raise Failure(Reason.TRIVIAL, "the kernel ignores its inputs: two different input draws gave identical "
                       f"outputs in {', '.join(repr(names[i]) for i in changed)} ({k.describe()})")
     mark("adjoint")
@@ -220,7 +274,8 @@ def run_kernel(k: Kernel, seed: int, mark: Callable[[str], None]) -> dict[str, A
 def gradcheck(k: Kernel, x: list[Any], out: list[np.ndarray | None], changed: list[int], seed: int) -> dict[str, Any]:
     """The backward pass against central finite differences of ``L = sum(w * outputs)`` along
     ``DIRECTIONS`` random directions, each moving ``PERTURBED`` elements of every float input array."""
-    dtypes = {vec.scalar_type(t.dtype).__name__ for _, t in k.params if wp.types.is_array(t)}
+    dtypes = {vec.scalar_type(t.dtype).__name__ for _, t in k.params
+              if wp.types.is_array(t) and not wp.types.type_is_struct(t.dtype)}
     if "float16" in dtypes:
         return {"status": "skipped", "reason": "float16 arrays (too coarse for finite differences)"}
     blocked = sorted(k.builtins & NON_DIFFERENTIABLE)
@@ -400,7 +455,8 @@ def execute_units(wa: Any, units: list[Any], objects: dict[str, str], batch_dir:
                 continue
             if obj not in handles:
                 handles[obj] = f"wsynth_exec_{os.getpid()}_{len(handles)}"
-                wa.load_cpu_object(obj, handles[obj])
+                wa.load_cpu_object(obj, handles[obj], [m for v in units if objects.get(v.key) == obj
+                                                       for _, m, _ in v.entries])
             log_path = os.path.join(batch_dir, f"exec_{u.modname}.log")
             pid, r = _run_child(lambda send, u=u, h=handles[obj]: _unit_child(
                 wa, u, h, function_ids, builtins.get(u.key, set()), replays.get(u.key), send), log_path)

@@ -66,6 +66,8 @@ def dtype_name(t: Any) -> str:
     """The name ``D`` of a Warp value type, as stored (``getattr(wp, D)`` gives it back)."""
     if not is_composite(t):
         return scalar_type(t).__name__
+    if getattr(wp, t.__name__, None) is t:
+        return t.__name__
     for obj, name in _public_names().items():
         if wp.types.types_equal(obj, t):
             return name
@@ -199,3 +201,6 @@ def compare(stored: dict[str, Any], got: dict[str, Any]) -> list[str]:
             problems.append(f"{name}: {int((~ok).sum())} of {ok.size} values differ (first at flat index {bad}: "
                             f"{b.ravel()[bad]!r} instead of {a.ravel()[bad]!r})")
     return problems
+
+
+_public_names()  # built once, in the zygote
