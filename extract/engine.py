@@ -64,16 +64,18 @@ class ExtractOptions:
         )
 
 
-def verified_by(cuda_check: str) -> dict[str, str]:
+def verified_by(cuda_check: str, execute: bool = True) -> dict[str, str]:
     """What the compilers proved of an accepted kernel at this check level, for a record's
-    ``metadata.verified``: ``{"cpu": "clang -O0 object", "cuda": "nvrtc 13.4.92 front end, sm_75"}``
+    ``metadata.verified``: ``{"cpu": "clang -O0 debug object (array bounds checked)", "cuda": "nvrtc 13.4.92
+    front end, sm_75"}`` (``"clang -O0 object"`` without execution)
     (or ``"nvrtc 13.4 ptx, sm_75"``: Warp's own NVRTC).  Loads the compiler that will run, so a missing
     or mismatched NVRTC is a ``UserError`` (one line) here, at run start; imports Warp."""
     from warp_synth.extract import warp_adapter
 
     if cuda_check not in CUDA_CHECKS:
         raise ValueError(f"unknown cuda_check {cuda_check!r} (expected one of {', '.join(CUDA_CHECKS)})")
-    return {"cpu": warp_adapter.CPU_CHECK, "cuda": warp_adapter.cuda_check_description(cuda_check)}
+    cpu = warp_adapter.CPU_CHECK_BOUNDS if execute else warp_adapter.CPU_CHECK
+    return {"cpu": cpu, "cuda": warp_adapter.cuda_check_description(cuda_check)}
 
 
 MAX_SOURCE_BYTES = 64 * 1024  # an untrusted unit larger than this is not screened or loaded at all
@@ -94,7 +96,7 @@ class Extractor:
     def __init__(self, options: ExtractOptions | None = None) -> None:
         self.options = options or ExtractOptions()
         # what every accepted kernel was checked with; a missing or mismatched NVRTC fails here, in one line
-        self.verified = verified_by(self.options.cuda_level)
+        self.verified = verified_by(self.options.cuda_level, self.options.execute)
         if self.options.executor == "ray":
             from warp_synth.extract.executors.ray import RayWorkerPool  # optional extra: warp-synth[ray]
 

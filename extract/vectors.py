@@ -27,7 +27,8 @@ import numpy as np
 import warp as wp
 
 FLOAT_RANGE = (0.25, 1.0)
-# replay tolerance for floats, per scalar type (|got - stored| <= ATOL + RTOL * |stored|); integers are exact
+# replay tolerance for floats, per scalar type, as (RTOL, ATOL): |got - stored| <= ATOL + RTOL * |stored|;
+# integers and booleans are exact
 TOLERANCE = {"float16": (1e-3, 1e-3), "float32": (1e-5, 1e-6), "float64": (1e-12, 1e-12)}
 
 _GENERIC = re.compile(r"^(vector)\(length=(\d+),dtype=(\w+)\)$|^(matrix)\(shape=\((\d+),(\d+)\),dtype=(\w+)\)$")
@@ -199,7 +200,7 @@ def compare(stored: dict[str, Any], got: dict[str, Any]) -> list[str]:
         if not ok.all():
             bad = int(np.argmin(ok.ravel()))
             problems.append(f"{name}: {int((~ok).sum())} of {ok.size} values differ (first at flat index {bad}: "
-                            f"{b.ravel()[bad]!r} instead of {a.ravel()[bad]!r})")
+                            f"{b.ravel()[bad].item()!r} instead of {a.ravel()[bad].item()!r})")
     return problems
 
 

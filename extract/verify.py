@@ -7,6 +7,14 @@ to ``kernel.py``, imports it, runs ``wp.compile_aot_module`` for the CPU and for
 checks that the record's forward and backward text for both backends is found verbatim in the
 generated ``.cpp`` / ``.cu``.  It shares no code with the extraction engine, so it checks the
 engine rather than repeating it.
+
+``--execute`` also replays each record's stored test vectors (``execution.inputs``): the records
+go back through the extraction engine as untrusted units (screened again, each in a process of
+its own inside a sandboxed batch) with ``Unit.replay`` set, so the worker compiles the source,
+launches the kernel once on the stored inputs and returns its outputs, which
+``extract.vectors.compare`` checks against ``execution.outputs`` (integers exactly, floats within
+``vectors.TOLERANCE``).  Records whose ``execution.status`` is not ``passed`` have no vectors to
+replay and are counted as not replayable.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from warp_synth.errors import UserError
 from warp_synth.extract import sandbox
 from warp_synth.extract.executors.supervisor import ChildFolder, isolated_environment, run_child
 from warp_synth.extract.screen import screen
+from warp_synth.records import Accepted, Unit
 from warp_synth.shards import find_shards, iter_records
 
 _CHILD = r"""
@@ -104,6 +113,52 @@ def verify_records(records: list[dict[str, Any]], workers: int = 2, *, screened:
         return list(ex.map(lambda r: verify_record(r, screened=screened, required=required), records))
 
 
+def replayable(record: dict[str, Any]) -> bool:
+    """Whether a record carries test vectors to replay (``execution.status == "passed"``)."""
+    ex = record.get("execution")
+    return (isinstance(ex, dict) and ex.get("status") == "passed" and isinstance(ex.get("inputs"), dict)
+            and isinstance(ex.get("outputs"), dict))
+
+
+def _replay_result(record: dict[str, Any], outcome: Any) -> VerifyResult:
+    from warp_synth.extract import vectors  # imports Warp (types only; no kernel runs in this process)
+
+    rid = record["id"]
+    if not isinstance(outcome, Accepted):
+        first = (outcome.message.strip().splitlines() or [""])[0]
+        return VerifyResult(rid, False, f"execution: the replay was rejected ({outcome.reason}): {first}")
+    mangled = (record.get("metadata") or {}).get("mangled_name")
+    kernels = [k for k in outcome.kernels if k.mangled_name == mangled] or outcome.kernels[:1]
+    ex = kernels[0].execution if kernels else None
+    if not isinstance(ex, dict) or ex.get("status") != "replayed":
+        why = ex.get("reason", "") if isinstance(ex, dict) else "no execution result"
+        return VerifyResult(rid, False, f"execution: not replayed: {why}")
+    try:
+        problems = vectors.compare(record["execution"]["outputs"], ex.get("outputs") or {})
+    except (ValueError, TypeError, KeyError) as e:
+        return VerifyResult(rid, False, f"execution: stored outputs unreadable: {e}")
+    if problems:
+        return VerifyResult(rid, False, "execution: outputs differ: " + "; ".join(problems))
+    return VerifyResult(rid, True)
+
+
+def replay_records(records: list[dict[str, Any]], workers: int = 2, *, screened: bool = True,
+                   batch_size: int = 16) -> list[VerifyResult]:
+    """Replay the stored test vectors of ``records`` (all ``replayable``) in the sandboxed worker and
+    compare the outputs with the stored ones; one result per record, in order."""
+    from warp_synth.extract.engine import ExtractOptions, Extractor
+
+    if not records:
+        return []
+    units = [Unit(str(i), r["python_source"], trusted=not screened, replay={"inputs": r["execution"]["inputs"]})
+             for i, r in enumerate(records)]
+    options = ExtractOptions(workers=max(1, min(workers, len(units))), batch_size=batch_size, execute=True,
+                             isolate_units=True, cuda_check="frontend")
+    with Extractor(options) as ex:
+        outcomes = ex.extract(units)
+    return [_replay_result(r, o) for r, o in zip(records, outcomes, strict=True)]
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, metavar="DIR", help="dataset folder holding shard-*.jsonl files")
     p.add_argument("--sample", type=int, default=0, metavar="N",
@@ -114,9 +169,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="skip the static screen (records mined from code you trust; the sandbox still applies)")
     p.add_argument("--allow-weak-sandbox", action="store_true",
                    help="re-derive on a machine that lacks a sandbox layer (the run names the missing ones)")
+    p.add_argument("--execute", action="store_true",
+                   help="also replay each record's stored test vectors (execution.inputs) in the sandboxed "
+                        "worker and compare the outputs with execution.outputs; records not executed are "
+                        "counted as not replayable")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.sample < 0:
+        raise UserError(f"--sample must be >= 0 (0: every record), got {args.sample}")
+    if args.workers <= 0:
+        raise UserError(f"--workers must be positive, got {args.workers}")
     shards = find_shards([args.dir])
     if args.sample:  # reservoir sample: one pass, memory bounded by the sample size
         rng = random.Random(args.seed)
@@ -139,4 +202,13 @@ def run(args: argparse.Namespace) -> int:
     for r in bad:
         print(f"MISMATCH {r.id}: {r.detail}")
     print(f"verified {len(results) - len(bad)} of {len(results)} records: IR re-derived by Warp's public API")
-    return 1 if bad else 0
+    if not getattr(args, "execute", False):
+        return 1 if bad else 0
+    todo = [r for r in records if replayable(r)]
+    replays = replay_records(todo, args.workers, screened=not args.no_screen)
+    bad_replays = [r for r in replays if not r.ok]
+    for r in bad_replays:
+        print(f"MISMATCH {r.id}: {r.detail}")
+    print(f"replayed {len(replays) - len(bad_replays)} of {len(replays)} executed records: outputs match the "
+          f"stored ones; {len(records) - len(todo)} not replayable (execution.status is not 'passed')")
+    return 1 if bad or bad_replays else 0

@@ -54,6 +54,28 @@ def init_warp() -> None:
     wp.config.quiet = True
     wp.config.verbose = False
     wp.init()
+    if not hasattr(_codegen.log_debug, "notes"):
+        _codegen.log_debug = _NoteTaker(_codegen.log_debug)
+
+
+class _NoteTaker:
+    """Codegen's debug log, keeping what it says a kernel's adjoint cannot be trusted for."""
+
+    def __init__(self, log: Any) -> None:
+        self.log, self.notes = log, []
+
+    def __call__(self, msg: str, *args: Any, **kwargs: Any) -> Any:
+        if "differentiable operation" in msg:
+            self.notes.append(msg.split(" at ", 1)[0].removeprefix("Warning: "))
+        return self.log(msg, *args, **kwargs)
+
+
+def take_adjoint_notes() -> list[str]:
+    """Codegen's warnings since the last call that an adjoint may be wrong ("detected mutated variable
+    x during a dynamic for-loop in function "f": this may not be a differentiable operation")."""
+    taker = _codegen.log_debug
+    notes, taker.notes = list(dict.fromkeys(getattr(taker, "notes", []))), []
+    return notes
 
 
 @functools.cache

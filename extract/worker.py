@@ -62,10 +62,11 @@ class _Loaded:
     entries: list[tuple[str, str, dict[str, str]]]  # (kernel name, mangled name, argument types)
     module_id: str
     code: dict[str, Any] = field(default_factory=dict)  # device -> ModuleCode
+    adjoint_notes: list[str] = field(default_factory=list)  # codegen: why the adjoint may be wrong
 
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "path": self.path, "modname": self.modname, "source": self.source,
-                "entries": self.entries, "module_id": self.module_id,
+                "entries": self.entries, "module_id": self.module_id, "adjoint_notes": self.adjoint_notes,
                 "code": {d: {"prefix": c.prefix, "body": c.body, "options": c.options} for d, c in self.code.items()}}
 
     @classmethod
@@ -73,7 +74,7 @@ class _Loaded:
         code = {dev: code_type(str(c["prefix"]), str(c["body"]), dict(c["options"])) for dev, c in d["code"].items()}
         entries = [(str(n), str(m), {str(k): str(v) for k, v in a.items()}) for n, m, a in d["entries"]]
         return cls(str(d["key"]), str(d["path"]), str(d["modname"]), str(d["source"]), entries,
-                   str(d["module_id"]), code)
+                   str(d["module_id"]), code, [str(n) for n in d.get("adjoint_notes", [])])
 
 
 # what a compiler says about files it could not open: whether a host path exists, or is denied,
@@ -204,6 +205,7 @@ class Worker:
         if not kernels:
             return Rejected(key, Reason.CODEGEN, "the module defines no @wp.kernel", None)
         try:
+            self.wa.take_adjoint_notes()
             code = self.wa.module_codegen(wmod, warp_attr_names(source))  # also assigns kernel hashes
             # a struct argument's type is named by its module: ours is the worker's own name for the unit
             entries = [(name, mangled, {a: t.replace(f"{modname}.", "") for a, t in self.wa.kernel_args(obj).items()})
@@ -222,7 +224,8 @@ class Worker:
                             "Warp unrolls range(C) loops with a constant C <= 16, so nested constant-bound loops "
                             "multiply the code; use a smaller or non-constant bound", None)
         ident = wmod.get_module_identifier()  # wp_<module name>_<content hash>
-        return _Loaded(key, path, modname, source, entries, "wp_kernel_" + ident.rsplit("_", 1)[-1], code)
+        return _Loaded(key, path, modname, source, entries, "wp_kernel_" + ident.rsplit("_", 1)[-1], code,
+                       self.wa.take_adjoint_notes())
 
     # ------------------------------------------------------------------ batched compilation
     def _compile_group(self, device: str, prefix: str, units: list[_Loaded], batch_dir: str,
@@ -359,8 +362,11 @@ class Worker:
                 outcomes[key] = Rejected(key, Reason.CUDA_COMPILE, msg, line)
             compiled = [u for u in survivors if u.key not in cuda_fail]
             runs = self._execute(compiled, units, batch_dir, mark) if self.execute else {}
+            lenient = {u["key"] for u in units if u.get("lenient")}
             for u in compiled:
                 run = runs.get(u.key, {})
+                if isinstance(run, tuple) and u.key in lenient:  # a user's own kernel: recorded, not rejected
+                    run = {m: {"status": str(run[0]), "reason": _trim(run[1])} for _, m, _ in u.entries}
                 if isinstance(run, tuple):
                     outcomes[u.key] = Rejected(u.key, run[0], _trim(run[1]), None)
                 else:

@@ -232,8 +232,8 @@ class WorkerProcess:
                "max_ir_kb": self.options.max_ir_kb,
                "deadline_s": timeout, "unit_deadline_s": self.options.timeout_base,
                "isolate_units": self.options.isolate_units,
-               "units": [{"key": u.key, "source": u.source, **({"replay": u.replay} if u.replay else {})}
-                         for u in units]}
+               "units": [{"key": u.key, "source": u.source, **({"replay": u.replay} if u.replay else {}),
+                          **({"lenient": True} if u.trusted else {})} for u in units]}
         try:
             self.proc.stdin.write((json.dumps(req) + "\n").encode("utf-8"))
             self.proc.stdin.flush()
