@@ -1,13 +1,9 @@
 """Every compiled kernel runs: CPU execution with seeded test vectors, checks, and its adjoint
 against central finite differences.
 
-Runs inside the batch's sandbox (``extract.zygote``), from the batch's own bounds-checked CPU
-object (``warp_adapter.run_from_object``: no second compile).  ``execute_units`` loads each
-object once in the batch's process, then runs every unit in a child of its own (``fork``): the
-unit's Python is imported there (never in the batch's process), its kernels are launched with
-Warp's public API, and the child reports JSON over a pipe.  A child that dies (an array index
-assert, a segfault, an integer division by zero) or outlives ``EXEC_DEADLINE_S`` is a typed
-rejection of that unit alone.
+Runs inside the batch's sandbox, in a process of the unit's own (``extract.unit_runs``), from the
+batch's own bounds-checked CPU object (``warp_adapter.run_from_object``: no second compile), with
+Warp's public API (``wp.array``, ``wp.launch`` on ``"cpu"``).
 
 Per kernel (``run_kernel``): inputs drawn from the signature (``extract.vectors.Draws``, seeded
 per record), the forward launch twice (``nondeterministic`` if they differ), ``non_finite`` for
@@ -19,15 +15,7 @@ stored inputs once and return the outputs.
 from __future__ import annotations
 
 import ast
-import contextlib
 import hashlib
-import importlib.util
-import json
-import os
-import selectors
-import signal
-import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +24,6 @@ import numpy.random  # noqa: F401  (imported here, in the zygote, not in every u
 import warp as wp
 
 from warp_synth.extract import vectors as vec
-from warp_synth.extract.executors.supervisor import exit_text
 from warp_synth.reasons import Reason
 
 EXEC_DEADLINE_S = 20.0  # one unit's execution (every launch of every kernel)
@@ -338,167 +325,3 @@ def gradcheck(k: Kernel, x: list[Any], out: list[np.ndarray | None], changed: li
         passed = False
     return {"status": "passed" if passed else "failed", "max_abs_err": worst_abs, "max_rel_err": worst_rel,
             "eps": tol["eps"]}
-
-
-# ------------------------------------------------------------------ the unit's own process
-def _import_unit(wa: Any, path: str, modname: str, function_ids: dict[str, int]) -> Any:
-    if modname not in sys.modules:
-        wa.restore_function_ids(function_ids)
-        spec = importlib.util.spec_from_file_location(modname, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[modname] = module
-        spec.loader.exec_module(module)
-    return wa.get_warp_module(modname)
-
-
-def _unit_child(wa: Any, unit: Any, handle: str, function_ids: dict[str, int], builtins: set[str],
-                replay: dict[str, Any] | None, send: Callable[[str], None]) -> dict[str, Any]:
-    wp.config.enable_cpu_blocks = True  # launch the block_dim variant the records' IR is (and the object holds)
-    wmod = _import_unit(wa, unit.path, unit.modname, function_ids)
-    block_dim = wa.run_from_object(wmod, handle)
-    by_name = {name: obj for name, k in wmod.kernels.items() if k.func.__module__ == unit.modname
-               for obj, _ in wa.kernel_entry_names(k)}
-    results: dict[str, Any] = {}
-    for name, mangled, _ in unit.entries:
-        obj = by_name.get(name)
-        if obj is None or wa.kernel_is_generic(obj):
-            results[mangled] = {"status": "not_executed", "reason": "generic kernel"}
-            continue
-        try:
-            k = Kernel(wa, obj, unit.source, block_dim, builtins, unit.adjoint_notes)
-        except vec.UnsupportedParameter as e:
-            results[mangled] = {"status": "not_executed", "reason": str(e)}
-            continue
-        send("D " + k.describe())
-        if replay is not None:
-            send("P replay")
-            outputs = k.launch(k.decode_inputs(replay["inputs"]))
-            results[mangled] = {"status": "replayed", "outputs": k.encode_outputs(outputs)}
-            continue
-        results[mangled] = run_kernel(k, record_seed(unit.key), lambda phase: send(f"P {phase}"))
-    return results
-
-
-def _run_child(task: Callable[[Callable[[str], None]], dict[str, Any]], log_path: str) -> tuple[int, int]:
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        status = 70
-        try:
-            os.close(r)
-            fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
-            signal.alarm(int(EXEC_DEADLINE_S) + 2)
-
-            def send(line: str) -> None:
-                data = (line + "\n").encode("utf-8")
-                while data:
-                    data = data[os.write(w, data):]
-            try:
-                send("R " + json.dumps({"executions": task(send)}))
-            except Failure as f:
-                send("R " + json.dumps({"failure": {"reason": f.reason.value, "message": f.message}}))
-            except vec.UnsupportedParameter as e:
-                send("R " + json.dumps({"executions": None, "not_executed": str(e)}))
-            status = 0
-        except BaseException:  # a Python error launching the kernel: report it as the unit's crash
-            import traceback
-
-            with contextlib.suppress(Exception):
-                os.write(2, traceback.format_exc()[-800:].encode())
-        finally:
-            os._exit(status)
-    os.close(w)
-    return pid, r
-
-
-def _wait(pid: int, r: int, deadline: float) -> tuple[list[str], int | None, bool, float]:
-    """Lines the child sent, its exit status, whether it timed out, and the CPU seconds it used."""
-    buf = bytearray()
-    timed_out = False
-    with selectors.DefaultSelector() as sel:
-        sel.register(r, selectors.EVENT_READ)
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                timed_out = True
-                break
-            if not sel.select(left):
-                continue
-            chunk = os.read(r, 1 << 20)
-            if not chunk:
-                break
-            buf += chunk
-            if len(buf) > 64 << 20:
-                break
-    os.close(r)
-    if timed_out:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    _, status, usage = os.wait4(pid, 0)
-    return (buf.decode("utf-8", "replace").splitlines(), os.waitstatus_to_exitcode(status), timed_out,
-            usage.ru_utime + usage.ru_stime)
-
-
-def _death(lines: list[str], code: int | None, log: str) -> tuple[Reason, str]:
-    phase = next((ln[2:] for ln in reversed(lines) if ln.startswith("P ")), "setup")
-    where = next(("; " + ln[2:] for ln in reversed(lines) if ln.startswith("D ")), "")
-    m = log.find("Assertion failed: '")
-    if m >= 0:
-        expr = log[m + 19:].split("'", 1)[0]
-        if "shape" in expr or "ARRAY_MAX_DIMS" in expr or "< " in expr:
-            return Reason.OUT_OF_BOUNDS, (f"an array index is out of bounds in the {phase} launch (Warp's bounds "
-                                          f"check `{expr}` failed){where}")
-        return Reason.CRASH, f"Warp's check `{expr}` failed in the {phase} launch{where}"
-    tail = log.strip().splitlines()[-1][:300] if log.strip() else ""
-    return Reason.CRASH, (f"the kernel's process died in the {phase} launch ({exit_text(code or 0)})"
-                          + (f": {tail}" if tail and "Traceback" not in tail else f": {tail}" if tail else ""))
-
-
-def execute_units(wa: Any, units: list[Any], objects: dict[str, str], batch_dir: str, function_ids: dict[str, int],
-                  builtins: dict[str, set[str]], replays: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], float]:
-    """``{key: {mangled name: execution} | (Reason, message)}`` for compiled units (``worker._Loaded``
-    with the CPU object file that holds them in ``objects``), and the CPU seconds their processes used."""
-    handles: dict[str, str] = {}
-    out: dict[str, Any] = {}
-    cpu_s = 0.0
-    try:
-        for u in units:
-            obj = objects.get(u.key)
-            if obj is None:
-                continue
-            if obj not in handles:
-                handles[obj] = f"wsynth_exec_{os.getpid()}_{len(handles)}"
-                wa.load_cpu_object(obj, handles[obj], [m for v in units if objects.get(v.key) == obj
-                                                       for _, m, _ in v.entries])
-            log_path = os.path.join(batch_dir, f"exec_{u.modname}.log")
-            pid, r = _run_child(lambda send, u=u, h=handles[obj]: _unit_child(
-                wa, u, h, function_ids, builtins.get(u.key, set()), replays.get(u.key), send), log_path)
-            lines, code, timed_out, used = _wait(pid, r, time.monotonic() + EXEC_DEADLINE_S)
-            cpu_s += used
-            reply = next((ln[2:] for ln in lines if ln.startswith("R ")), None)
-            if timed_out:
-                out[u.key] = (Reason.TIMEOUT, f"the kernel ran longer than {EXEC_DEADLINE_S:.0f} s on inputs of at most "
-                              f"{MAX_ELEMENTS} elements (an endless loop?)")
-                continue
-            if reply is None:
-                log = ""
-                with contextlib.suppress(OSError), open(log_path, encoding="utf-8", errors="replace") as f:
-                    log = f.read(20000)
-                out[u.key] = _death(lines, code, log)
-                continue
-            d = json.loads(reply)
-            if "failure" in d:
-                out[u.key] = (Reason.parse(d["failure"]["reason"]), str(d["failure"]["message"]))
-            elif d.get("executions") is None:
-                out[u.key] = {m: {"status": "not_executed", "reason": d.get("not_executed", "")}
-                              for _, m, _ in u.entries}
-            else:
-                out[u.key] = d["executions"]
-    finally:
-        for h in handles.values():
-            with contextlib.suppress(Exception):
-                wa.unload_cpu_object(h)
-    return out, cpu_s

@@ -137,11 +137,8 @@ class Draws:
 
 
 def _flat(a: np.ndarray) -> list[Any]:
-    if a.dtype == np.bool_:
-        return [bool(v) for v in a.ravel()]
-    if a.dtype.kind in "iu":
-        return [int(v) for v in a.ravel()]
-    return [float(v) for v in a.ravel()]
+    """Python bools, ints or floats (float16 and float32 widened exactly to float)."""
+    return (a.astype(np.float64) if a.dtype.kind == "f" else a).ravel().tolist()
 
 
 def encode_array(t: Any, data: np.ndarray, shape: tuple[int, ...]) -> dict[str, Any]:
@@ -200,7 +197,7 @@ def compare(stored: dict[str, Any], got: dict[str, Any]) -> list[str]:
         if not ok.all():
             bad = int(np.argmin(ok.ravel()))
             problems.append(f"{name}: {int((~ok).sum())} of {ok.size} values differ (first at flat index {bad}: "
-                            f"{b.ravel()[bad].item()!r} instead of {a.ravel()[bad].item()!r})")
+                            f"{b.ravel()[bad]!s} instead of {a.ravel()[bad]!s})")
     return problems
 
 

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from warp_synth.extract import cpp_functions as split
-from warp_synth.extract import diagnostics, execute, zygote
+from warp_synth.extract import diagnostics, unit_runs, zygote
 from warp_synth.extract.executors.supervisor import exit_text
 from warp_synth.identity import called_warp_names, warp_attr_names
 from warp_synth.reasons import Reason
@@ -367,8 +367,8 @@ class Worker:
                 run = runs.get(u.key, {})
                 if isinstance(run, tuple) and u.key in lenient:  # a user's own kernel: recorded, not rejected
                     run = {m: {"status": str(run[0]), "reason": _trim(run[1])} for _, m, _ in u.entries}
-                if isinstance(run, tuple):
-                    outcomes[u.key] = Rejected(u.key, run[0], _trim(run[1]), None)
+                if isinstance(run, tuple):  # (reason, message[, line])
+                    outcomes[u.key] = Rejected(u.key, run[0], _trim(run[1]), run[2] if len(run) > 2 else None)
                 else:
                     outcomes[u.key] = self._accepted(u, ptx.get(u.key) if with_ptx else None, run)
         finally:
@@ -399,7 +399,7 @@ class Worker:
         t0 = time.thread_time()
         replays = {u["key"]: u["replay"] for u in units if isinstance(u.get("replay"), dict)}
         names = {u.key: called_warp_names(u.source) for u in compiled}
-        runs, children_s = execute.execute_units(self.wa, compiled, self.objects, batch_dir, self.function_ids, names,
+        runs, children_s = unit_runs.execute_units(self.wa, compiled, self.objects, batch_dir, self.function_ids, names,
                                                  replays)
         self._spent("execute", t0)
         self.seconds["execute"] += children_s

@@ -69,8 +69,9 @@ class PoolOptions:
 
 
 # CPU seconds the workers report spending, summed over workers: starting (import + init Warp),
-# importing units and running Warp's codegen, and in each compiler (failed attempts included)
-PHASES = ("startup_s", "codegen_s", "cpu_compile_s", "cuda_compile_s")
+# importing units and running Warp's codegen, in each compiler (failed attempts included), and
+# executing compiled kernels (extract.execute: the units' own processes included)
+PHASES = ("startup_s", "codegen_s", "cpu_compile_s", "cuda_compile_s", "execute_s")
 
 
 @dataclass(slots=True)
@@ -84,6 +85,7 @@ class PoolStats(Counters):
     codegen_s: float = 0.0
     cpu_compile_s: float = 0.0
     cuda_compile_s: float = 0.0
+    execute_s: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 

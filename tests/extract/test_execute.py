@@ -1,0 +1,267 @@
+"""Every compiled kernel runs on the CPU (extract.execute): typed runtime rejections, the adjoint
+check, and stored test vectors that replay with Warp's public API, on real Warp and real workers.
+
+The kernels here pass the static screen, so they go in as ordinary (untrusted) units and a runtime
+failure rejects them; a trusted unit (a user's own, mined kernel) records the failure in its
+execution instead (last test)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+
+from warp_synth.extract.engine import ExtractOptions, Extractor
+from warp_synth.extract.execute import record_seed
+from warp_synth.records import Accepted, Outcome, Rejected, Unit
+
+pytestmark = pytest.mark.timeout(600)
+
+FLOAT_IO = "a: wp.array(dtype=float), b: wp.array(dtype=float)"
+
+
+def kernel(name: str, body: str, params: str = FLOAT_IO) -> str:
+    """A one-kernel module: ``body`` (indented 4) after ``i = wp.tid()``."""
+    return f"import warp as wp\n\n@wp.kernel\ndef {name}({params}):\n    i = wp.tid()\n{textwrap.indent(body, '    ')}"
+
+
+OOB = kernel("reads_past_end", "b[i] = a[i + 1]\n")  # both arrays have the launch's size
+NAN = kernel("writes_nan", "b[i] = wp.sqrt(a[i] - 2.0)\n")  # inputs in [0.25, 1]: sqrt of a negative
+NO_WRITE = kernel("writes_nothing", "if a[i] > 5.0:\n    b[i] = a[i]\n")  # never true on [0.25, 1]
+CONSTANT = kernel("ignores_inputs", "b[i] = 1.0\n")
+DIV_ZERO = kernel("divides_by_zero", "b[i] = n[i] / (n[i] - n[i])\n",
+                  "n: wp.array(dtype=int), b: wp.array(dtype=int)")
+WRONG_ADJOINT = '''import warp as wp
+
+@wp.func
+def square(x: float) -> float:
+    return x * x
+
+@wp.func_grad(square)
+def adj_square(x: float, adj_ret: float):
+    wp.adjoint[x] += 7.0 * adj_ret  # d(x*x)/dx is 2x, not 7
+
+@wp.kernel
+def uses_wrong_adjoint(a: wp.array(dtype=float), b: wp.array(dtype=float)):
+    i = wp.tid()
+    b[i] = square(a[i])
+'''
+SMOOTH = '''import warp as wp
+
+@wp.kernel
+def smooth(a: wp.array(dtype=float), v: wp.array(dtype=wp.vec3), k: float, b: wp.array(dtype=float)):
+    i = wp.tid()
+    b[i] = wp.sin(a[i]) * k + wp.dot(v[i], v[i]) + wp.exp(a[i]) * a[i]
+'''
+
+UNITS = {"oob": OOB, "nan": NAN, "no_write": NO_WRITE, "constant": CONSTANT, "div_zero": DIV_ZERO,
+         "wrong_adjoint": WRONG_ADJOINT, "smooth": SMOOTH}
+BOUNDS = "(Warp's bounds check `i >= -arr.shape[0] && i < arr.shape[0]` failed)"
+LAUNCH = "launched with dim=[64] on arrays a float32[64], b float32[64]"
+
+
+@pytest.fixture(scope="module")
+def ex():
+    with Extractor(ExtractOptions(workers=1)) as extractor:
+        yield extractor
+
+
+@pytest.fixture(scope="module")
+def outs(ex) -> dict[str, Outcome]:
+    """Every unit above, in one batch."""
+    results = ex.extract([Unit(key, src) for key, src in UNITS.items()])
+    assert [o.key for o in results] == list(UNITS)
+    return {o.key: o for o in results}
+
+
+def rejected(out: Outcome) -> Rejected:
+    assert isinstance(out, Rejected), out
+    return out
+
+
+def execution(out: Outcome) -> dict[str, Any]:
+    assert isinstance(out, Accepted), out
+    [k] = out.kernels
+    assert k.execution is not None
+    return k.execution
+
+
+def test_out_of_bounds_read_names_the_failed_bounds_check(outs):
+    r = rejected(outs["oob"])
+    assert r.reason == "out_of_bounds"
+    assert r.message.startswith("an array index is out of bounds in the forward launch")
+    assert BOUNDS in r.message
+    # the one line that indexes with more than the thread's own index is named, and is the rejection's line
+    assert r.message.endswith(LAUNCH + "; indexing that does not use only the thread's indices: line 6: "
+                              "`b[i] = a[i + 1]`")
+    assert r.line == 6
+
+
+def test_nan_output_is_non_finite(outs):
+    r = rejected(outs["nan"])
+    assert r.reason == "non_finite"
+    assert r.message.startswith("the forward pass wrote nan into 'b' (flat index 0;")
+    assert "floats drawn from [0.25, 1.0]" in r.message and r.message.endswith(LAUNCH)
+
+
+def test_kernel_writing_nothing_is_trivial(outs):
+    r = rejected(outs["no_write"])
+    assert r.reason == "trivial"
+    assert r.message == f"the kernel writes nothing: no array changed ({LAUNCH})"
+
+
+def test_kernel_ignoring_its_inputs_is_trivial(outs):
+    r = rejected(outs["constant"])
+    assert r.reason == "trivial"
+    assert r.message == ("the kernel ignores its inputs: two different input draws gave identical outputs "
+                         f"in 'b' ({LAUNCH})")
+
+
+def test_integer_division_by_zero_is_a_crash(outs):
+    r = rejected(outs["div_zero"])
+    assert r.reason == "crash"
+    assert r.message.startswith("the kernel's process died in the forward launch")
+    assert "signal 8" in r.message  # SIGFPE
+
+
+def test_wrong_custom_adjoint_is_accepted_with_a_failed_gradcheck(outs):
+    e = execution(outs["wrong_adjoint"])
+    assert e["status"] == "passed" and e["dim"] == [64] and e["seed"] == record_seed("wrong_adjoint")
+    g = e["grad"]
+    assert g["status"] == "failed"
+    assert g["eps"] == 1e-3
+    assert g["max_abs_err"] > 1e-3 and g["max_rel_err"] > 2e-2  # beyond float32's tolerances
+    assert set(e["inputs"]) == {"a", "b"} and e["outputs"]["b"]["dtype"] == "float32"
+
+
+def test_smooth_kernel_is_accepted_with_a_passing_gradcheck(outs):
+    e = execution(outs["smooth"])
+    assert e["status"] == "passed" and e["seed"] == record_seed("smooth") and e["dim"] == [64]
+    assert e["grad"]["status"] == "passed"
+    assert e["grad"]["eps"] == 1e-3 and 0.0 <= e["grad"]["max_rel_err"] < 2e-2
+    ins, outputs = e["inputs"], e["outputs"]
+    assert list(ins) == ["a", "v", "k", "b"]
+    assert ins["a"]["dtype"] == "float32" and ins["a"]["shape"] == [64] and len(ins["a"]["data"]) == 64
+    assert ins["v"]["dtype"] == "vec3f" and ins["v"]["shape"] == [64] and len(ins["v"]["data"]) == 64 * 3
+    assert ins["k"]["dtype"] == "float32" and 0.25 <= ins["k"]["value"] <= 1.0
+    assert all(0.25 <= x <= 1.0 for x in ins["a"]["data"] + ins["v"]["data"] + ins["b"]["data"])
+    assert set(outputs) == {"a", "v", "b"}  # every array, after the launch
+    assert outputs["a"] == ins["a"] and outputs["v"] == ins["v"] and outputs["b"] != ins["b"]
+
+
+REPLAY = '''
+import importlib.util
+import json
+import sys
+
+import numpy as np
+import warp as wp
+
+source, stored = sys.argv[1], json.loads(open(sys.argv[2]).read())
+spec = importlib.util.spec_from_file_location("replayed_kernel", source)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+kernel = getattr(module, sys.argv[3])
+
+
+def scalar(t):
+    return getattr(t, "_wp_scalar_type_", t)
+
+
+def inner(t):
+    return tuple(getattr(t, "_shape_", ()))
+
+
+def rebuild(d):
+    t = getattr(wp, d["dtype"])
+    if "shape" in d:
+        data = np.array(d["data"], dtype=wp.dtype_to_numpy(scalar(t))).reshape(tuple(d["shape"]) + inner(t))
+        return wp.array(data, dtype=t, device="cpu")
+    return t(*d["value"]) if isinstance(d["value"], list) else t(d["value"])
+
+
+args = {name: rebuild(d) for name, d in stored["inputs"].items()}
+wp.launch(kernel, dim=stored["dim"], inputs=list(args.values()), device="cpu")
+worst = {}
+for name, d in stored["outputs"].items():
+    want = np.array(d["data"], dtype=np.float64)
+    got = args[name].numpy().astype(np.float64).ravel()
+    assert got.shape == want.shape, (name, got.shape, want.shape)
+    assert np.allclose(got, want, rtol=1e-5, atol=1e-6), (name, np.abs(got - want).max())
+    worst[name] = float(np.abs(got - want).max())
+print("REPLAYED " + json.dumps(worst))
+'''
+
+
+def test_stored_vectors_replay_with_warps_public_api(outs, tmp_path):
+    e = execution(outs["smooth"])
+    (tmp_path / "smooth.py").write_text(SMOOTH)
+    (tmp_path / "vectors.json").write_text(json.dumps(e))
+    (tmp_path / "replay.py").write_text(REPLAY)
+    r = subprocess.run([sys.executable, str(tmp_path / "replay.py"), str(tmp_path / "smooth.py"),
+                        str(tmp_path / "vectors.json"), "smooth"], capture_output=True, text=True, timeout=300,
+                       cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    [line] = [ln for ln in r.stdout.splitlines() if ln.startswith("REPLAYED ")]
+    worst = json.loads(line.removeprefix("REPLAYED "))
+    assert set(worst) == {"a", "v", "b"}
+    assert worst["a"] == 0.0 and worst["v"] == 0.0  # untouched inputs come back bit for bit
+
+
+def test_batch_mates_of_bad_kernels_are_accepted(ex):
+    good = kernel("fine", "b[i] = wp.cos(a[i]) * a[i]\n")
+    units = [Unit("bad_oob", OOB), Unit("good_1", good), Unit("bad_crash", DIV_ZERO), Unit("bad_nan", NAN),
+             Unit("good_2", good.replace("fine", "fine_too"))]
+    o = ex.extract(units)
+    assert [x.key for x in o] == [u.key for u in units]
+    assert [x.reason for x in o if isinstance(x, Rejected)] == ["out_of_bounds", "crash", "non_finite"]
+    for x in (o[1], o[4]):
+        e = execution(x)
+        assert e["status"] == "passed" and e["grad"]["status"] == "passed"
+
+
+def test_the_same_unit_executes_the_same_twice(ex):
+    unit = Unit("repeatable", SMOOTH, trusted=True)
+    [first] = ex.extract([unit])
+    [second] = ex.extract([unit])
+    e1, e2 = execution(first), execution(second)
+    assert e1["seed"] == e2["seed"] == record_seed("repeatable")
+    assert e1["inputs"] == e2["inputs"] and e1["outputs"] == e2["outputs"]
+    assert e1 == e2
+    # another record id draws other inputs
+    [other] = ex.extract([Unit("another", SMOOTH, trusted=True)])
+    assert execution(other)["inputs"]["a"] != e1["inputs"]["a"]
+
+
+def test_outputs_are_plain_json(outs):
+    e = execution(outs["smooth"])
+    assert json.loads(json.dumps(e)) == e
+
+
+def test_trusted_units_record_runtime_failures_instead_of_being_rejected(ex):
+    """A mined kernel need not accept our drawn inputs: its failure is its execution's status."""
+    keys = ["oob", "nan", "no_write", "div_zero", "smooth"]
+    o = ex.extract([Unit(key, UNITS[key], trusted=True) for key in keys])
+    status = {x.key: execution(x) for x in o}
+    assert {k: e["status"] for k, e in status.items()} == {
+        "oob": "out_of_bounds", "nan": "non_finite", "no_write": "trivial", "div_zero": "crash", "smooth": "passed"}
+    assert BOUNDS in status["oob"]["reason"] and status["oob"]["reason"].endswith("line 6: `b[i] = a[i + 1]`")
+    assert status["nan"]["reason"].startswith("the forward pass wrote nan into 'b'")
+    assert status["no_write"]["reason"] == f"the kernel writes nothing: no array changed ({LAUNCH})"
+    assert "signal 8" in status["div_zero"]["reason"]
+    assert set(status["oob"]) == {"status", "reason"}  # no vectors for a run that failed
+    assert status["smooth"]["grad"]["status"] == "passed"
+
+
+@pytest.mark.slow
+def test_endless_loop_is_a_timeout_and_spares_its_batch_mates(ex):
+    endless = kernel("spins", "while a[i] > 0.0:\n    b[i] = b[i] + 1.0\n")  # inputs are positive
+    o = ex.extract([Unit("endless", endless), Unit("smooth_mate", SMOOTH)])
+    r = rejected(o[0])
+    assert r.reason == "timeout"
+    assert r.message == ("the kernel ran longer than 20 s on inputs of at most 256 elements (an endless loop?)")
+    assert execution(o[1])["grad"]["status"] == "passed"
