@@ -40,7 +40,9 @@ class Unit:
 
     key: str  # caller's handle; returned unchanged in the outcome
     source: str
-    trusted: bool = False  # mined from the user's own files: skip the static screen
+    # mined from the user's own files: skip the static screen; a runtime failure is recorded in the
+    # record's execution, not a rejection (our drawn inputs need not meet the user's contract)
+    trusted: bool = False
     replay: dict[str, Any] | None = None  # stored test vectors to run instead of a fresh draw (synth verify)
 
 
