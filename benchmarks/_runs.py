@@ -30,3 +30,23 @@ def timed_synth_run(args: argparse.Namespace, out: Path, *extra: str, **run_kw: 
     wall = time.perf_counter() - t0
     cpu = _children_cpu() - cpu0
     return wall, cpu, json.loads((out / "stats.json").read_text())
+
+
+def ab_rounds(args: argparse.Namespace, prefix: str, sides: dict[str, list[str]]) -> dict[str, tuple[float, float]]:
+    """``args.repeat`` rounds of the same offline run once per side (``{label: extra flags}``; the
+    order alternates between rounds, so a machine that gets busier favours no side); prints each
+    run and returns the best (wall s, CPU s) per side."""
+    import tempfile
+
+    best = {label: (float("inf"), float("inf")) for label in sides}
+    labels = list(sides)
+    for r in range(args.repeat):
+        for label in (labels if r % 2 == 0 else labels[::-1]):
+            out = Path(tempfile.mkdtemp(prefix=prefix)) / "run"
+            wall, cpu, stats = timed_synth_run(args, out, *sides[label], stderr=subprocess.DEVNULL)
+            secs = {k: v for k, v in stats.items() if k.endswith("_s") and isinstance(v, (int, float))}
+            print(f"round {r + 1}, {label}: {args.n} pairs in {wall:.1f} s = {args.n / wall:.2f} pairs/s, "
+                  f"{1000 * cpu / args.n:.0f} CPU ms/pair; "
+                  + ", ".join(f"{k} {1000 * v / args.n:.1f} ms/pair" for k, v in sorted(secs.items())), flush=True)
+            best[label] = (min(wall, best[label][0]), min(cpu, best[label][1]))
+    return best

@@ -11,15 +11,8 @@ accepted pairs/s, CPU ms per pair, and the sandboxed side's cost as a share of t
 from __future__ import annotations
 
 import argparse
-import subprocess
-import tempfile
-from pathlib import Path
 
-from _runs import timed_synth_run
-
-
-def one_run(args: argparse.Namespace, sandboxed: bool, out: Path) -> tuple[float, float, dict]:
-    return timed_synth_run(args, out, *([] if sandboxed else ["--no-sandbox"]), stderr=subprocess.DEVNULL)
+from _runs import ab_rounds
 
 
 def main() -> None:
@@ -30,16 +23,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    best = {s: (float("inf"), float("inf")) for s in (True, False)}
-    for r in range(args.repeat):
-        for sandboxed in ((True, False) if r % 2 == 0 else (False, True)):
-            out = Path(tempfile.mkdtemp(prefix="bench-sandbox-")) / "run"
-            wall, cpu, stats = one_run(args, sandboxed, out)
-            layers = stats.get("sandbox", {}).get("mode", "?")
-            print(f"round {r + 1}, sandbox {'on ' if sandboxed else 'off'} ({layers}): {args.n} pairs in "
-                  f"{wall:.1f} s = {args.n / wall:.2f} pairs/s, {1000 * cpu / args.n:.0f} CPU ms/pair", flush=True)
-            best[sandboxed] = (min(wall, best[sandboxed][0]), min(cpu, best[sandboxed][1]))
-    (won, con), (woff, coff) = best[True], best[False]
+    best = ab_rounds(args, "bench-sandbox-", {"sandbox on": [], "sandbox off": ["--no-sandbox"]})
+    (won, con), (woff, coff) = best["sandbox on"], best["sandbox off"]
     print(f"best of {args.repeat}: sandbox on {args.n / won:.2f} pairs/s, {1000 * con / args.n:.0f} CPU ms/pair; "
           f"off {args.n / woff:.2f} pairs/s, {1000 * coff / args.n:.0f} CPU ms/pair")
     print(f"sandbox cost: {100 * (won / woff - 1):+.1f}% wall time, {100 * (con / coff - 1):+.1f}% CPU per pair")

@@ -13,6 +13,9 @@ Hashes are deterministic across processes (BLAKE2b, never Python's salted ``hash
 * ``tokens``: the 64-bit hashes of the raw code tokens, in order (the Vendi sample needs them).
 * ``builtins`` / ``dtypes`` / ``features``: ``warp_synth.usage.scan`` of the source (the one
   vocabulary, shared with the LLM's coverage guidance); builtins restricted to Warp's registry.
+* ``execution`` / ``grad``: the record's ``execution.status`` (``"absent"`` for a record written
+  before execution existed) and its adjoint result (``execution.grad.status``; ``"not_executed"``
+  unless the kernel ran and passed its checks).
 """
 
 from __future__ import annotations
@@ -59,6 +62,22 @@ class Digest:
     features: tuple[str, ...]
     py_lines: int
     ir_lines: tuple[int, int, int, int]  # cpu forward, cpu backward, cuda forward, cuda backward
+    execution: str = "absent"  # execution.status: passed, not_executed (absent: no execution object)
+    grad: str = "not_executed"  # execution.grad.status: passed, failed, not_differentiable, skipped
+
+
+GRAD_STATUSES = ("passed", "failed", "not_differentiable", "skipped", "not_executed")
+
+
+def execution_of(execution: object) -> tuple[str, str]:
+    """(status, adjoint result) of a record's ``execution`` object."""
+    if not isinstance(execution, dict):
+        return "absent", "not_executed"
+    status = execution.get("status")
+    status = status if isinstance(status, str) and status else "absent"
+    grad = execution.get("grad")
+    g = grad.get("status") if isinstance(grad, dict) else None
+    return status, g if status == "passed" and g in GRAD_STATUSES else "not_executed"
 
 
 @dataclass(slots=True)
@@ -146,6 +165,7 @@ def parse_record(line: str | bytes) -> Record | Corrupt:
 
 def digest_record(rec: Record, builtin_names: frozenset[str]) -> Digest:
     src = rec.python_source
+    status, grad = execution_of(rec.execution)
     usage = EMPTY  # what ``scan`` gives a source that does not parse
     try:
         tree = ast.parse(src)
@@ -176,6 +196,8 @@ def digest_record(rec: Record, builtin_names: frozenset[str]) -> Digest:
         features=tuple(f for f in FEATURES if f in usage.features),
         py_lines=_line_count(src),
         ir_lines=_ir_lines(rec.ir),
+        execution=status,
+        grad=grad,
     )
 
 

@@ -18,7 +18,12 @@ Definitions (``records`` = valid records of the scope, in file order):
 * ``skeleton_unique_ratio`` = distinct ``skeleton`` / records;
 * ``distinct_n[n]`` = distinct code-token n-grams / all code-token n-grams (n = 1..4);
 * ``vendi``: exp(Shannon entropy of the eigenvalues of K/s), K the cosine similarity of token
-  1-3-gram count vectors of a reservoir sample of s records.
+  1-3-gram count vectors of a reservoir sample of s records;
+* ``execution`` (and ``execution_by_category``): ``executed`` = records whose
+  ``execution.status`` is ``passed`` (the kernel ran on the CPU and passed every check),
+  ``execution_rate`` = executed / records, ``adjoint`` = records per adjoint result,
+  ``adjoint_pass_rate`` = adjoint passed / executed, ``adjoint_checked_pass_rate`` = passed /
+  (passed + failed): the pass rate among the kernels whose adjoint was actually compared.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from datasketch import MinHashLSH
 
-from warp_synth.eval.digest import HASH_STEP, MAX_N, NUM_PERM, Digest, mix64, ngram_hashes
+from warp_synth.eval.digest import GRAD_STATUSES, HASH_STEP, MAX_N, NUM_PERM, Digest, mix64, ngram_hashes
 from warp_synth.usage import DTYPE_NAMES, FEATURES, entropy_bits
 
 NEAR_THRESHOLD = 0.8
@@ -183,6 +188,8 @@ class ScopeStats:
     dtypes: Counter[str] = field(default_factory=Counter)
     features: Counter[str] = field(default_factory=Counter)
     ir_by_category: dict[str, list[int]] = field(default_factory=dict)  # [n, cpu f, cpu b, cuda f, cuda b]
+    execution: Counter[str] = field(default_factory=Counter)  # "status:<s>" and "grad:<g>" -> records
+    execution_by_category: dict[str, Counter[str]] = field(default_factory=dict)
     py_lines: array = field(default_factory=lambda: array("l"))
     ir_lines: array = field(default_factory=lambda: array("l"))  # cpu forward + backward, per record
 
@@ -218,6 +225,9 @@ class ScopeStats:
         ir[0] += 1
         for k in range(4):
             ir[k + 1] += d.ir_lines[k]
+        keys = (f"status:{d.execution}", f"grad:{d.grad}")
+        self.execution.update(keys)
+        self.execution_by_category.setdefault(d.kernel_type, Counter()).update(keys)
         self.py_lines.append(d.py_lines)
         self.ir_lines.append(d.ir_lines[0] + d.ir_lines[1])
 
@@ -246,11 +256,29 @@ class ScopeStats:
             "feature_coverage": _coverage(self.features, FEATURES),
             "categories": dict(sorted(self.categories.items(), key=lambda kv: (-kv[1], kv[0]))),
             "ir": ir_stats(self.ir_by_category),
+            "execution": execution_stats(self.execution),
+            "execution_by_category": {c: execution_stats(v) for c, v in sorted(self.execution_by_category.items())},
         }
 
 
 def _rate(num: int, den: int) -> float:
     return round(num / den, 6) if den else 0.0
+
+
+def execution_stats(counts: Counter[str]) -> dict:
+    """Execution and adjoint figures of a scope (see the module docstring)."""
+    records = sum(v for k, v in counts.items() if k.startswith("status:"))
+    executed = counts["status:passed"]
+    adjoint = {g: counts[f"grad:{g}"] for g in GRAD_STATUSES}
+    return {
+        "records": records,
+        "executed": executed,
+        "execution_rate": _rate(executed, records),
+        "statuses": {k[7:]: v for k, v in sorted(counts.items()) if k.startswith("status:")},
+        "adjoint": adjoint,
+        "adjoint_pass_rate": _rate(adjoint["passed"], executed),
+        "adjoint_checked_pass_rate": _rate(adjoint["passed"], adjoint["passed"] + adjoint["failed"]),
+    }
 
 
 def _coverage(counts: Counter[str], universe: tuple[str, ...]) -> dict:

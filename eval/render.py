@@ -31,7 +31,12 @@ SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("dtype_coverage.used", "dtypes used"),
     ("feature_coverage.used", "control-flow features used"),
     ("unparsed_sources", "sources that do not parse"),
+    ("execution.execution_rate", "execution rate (passed CPU run)"),
+    ("execution.adjoint_pass_rate", "adjoint pass rate (of executed)"),
+    ("execution.adjoint_checked_pass_rate", "adjoint pass rate (passed / passed + failed)"),
 )
+EXECUTION_HEADER = ["records", "executed", "execution rate", "adjoint passed", "failed", "not differentiable",
+                    "skipped", "not executed", "adjoint pass rate", "checked pass rate"]
 
 
 @dataclass(slots=True)
@@ -100,6 +105,8 @@ def build_sections(report: dict, plots: dict[str, str]) -> list[Section]:
             s.blocks.append(Image(plots[f"origin:{c['name']}"], f"metrics per origin, {c['name']}"))
         secs.append(s)
 
+    secs.append(_execution_section(report))
+
     s = Section("Builtins, dtypes and control-flow features")
     if "builtins" in plots:
         s.blocks.append(Image(plots["builtins"], "builtin usage"))
@@ -141,6 +148,30 @@ def build_sections(report: dict, plots: dict[str, str]) -> list[Section]:
         s.blocks.append(Image(plots["skeletons"], "skeleton cluster sizes"))
     secs.append(s)
     return secs
+
+
+def _execution_row(label: str, e: dict) -> list[object]:
+    a = e["adjoint"]
+    return [label, e["records"], e["executed"], e["execution_rate"], a["passed"], a["failed"],
+            a["not_differentiable"], a["skipped"], a["not_executed"], e["adjoint_pass_rate"],
+            e["adjoint_checked_pass_rate"]]
+
+
+def _execution_section(report: dict) -> Section:
+    s = Section("Execution and adjoints")
+    s.blocks.append(Text("executed: the kernel ran on the CPU with the record's stored test vectors and passed "
+                         "every check (execution.status 'passed'); adjoint: execution.grad.status, checked "
+                         "against central finite differences; adjoint pass rate = passed / executed, checked "
+                         "pass rate = passed / (passed + failed)."))
+    for c in report["datasets"]:
+        if "execution" not in c:
+            continue
+        s.blocks.append(Text(f"{c['name']}: per category and per origin"))
+        rows = [_execution_row(cat, e) for cat, e in c["execution_by_category"].items()]
+        rows.append(_execution_row("(all)", c["execution"]))
+        rows += [_execution_row(f"origin: {o}", r["execution"]) for o, r in c["by_origin"].items()]
+        s.blocks.append(Table(["scope", *EXECUTION_HEADER], rows))
+    return s
 
 
 def to_markdown(title: str, sections: list[Section]) -> str:

@@ -5,11 +5,20 @@ keeps work in flight for the category that needs records most, and every finishe
 work goes through one commit: count each attempt, turn accepted single-kernel outcomes into
 records (never past a category's target, never a duplicate), append and fsync them, then
 replace ``state.json`` (the source's resume cursor) and ``stats.json`` atomically.
+
+Execution (``extract.execute``): every single-kernel outcome extraction accepted or rejected
+for a runtime reason is tallied per category (``execution_by_category``: executed, passed,
+not_executed, each runtime rejection, each adjoint result); ``--require-grad`` turns an adjoint
+that did not pass into the loop's ``grad_not_passed``; the ids of kernels whose adjoint check
+failed are appended to ``adjoint_failures.jsonl`` (written records and, with ``--require-grad``,
+the ones kept out).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
 import sys
 import time
@@ -17,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
@@ -24,13 +34,17 @@ from tqdm import tqdm
 from warp_synth.counters import Counters
 from warp_synth.errors import UserError
 from warp_synth.reasons import Reason
-from warp_synth.records import CATEGORIES, Accepted, Attempt, Record, make_record, utc_now
+from warp_synth.records import CATEGORIES, Accepted, Attempt, Outcome, Record, make_record, utc_now
 from warp_synth.shards import STATE, STATS
 from warp_synth.store import Store
 from warp_synth.synth.dedup import Dedup
 from warp_synth.synth.source import Source, Work
 
 SCHEMA_VERSION = 1
+ADJOINT_FAILURES = "adjoint_failures.jsonl"  # one line per kernel whose adjoint check failed
+GRAD_STATUSES = ("passed", "failed", "not_differentiable", "skipped", "not_executed")
+# extraction's rejections of a kernel that ran (extract.execute.RUNTIME_REASONS), plus crash/timeout
+RUNTIME_REASONS = (Reason.OUT_OF_BOUNDS, Reason.NON_FINITE, Reason.NONDETERMINISTIC, Reason.TRIVIAL)
 
 
 class RunError(UserError):
@@ -45,6 +59,9 @@ class RunStats(Counters):
     per_category: dict[str, dict[str, int]] = field(default_factory=dict)
     per_operator: dict[str, dict[str, int]] = field(default_factory=dict)
     accepted_by_origin: Counter[str] = field(default_factory=Counter)
+    rejected_by_category: dict[str, dict[str, int]] = field(default_factory=dict)  # category -> reason -> n
+    execution_by_category: dict[str, dict[str, int]] = field(default_factory=dict)  # see execution_counts
+    adjoint_failures: int = 0  # lines appended to adjoint_failures.jsonl
     elapsed_s: float = 0.0
     generate_s: float = 0.0  # CPU seconds this process spent making candidates (templates, mutator, ids)
     commit_s: float = 0.0  # CPU seconds this process spent committing (records, shards, state)
@@ -55,6 +72,57 @@ class RunStats(Counters):
 
     def op(self, o: str) -> dict[str, int]:
         return self.per_operator.setdefault(o, {"tried": 0, "valid": 0})
+
+    def reject(self, c: str, why: str) -> None:
+        self.rejected[why] += 1
+        table = self.rejected_by_category.setdefault(c, {})
+        table[why] = table.get(why, 0) + 1
+
+    def executed(self, c: str, out: Outcome) -> None:
+        """Tally one outcome's execution (nothing for a kernel that never reached it)."""
+        keys = execution_counts(out)
+        if keys:
+            table = self.execution_by_category.setdefault(c, {})
+            for k in keys:
+                table[k] = table.get(k, 0) + 1
+
+
+def grad_status(execution: dict[str, Any] | None) -> str:
+    """The adjoint result of a record's ``execution`` (``not_executed`` when it did not run)."""
+    if not isinstance(execution, dict) or execution.get("status") != "passed":
+        return "not_executed"
+    grad = execution.get("grad")
+    status = grad.get("status") if isinstance(grad, dict) else None
+    return status if status in GRAD_STATUSES else "not_executed"
+
+
+def _ran_then_failed(out: Outcome) -> bool:
+    """A rejection by a runtime check, or a crash/timeout of the kernel's launch (extract.execute)."""
+    if isinstance(out, Accepted):
+        return False
+    if out.reason in RUNTIME_REASONS:
+        return True
+    return out.reason in (Reason.CRASH, Reason.TIMEOUT) and (" launch" in out.message
+                                                              or "the kernel ran longer than" in out.message)
+
+
+def execution_counts(out: Outcome) -> list[str]:
+    """The ``execution_by_category`` keys one outcome adds to: ``executed`` (the kernel ran on the
+    CPU), ``passed`` (and passed every check), a runtime rejection reason, ``not_executed`` (accepted
+    without running: ``--no-execute``, an unsupported parameter kind), ``recorded_failure`` (a trusted
+    kernel whose failed run is kept in its record), ``adjoint_<grad status>``."""
+    if isinstance(out, Accepted):
+        if len(out.kernels) != 1:
+            return []
+        ex = out.kernels[0].execution
+        grad = "adjoint_" + grad_status(ex)
+        status = ex.get("status") if isinstance(ex, dict) else None
+        if status == "passed":
+            return ["executed", "passed", grad]
+        if status in (None, "not_executed"):
+            return ["not_executed", grad]
+        return ["executed", "recorded_failure", grad]  # a trusted kernel's failed run, kept in its record
+    return ["executed", str(out.reason)] if _ran_then_failed(out) else []
 
 
 def _process_cpu() -> float:
@@ -81,7 +149,48 @@ def run_settings(args: argparse.Namespace) -> dict[str, Any]:
         out["cuda_check"] = level
     if llm is not None:
         out["model"] = llm.model
+    if not getattr(args, "execute", True):  # absent means executed (and folders from before execution)
+        out["execute"] = False
+    if getattr(args, "require_grad", False):
+        out["require_grad"] = True
     return out
+
+
+def execution_summary(st: RunStats, args: argparse.Namespace) -> dict[str, Any]:
+    """The run's execution totals (over ``execution_by_category``), for ``stats.json``."""
+    total: Counter[str] = Counter()
+    for v in st.execution_by_category.values():
+        total.update(v)
+    return {
+        "enabled": getattr(args, "execute", True),
+        "require_grad": getattr(args, "require_grad", False),
+        "executed": total["executed"],
+        "passed": total["passed"],
+        "not_executed": total["not_executed"],
+        "rejected": {r.value: total[r.value] for r in (*RUNTIME_REASONS, Reason.CRASH, Reason.TIMEOUT)
+                     if total[r.value]},
+        "adjoint": {g: total["adjoint_" + g] for g in GRAD_STATUSES},
+        "adjoint_failures_file": ADJOINT_FAILURES,
+    }
+
+
+def _logged_ids(path: Path) -> set[str]:
+    """The ids ``adjoint_failures.jsonl`` holds; a torn last line (a killed run) is cut off."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return set()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        with open(path, "r+b") as f:
+            f.truncate(end)
+    ids: set[str] = set()
+    for line in data[:end].splitlines():
+        try:
+            ids.add(str(json.loads(line)["id"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return ids
 
 
 def _with_yield(table: dict[str, dict[str, int]], num: str, den: str) -> dict[str, dict[str, Any]]:
@@ -100,6 +209,8 @@ class Runner:
         self.stats = RunStats.from_dict(self.previous)
         self.prev_engine: Counter[str] = Counter(self.previous.get("engine", {}))
         self.dedup = Dedup(self.store.ids)  # the store's own id set: what it appends, dedup sees
+        self.failures_path = args.out / ADJOINT_FAILURES
+        self.failure_ids = _logged_ids(self.failures_path)  # a resumed run never logs an id twice
         self.inflight: list[Work] = []
         self.t0 = time.monotonic()
         self.cpu0 = _process_cpu()
@@ -167,6 +278,8 @@ class Runner:
         if not (isinstance(out, Accepted) and len(out.kernels) == 1):
             return out.reason if not isinstance(out, Accepted) else Reason.MULTIPLE_KERNELS
         c = a.candidate.kernel_type
+        if getattr(self.args, "require_grad", False) and grad_status(out.kernels[0].execution) != "passed":
+            return Reason.GRAD_NOT_PASSED
         if sum(1 for r in records if r.kernel_type == c) >= self.remaining(c):
             return Reason.SURPLUS  # the category filled up inside this commit
         if self.dedup.is_written(a.record_id) or any(r.id == a.record_id for r in records):
@@ -184,6 +297,7 @@ class Runner:
         st = self.stats
         records: list[Record] = []
         verdicts: list[tuple[Attempt, str]] = []
+        failures: list[dict[str, Any]] = []
         for a in work.future.result():
             cand, out = a.candidate, a.outcome
             st.attempts += 1
@@ -195,10 +309,13 @@ class Runner:
                 for o in cand.provenance.get("operators", []):
                     st.op(o)["tried"] += 1
                     st.op(o)["valid"] += int(ok)
+                st.executed(cand.kernel_type, out)
             why = self._verdict(a, records)
             verdicts.append((a, why))
+            if why in ("", Reason.GRAD_NOT_PASSED):
+                failures += self._adjoint_failure(a, written=not why)
             if why:
-                st.rejected[why] += 1
+                st.reject(cand.kernel_type, why)
                 continue
             assert isinstance(out, Accepted)
             records.append(make_record(
@@ -208,6 +325,7 @@ class Runner:
                 verified=self.verified or None,
             ))
         written = self.store.append(records)
+        self._log_failures(failures)
         for r in records:
             st.cat(r.kernel_type)["accepted"] += 1
             st.accepted_by_origin[r.origin] += 1
@@ -216,6 +334,29 @@ class Runner:
         follow_ups = source.committed(work, verdicts, records, self.remaining)
         self._save(source)
         return follow_ups
+
+    def _adjoint_failure(self, a: Attempt, written: bool) -> list[dict[str, Any]]:
+        out = a.outcome
+        assert isinstance(out, Accepted)
+        ex = out.kernels[0].execution
+        if grad_status(ex) != "failed" or a.record_id in self.failure_ids:
+            return []
+        assert isinstance(ex, dict)
+        self.failure_ids.add(a.record_id)
+        grad = ex["grad"]
+        return [{"id": a.record_id, "kernel_name": out.kernels[0].kernel_name,
+                 "kernel_type": a.candidate.kernel_type, "origin": a.candidate.origin, "written": written,
+                 "seed": ex.get("seed"), "max_abs_err": grad.get("max_abs_err"),
+                 "max_rel_err": grad.get("max_rel_err"), "eps": grad.get("eps")}]
+
+    def _log_failures(self, lines: list[dict[str, Any]]) -> None:
+        if not lines:
+            return
+        with open(self.failures_path, "a", encoding="utf-8") as f:
+            f.writelines(json.dumps(line, sort_keys=True) + "\n" for line in lines)
+            f.flush()
+            os.fsync(f.fileno())
+        self.stats.adjoint_failures += len(lines)
 
     def _save(self, source: Source) -> None:
         self.store.write_json(STATE, source.state(self.inflight))
@@ -238,6 +379,10 @@ class Runner:
             "accepted_by_origin": dict(sorted(st.accepted_by_origin.items())),
             "per_category": _with_yield(st.per_category, "accepted", "attempts"),
             "per_operator": _with_yield(st.per_operator, "valid", "tried"),
+            "rejected_by_category": {c: dict(sorted(v.items())) for c, v in sorted(st.rejected_by_category.items())},
+            "execution_by_category": {c: dict(sorted(v.items())) for c, v in sorted(st.execution_by_category.items())},
+            "execution": execution_summary(st, self.args),
+            "adjoint_failures": st.adjoint_failures,
             "elapsed_s": round(elapsed, 2),
             "pairs_per_s": round(st.accepted / elapsed, 3) if elapsed > 0 else 0.0,
             "generate_s": round(st.generate_s, 3),

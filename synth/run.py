@@ -43,6 +43,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="how far each CUDA translation unit is compiled: 'frontend' runs NVRTC's front end only "
                         "(parse, types, template instantiation: every C++ error; no optimizer, no PTX), 'ptx' "
                         "Warp's full compile to PTX for sm_75 (default: frontend; ptx with --with-ptx)")
+    p.add_argument("--no-execute", dest="execute", action="store_false",
+                   help="compile-only pairs: do not run kernels on the CPU (records say execution.status "
+                        "'not_executed', reason '--no-execute'; the CPU object is built in release mode)")
+    p.add_argument("--require-grad", action="store_true",
+                   help="keep only kernels whose adjoint check passed (execution.grad.status 'passed'); the others "
+                        "are counted as 'grad_not_passed' and --n still means N records")
     p.add_argument("--shard-records", type=int, default=10_000, metavar="K",
                    help="records per JSONL shard (default: 10000)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S",
@@ -79,7 +85,7 @@ def _extract_options(args: argparse.Namespace) -> ExtractOptions:
     return ExtractOptions(workers=args.workers, batch_size=args.batch_size, with_ptx=args.with_ptx,
                           mem_limit_mb=args.mem_limit_mb, timeout_base=args.timeout, max_ir_kb=args.max_ir_kb,
                           executor=args.executor, ray_address=args.ray_address, sandbox=not args.no_sandbox,
-                          cuda_check=args.cuda_check,
+                          cuda_check=args.cuda_check, execute=args.execute,
                           # LLM replies are hostile: each in a process of its own; offline candidates
                           # are our own templates and mutants, and share their batch's sandbox
                           isolate_units=args.llm_config is not None)
@@ -136,6 +142,8 @@ def validate(args: argparse.Namespace) -> None:
         raise RunError("--with-ptx stores the PTX of a full CUDA compile: it needs --cuda-check ptx, not frontend")
     if args.cuda_check is None:
         args.cuda_check = "ptx" if args.with_ptx else "frontend"
+    if args.require_grad and not args.execute:
+        raise RunError("--require-grad keeps kernels whose adjoint check passed: it needs execution (drop --no-execute)")
     if args.concurrency <= 0 or args.repair_rounds < 0:
         raise RunError("--concurrency must be positive and --repair-rounds non-negative")
     if args.max_llm_calls is not None and args.max_llm_calls < 0:
@@ -157,7 +165,7 @@ def validate(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     validate(args)
     box = sandbox_in_force(args)
-    verified = verified_by(args.cuda_check)  # before the folder is touched: no usable NVRTC is one line
+    verified = verified_by(args.cuda_check, args.execute)  # before the folder is touched: no usable NVRTC is one line
     runner = Runner(args)
     runner.sandbox = box
     runner.verified = verified

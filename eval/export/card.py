@@ -45,6 +45,10 @@ _COLUMN_DOC = {
     "warp_version": "Warp version that generated the IR (from `metadata`)",
     "builtins": "Warp builtins the kernel and its helpers call (from `metadata`)",
     "metadata": "the record's whole `metadata` object as JSON text (keys vary by origin)",
+    "execution_status": "`passed` (ran on the CPU, passed every check) or `not_executed` (from `execution`)",
+    "grad_status": "adjoint check: `passed`, `failed`, `not_differentiable` or `skipped` (from `execution`)",
+    "execution": "the record's whole `execution` object as JSON text: seed, launch dim, input and output "
+                 "vectors, adjoint check (null if the record has none)",
 }
 
 
@@ -206,6 +210,20 @@ def _prose(facts: CardFacts) -> list[str]:
     out += [f"| `{name}` | {t} | {_COLUMN_DOC[name]} |" for name, t in COLUMNS]
     out += [
         "",
+        "## Execution",
+        "",
+        "A pair whose `execution_status` is `passed` was run on the CPU when it was made, from a bounds-checked "
+        "build, on seeded inputs drawn from its signature: two launches gave the same outputs, no output is NaN or "
+        "infinite, and the kernel writes something that depends on its inputs. `execution` holds those inputs "
+        "and outputs (`{\"dtype\", \"shape\", \"data\"}` per array, `data` flat in Warp's memory order, "
+        "`getattr(wp, dtype)` the Warp type), so a launch on `\"cpu\"` with `dim` replays it; `grad` is the "
+        "adjoint checked against central finite differences. Passing says nothing about other inputs, other "
+        "devices (CUDA was compiled, not run) or numerical accuracy beyond the stated tolerances.",
+        "",
+        "```python",
+        'ex = json.loads(table.column("execution")[0].as_py())  # None for a pair without one',
+        "```",
+        "",
         "## Generation settings",
         "",
         "Exported with `synth export` from the folders below (their `settings.json`; a few figures of their "
@@ -214,7 +232,8 @@ def _prose(facts: CardFacts) -> list[str]:
     ]
     for s in sources:
         stats = s.get("stats") if isinstance(s.get("stats"), dict) else {}
-        brief = {k: stats[k] for k in ("accepted", "attempts", "rejected", "elapsed_s", "pairs_per_s") if k in stats}
+        brief = {k: stats[k] for k in ("accepted", "attempts", "rejected", "execution", "elapsed_s", "pairs_per_s")
+                 if k in stats}
         out += [f"* `{s['path']}`", "", "  ```json",
                 *("  " + ln for ln in json.dumps({"settings": s.get("settings"), "stats": brief},
                                                  indent=2, sort_keys=True).splitlines()),

@@ -2,7 +2,9 @@
 
 One row per record; ``ir`` is flattened into ``ir_<device>_<pass>`` columns (``helpers`` and
 ``ptx`` are null when a record has none), ``metadata`` is kept whole as a JSON string (its keys
-vary by origin) and its stable scalars are promoted to typed columns.  Files are
+vary by origin) and its stable scalars are promoted to typed columns; so is ``execution`` (the
+kernel's CPU run: test vectors, outputs, adjoint check; null for a record without one), with
+its ``status`` and ``grad.status`` promoted to ``execution_status`` / ``grad_status``.  Files are
 ``OUT/data/<split>-NNNNN-of-MMMMM.parquet``: ``datasets`` infers the splits from those names
 (``load_dataset("parquet", data_dir=OUT)``), and the card's ``configs`` says the same for
 ``load_dataset(OUT)``.  Rows are written in batches by ``pyarrow.parquet.ParquetWriter``, so
@@ -40,6 +42,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("warp_version", "string"),
     ("builtins", "list<string>"),
     ("metadata", "string"),
+    ("execution_status", "string"),
+    ("grad_status", "string"),
+    ("execution", "string"),
 )
 # (column, device, key) of the optional IR parts: null in the column <=> key absent in ``ir``.
 _OPTIONAL_IR = (("ir_cpu_helpers", "cpu", "helpers"), ("ir_cuda_helpers", "cuda", "helpers"),
@@ -60,6 +65,15 @@ def _int_or_none(v: Any) -> int | None:
 
 def _str_or_none(v: Any) -> str | None:
     return v if isinstance(v, str) else None
+
+
+def _execution_columns(ex: Any) -> dict[str, Any]:
+    if not isinstance(ex, dict):
+        return {"execution_status": None, "grad_status": None, "execution": None}
+    grad = ex.get("grad")
+    return {"execution_status": _str_or_none(ex.get("status")),
+            "grad_status": _str_or_none(grad.get("status")) if isinstance(grad, dict) else None,
+            "execution": json.dumps(ex, ensure_ascii=False)}
 
 
 def record_to_row(rec: Record) -> dict[str, Any]:
@@ -83,6 +97,7 @@ def record_to_row(rec: Record) -> dict[str, Any]:
         "warp_version": _str_or_none(meta.get("warp_version")),
         "builtins": builtins if isinstance(builtins, list) and all(isinstance(b, str) for b in builtins) else None,
         "metadata": json.dumps(meta, ensure_ascii=False),
+        **_execution_columns(rec.execution),
     }
     for column, device, key in _OPTIONAL_IR:
         row[column] = rec.ir[device].get(key)
@@ -98,7 +113,7 @@ def row_to_record(row: dict[str, Any]) -> dict[str, Any]:
     for column, device, key in _OPTIONAL_IR:
         if row.get(column) is not None:
             ir[device][key] = row[column]
-    return {
+    out = {
         "id": row["id"],
         "kernel_name": row["kernel_name"],
         "kernel_type": row["kernel_type"],
@@ -109,6 +124,9 @@ def row_to_record(row: dict[str, Any]) -> dict[str, Any]:
         "metadata": json.loads(row["metadata"]),
         "parent_id": row["parent_id"],
     }
+    if row.get("execution") is not None:
+        out["execution"] = json.loads(row["execution"])
+    return out
 
 
 @dataclass(slots=True)

@@ -7,8 +7,8 @@ exactly the seed report's fields (``id``, ``kernel_name``, ``kernel_type``, ``py
 
 ``metadata`` starts with the seed's ``num_params``, ``num_lines``, ``module_id`` and carries the
 rest of the record's metadata; what the seed had no field for is kept there under ``origin``,
-``parent_id``, ``ir_helpers`` (when the kernel uses helpers) and ``ir_ptx`` (CUDA, when made), so
-``read_seed`` rebuilds every record exactly.
+``parent_id``, ``ir_helpers`` (when the kernel uses helpers), ``ir_ptx`` (CUDA, when made) and
+``execution`` (when the record has one), so ``read_seed`` rebuilds every record exactly.
 
 Like the seed's, ``stats.json`` sits next to the pairs, so the seed's loading snippet
 (``Path(...).glob("*.json")``) loads it too: it is the one object without an ``id``.
@@ -41,6 +41,8 @@ def seed_pair(rec: Record, device: str) -> dict[str, Any]:
     meta.update((k, v) for k, v in rec.metadata.items() if k not in meta)
     meta["origin"] = rec.origin
     meta["parent_id"] = rec.parent_id
+    if rec.execution is not None:
+        meta["execution"] = rec.execution
     ir = rec.ir[device]
     for key, meta_key in _IR_META.items():
         if key in ir:
@@ -115,8 +117,9 @@ def record_from_seed(cpu: dict[str, Any], cuda: dict[str, Any]) -> dict[str, Any
             if meta_key in pair["metadata"]:
                 ir[key] = pair["metadata"][meta_key]
         irs[device] = ir
-    meta = {k: v for k, v in cpu["metadata"].items() if k not in _EXTRA_META and k not in _IR_META.values()}
-    return {
+    meta = {k: v for k, v in cpu["metadata"].items()
+            if k not in _EXTRA_META and k not in _IR_META.values() and k != "execution"}
+    out = {
         "id": cpu["id"],
         "kernel_name": cpu["kernel_name"],
         "kernel_type": cpu["kernel_type"],
@@ -127,6 +130,9 @@ def record_from_seed(cpu: dict[str, Any], cuda: dict[str, Any]) -> dict[str, Any
         "metadata": meta,
         "parent_id": cpu["metadata"]["parent_id"],
     }
+    if "execution" in cpu["metadata"]:
+        out["execution"] = cpu["metadata"]["execution"]
+    return out
 
 
 def read_seed(root: Path) -> Iterator[dict[str, Any]]:

@@ -75,11 +75,19 @@ def _record(rid: str, cat: str, k: int, variant: int, *, rename: bool = False, p
     if not mined:
         meta["builtins"] = sorted({"tid", "sin", "atomic_add", "vec3", "length"} & set(src.replace("(", " ").split()))
         meta["seed"] = 0
-    return {
+    rec = {
         "id": rid, "kernel_name": name, "kernel_type": "mined" if mined else cat, "python_source": src,
         "ir": {"cpu": ir("cpu"), "cuda": ir("cuda")}, "origin": "mined" if mined else ("mutation" if parent else "template"),
         "generated_at": "2026-11-25T10:25:38+00:00", "metadata": meta, "parent_id": parent,
     }
+    if not mined and k % 3 == 0:  # executed (the form extract.execute writes)
+        arr = {"dtype": "float32", "shape": [2], "data": [0.25, 0.5]}
+        rec["execution"] = {"status": "passed", "seed": 7, "dim": [2], "inputs": {"a": arr, "out": arr},
+                            "outputs": {"a": arr, "out": {**arr, "data": [1.0, 1.5]}},
+                            "grad": {"status": "passed", "max_abs_err": 1e-5, "max_rel_err": 1e-4, "eps": 1e-3}}
+    elif not mined and k % 3 == 1:
+        rec["execution"] = {"status": "not_executed", "reason": "--no-execute"}
+    return rec
 
 
 def _records() -> list[dict[str, Any]]:
@@ -168,6 +176,11 @@ def test_parquet_round_trips_through_pyarrow_and_datasets(dataset, tmp_path: Pat
         assert (row["num_params"], row["num_lines"], row["module_id"], row["warp_version"], row["builtins"]) == (
             rec["metadata"]["num_params"], rec["metadata"]["num_lines"], rec["metadata"]["module_id"],
             rec["metadata"]["warp_version"], rec["metadata"].get("builtins"))
+        ex = rec.get("execution")
+        assert (row["execution_status"], row["grad_status"]) == (
+            ex["status"] if ex else None, ex["grad"]["status"] if ex and "grad" in ex else None)
+        assert (row["execution"] is None) == (ex is None)
+    assert {r["execution_status"] for r in rows} == {"passed", "not_executed", None}
 
     for ds in (datasets.load_dataset("parquet", data_dir=str(out), cache_dir=str(tmp_path / "hf")),
                datasets.load_dataset(str(out), cache_dir=str(tmp_path / "hf2"))):
@@ -202,6 +215,7 @@ def test_parquet_card_describes_the_export(dataset, tmp_path: Path) -> None:
     assert ws["generation"][1]["settings"] is None  # the second folder has no settings.json
     assert ws["export"]["split"] == "train=0.8,val=0.1,test=0.1"
     assert "## Loading" in text and 'load_dataset("parquet", data_dir=' in text
+    assert "## Execution" in text and "| `execution` | string |" in text
     assert "corrupt lines skipped: 1" in text
 
 
