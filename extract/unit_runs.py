@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import gc
 import importlib.util
 import json
 import os
@@ -94,6 +95,7 @@ def _run_child(task: Callable[[Callable[[str], None]], dict[str, Any]], log_path
         status = 70
         try:
             os.close(r)
+            gc.disable()  # a short-lived process: collecting would only copy the batch process's pages
             fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.dup2(fd, 1)
             os.dup2(fd, 2)

@@ -145,6 +145,7 @@ class LLMJobs:
         exemplars, ids = self._exemplars(category, rng)
         usage: dict[str, Any] = {"model": "", "prompt_tokens": 0, "completion_tokens": 0}
         last: Attempt | None = None
+        tried: list[Attempt] = []  # every reply extracted: the rejected rounds are counted too
 
         def candidate(code: str, rounds: int) -> Candidate:
             meta = {"model": usage["model"], "repair_rounds": rounds,
@@ -164,11 +165,12 @@ class LLMJobs:
                 except (SyntaxError, ValueError, RecursionError):
                     rid = f"unparsable-{rng.getrandbits(64):016x}"
                 last = self._extract(candidate(code, round_no), rid)
+                tried.append(last)
                 out = last.outcome
                 if isinstance(out, Accepted) or out.reason in (Reason.DUPLICATE, Reason.UNSAFE):
-                    return [last]  # hostile replies are dropped, never repaired or run
+                    return tried  # hostile replies are dropped, never repaired or run
                 if round_no == self.repair_rounds or self.stop.is_set():
-                    return [last]
+                    return tried
                 notes["repair_requests"] = round_no + 1
                 code = self._ask(repair_messages(code, out.reason, out.message, out.line, category=category), usage)
         except LLMBudgetExhausted:
@@ -176,7 +178,7 @@ class LLMJobs:
         except LLMRequestError as e:
             if last is None:
                 notes["request_failed"] = e.reason
-        return [last] if last is not None else []
+        return tried
 
     def close(self) -> None:
         self.stop.set()

@@ -105,10 +105,11 @@ class LLMSource:
         lc = self.counters
         if work.notes.get("request_failed"):
             lc.request_failures += 1
-        for attempt, why in verdicts:
+        # a job's rounds are all in its verdicts (each extraction is counted by the run); the job's own
+        # counters take its last round, the one that settled it
+        rounds_of_job = [(a, why) for a, why in verdicts if a.candidate.origin != "mutation"]
+        for attempt, why in rounds_of_job[-1:]:
             cand = attempt.candidate
-            if cand.origin == "mutation":
-                continue
             if why == Reason.NO_CODE:
                 lc.replies_without_code += 1
                 continue
