@@ -41,6 +41,9 @@ NON_DIFFERENTIABLE = frozenset({
     "atomic_min", "atomic_max", "atomic_exch", "atomic_cas", "bit_and", "bit_or", "bit_xor", "lshift", "rshift",
     "invert", "argmin", "argmax", "tile_argmin", "tile_argmax", "tile_sort",
 })
+# the grad of a kernel whose backward launch killed its process (the forward passed): the parent
+# completes the reason with how it died (e.g. Warp's bounds check on an adjoint array's shape)
+ADJOINT_DIED = "the backward launch killed its process"
 RUNTIME_REASONS = (Reason.OUT_OF_BOUNDS, Reason.NON_FINITE, Reason.NONDETERMINISTIC, Reason.TRIVIAL)
 
 
@@ -230,7 +233,8 @@ def _same(a: list[np.ndarray | None], b: list[np.ndarray | None]) -> bool:
     return all(x is None or _eq(x, y) for x, y in zip(a, b, strict=True))
 
 
-def run_kernel(k: Kernel, seed: int, mark: Callable[[str], None]) -> dict[str, Any]:
+def run_kernel(k: Kernel, seed: int, mark: Callable[[str], None],
+               partial: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Execute one kernel; its record's ``execution`` object, or ``Failure``."""
     x = k.draw(seed)
     mark("forward")
@@ -257,10 +261,13 @@ def run_kernel(k: Kernel, seed: int, mark: Callable[[str], None]) -> dict[str, A
     if all(_eq(first[i], second[i]) for i in changed):
         raise Failure(Reason.TRIVIAL, "the kernel ignores its inputs: two different input draws gave identical "
                       f"outputs in {', '.join(repr(names[i]) for i in changed)} ({k.describe()})")
+    result = {"status": "passed", "seed": seed, "dim": list(k.dim), "inputs": k.encode_inputs(x),
+              "outputs": k.encode_outputs(first), "grad": {"status": "failed", "reason": ADJOINT_DIED}}
+    if partial is not None:  # the forward passed: if the adjoint kills the process, the run stands
+        partial(result)
     mark("adjoint")
-    grad = gradcheck(k, x, first, changed, seed)
-    return {"status": "passed", "seed": seed, "dim": list(k.dim), "inputs": k.encode_inputs(x),
-            "outputs": k.encode_outputs(first), "grad": grad}
+    result["grad"] = gradcheck(k, x, first, changed, seed)
+    return result
 
 
 def gradcheck(k: Kernel, x: list[Any], out: list[np.ndarray | None], changed: list[int], seed: int) -> dict[str, Any]:

@@ -26,7 +26,15 @@ from typing import Any
 import warp as wp
 
 from warp_synth.extract import vectors as vec
-from warp_synth.extract.execute import EXEC_DEADLINE_S, MAX_ELEMENTS, Failure, Kernel, record_seed, run_kernel
+from warp_synth.extract.execute import (
+    ADJOINT_DIED,
+    EXEC_DEADLINE_S,
+    MAX_ELEMENTS,
+    Failure,
+    Kernel,
+    record_seed,
+    run_kernel,
+)
 from warp_synth.extract.executors.supervisor import exit_text
 from warp_synth.reasons import Reason
 
@@ -84,7 +92,8 @@ def _unit_child(wa: Any, unit: Any, handle: str, function_ids: dict[str, int], b
             outputs = k.launch(k.decode_inputs(replay["inputs"]))
             results[mangled] = {"status": "replayed", "outputs": k.encode_outputs(outputs)}
             continue
-        results[mangled] = run_kernel(k, record_seed(unit.key), lambda phase: send(f"P {phase}"))
+        results[mangled] = run_kernel(k, record_seed(unit.key), lambda phase: send(f"P {phase}"),
+                                      lambda r, m=mangled: send("F " + json.dumps({**results, m: r})))
     return results
 
 
@@ -151,8 +160,22 @@ def _wait(pid: int, r: int, deadline: float) -> tuple[list[str], int | None, boo
             usage.ru_utime + usage.ru_stime)
 
 
+def _phase(lines: list[str]) -> str:
+    return next((ln[2:] for ln in reversed(lines) if ln.startswith("P ")), "setup")
+
+
+def _adjoint_died(runs: dict[str, Any], unit: Any, how: str) -> dict[str, Any]:
+    """The executions of a unit whose backward launch killed its process after the forward passed."""
+    for _, mangled, _ in unit.entries:
+        run = runs.setdefault(mangled, {"status": "not_executed", "reason": "an earlier kernel of the unit "
+                                        "killed its process"})
+        if run.get("grad", {}).get("reason") == ADJOINT_DIED:
+            run["grad"] = {"status": "failed", "reason": f"{ADJOINT_DIED}: {how}"}
+    return runs
+
+
 def _death(lines: list[str], code: int | None, log: str) -> tuple[Reason, str]:
-    phase = next((ln[2:] for ln in reversed(lines) if ln.startswith("P ")), "setup")
+    phase = _phase(lines)
     where = next(("; " + ln[2:] for ln in reversed(lines) if ln.startswith("D ")), "")
     m = log.find("Assertion failed: '")
     if m >= 0:
@@ -188,6 +211,11 @@ def execute_units(wa: Any, units: list[Any], objects: dict[str, str], batch_dir:
             lines, code, timed_out, used = _wait(pid, r, time.monotonic() + EXEC_DEADLINE_S)
             cpu_s += used
             reply = next((ln[2:] for ln in lines if ln.startswith("R ")), None)
+            forward = next((ln[2:] for ln in reversed(lines) if ln.startswith("F ")), None)
+            if timed_out and forward is not None and _phase(lines) == "adjoint":
+                out[u.key] = _adjoint_died(json.loads(forward), u, f"the backward pass ran longer than "
+                                           f"{EXEC_DEADLINE_S:.0f} s")
+                continue
             if timed_out:
                 out[u.key] = (Reason.TIMEOUT, f"the kernel ran longer than {EXEC_DEADLINE_S:.0f} s on inputs of at most "
                               f"{MAX_ELEMENTS} elements (an endless loop?)")
@@ -197,6 +225,10 @@ def execute_units(wa: Any, units: list[Any], objects: dict[str, str], batch_dir:
                 with contextlib.suppress(OSError), open(log_path, encoding="utf-8", errors="replace") as f:
                     log = f.read(20000)
                 reason, message = _death(lines, code, log)
+                forward = next((ln[2:] for ln in reversed(lines) if ln.startswith("F ")), None)
+                if forward is not None and _phase(lines) == "adjoint":  # the run stands; its adjoint failed
+                    out[u.key] = _adjoint_died(json.loads(forward), u, message)
+                    continue
                 line = None
                 if reason is Reason.OUT_OF_BOUNDS:
                     suspects = index_suspects(u.source)

@@ -265,3 +265,29 @@ def test_endless_loop_is_a_timeout_and_spares_its_batch_mates(ex):
     assert r.reason == "timeout"
     assert r.message == ("the kernel ran longer than 20 s on inputs of at most 256 elements (an endless loop?)")
     assert execution(o[1])["grad"]["status"] == "passed"
+
+
+ADJOINT_SHAPE = '''import warp as wp
+
+
+@wp.kernel
+def spread(xs: wp.array(dtype=wp.float32), counts: wp.array2d(dtype=float), ys: wp.array(dtype=wp.float32)):
+    tid = wp.tid()
+    f = xs[tid]
+    acc = float(0.0)
+    for h in range(3):
+        acc = acc + f * counts[h % counts.shape[0], tid % counts.shape[1]]
+    ys[tid] = acc
+'''
+
+
+def test_a_backward_launch_that_dies_fails_the_adjoint_check_not_the_pair(ex):
+    """Warp 1.19's reverse pass of ``arr.shape`` zeroes the adjoint array's shape, so a later reverse
+    read of ``arr`` fails Warp's bounds check: the forward is in bounds, so the pair stands with its
+    vectors and the adjoint is recorded as failed, with how the backward launch died."""
+    [out] = ex.extract([Unit("shape_adjoint", ADJOINT_SHAPE)])
+    e = execution(out)
+    assert e["status"] == "passed" and set(e["inputs"]) == {"xs", "counts", "ys"} and "ys" in e["outputs"]
+    assert e["grad"]["status"] == "failed"
+    assert e["grad"]["reason"].startswith("the backward launch killed its process: an array index is out of "
+                                          "bounds in the adjoint launch")
