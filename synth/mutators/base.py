@@ -352,3 +352,31 @@ class _Rewrite(cst.CSTTransformer):
 def rewrite(module: cst.Module, edits: list[Edit]) -> cst.Module:
     """Apply several edits in one pass; each is keyed by an original node and receives its updated copy."""
     return module.visit(_Rewrite(edits))
+
+
+# builtins whose arguments the templates bring into a domain (``wp.sqrt(wp.abs(x))``, ``wp.acos(wp.clamp(x, -1.0,
+# 1.0))``, ``wp.exp(wp.clamp(x, -4.0, 4.0))``): a mutation inside them could leave it
+DOMAIN_BUILTINS = frozenset({"sqrt", "log", "log2", "log10", "asin", "acos", "pow", "exp", "sinh", "cosh",
+                             "smoothstep", "clamp", "tile_load", "tile_store", "tile_atomic_add"})
+# (clamp: bin indices are clamped into their array; tile offsets stay non-negative)
+_DIVIDES = (cst.Divide, cst.FloorDivide, cst.Modulo)
+
+
+def guarded_spans(info: ModuleInfo) -> list[tuple[int, int]]:
+    """Index spans (into ``info.nodes``) of divisors and of the arguments of ``DOMAIN_BUILTINS``: the
+    guards there (``wp.max(d, 1)``, ``wp.abs(d) + 1.0``, clamps) keep a kernel free of division by
+    zero and of NaN, so value-changing operators leave them alone."""
+    spans = []
+    for c in info.nodes:
+        node = c.node
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, _DIVIDES):
+            right = next((d for d in info.subtree(c) if d.node is node.right), None)
+            if right is not None:
+                spans.append((right.index, right.end))
+        elif isinstance(node, cst.Call) and wp_call(node) in DOMAIN_BUILTINS:
+            spans.append((c.index + 1, c.end))
+    return spans
+
+
+def in_spans(c: NodeCtx, spans: list[tuple[int, int]]) -> bool:
+    return any(s <= c.index <= e for s, e in spans)

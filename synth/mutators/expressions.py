@@ -6,7 +6,15 @@ import random
 
 import libcst as cst
 
-from warp_synth.synth.mutators.base import ModuleInfo, NodeCtx, Operator, insert_before, wp_call
+from warp_synth.synth.mutators.base import (
+    ModuleInfo,
+    NodeCtx,
+    Operator,
+    guarded_spans,
+    in_spans,
+    insert_before,
+    wp_call,
+)
 from warp_synth.synth.mutators.walk import replace
 from warp_synth.synth.mutators.wptypes import FLOATS, INTS, SCALARS, is_composite
 
@@ -45,9 +53,11 @@ class SwapArithmetic(Operator):
         return [op for op in pool if op != old]
 
     def sites(self, info: ModuleInfo) -> list[NodeCtx]:
+        spans = guarded_spans(info)
         return [
             c for c in info.nodes
-            if c.in_expr_body and isinstance(c.node, cst.BinaryOperation) and self._choices(info, c)
+            if c.in_expr_body and isinstance(c.node, cst.BinaryOperation) and not in_spans(c, spans)
+            and self._choices(info, c)
         ]
 
     def apply(self, info: ModuleInfo, site: NodeCtx, rng: random.Random) -> cst.Module | None:
@@ -69,6 +79,17 @@ _CMP = {"<": cst.LessThan, "<=": cst.LessThanEqual, ">": cst.GreaterThan, ">=": 
 _CMP_NAME = {v: k for k, v in _CMP.items()}
 
 
+def _jump_guard(c: NodeCtx) -> bool:
+    """``c`` is the test of ``if t: return`` (``continue``, ``break``): swapped, a bounds guard can skip
+    every thread or a loop every iteration."""
+    parent = c.parent
+    if not (isinstance(parent, cst.If) and parent.test is c.node and isinstance(parent.body, cst.IndentedBlock)):
+        return False
+    body = parent.body.body
+    return (len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine)
+            and isinstance(body[0].body[0], (cst.Return, cst.Continue, cst.Break)))
+
+
 class SwapComparison(Operator):
     """``x < y`` -> ``x >= y`` (any other ordering/equality operator)."""
 
@@ -79,6 +100,8 @@ class SwapComparison(Operator):
         for c in info.nodes:
             node = c.node
             if not (c.in_expr_body and isinstance(node, cst.Comparison) and len(node.comparisons) == 1):
+                continue
+            if _jump_guard(c):
                 continue
             if type(node.comparisons[0].operator) not in _CMP_NAME:
                 continue
@@ -97,6 +120,7 @@ class SwapComparison(Operator):
         return replace(info.module, node, new)
 
 
+_UNBOUNDED = frozenset({"sqrt", "log", "exp", "sinh", "cosh"})  # NaN or overflow for some finite arguments
 _FAMILIES: dict[str, list[list[str]]] = {
     "swap_math_func": [
         ["sin", "cos", "tan", "tanh", "sinh", "cosh", "exp", "sqrt", "abs", "floor", "ceil", "atan", "log"],
@@ -117,27 +141,38 @@ class _SwapBuiltin(Operator):
     def _family(self, fn: str | None) -> list[str]:
         return next((fam for fam in _FAMILIES[self.name] if fn in fam), [])
 
+    def _targets(self, old: str) -> list[str]:
+        return [f for f in self._family(old) if f != old]
+
     def _ok(self, info: ModuleInfo, c: NodeCtx) -> bool:
         return True
 
     def sites(self, info: ModuleInfo) -> list[NodeCtx]:
+        spans = guarded_spans(info)
         return [
             c for c in info.nodes
-            if c.in_expr_body and self._family(wp_call(c.node)) and self._ok(info, c)
+            if c.in_expr_body and self._targets(wp_call(c.node) or "") and not in_spans(c, spans)
+            and self._ok(info, c)
         ]
 
     def apply(self, info: ModuleInfo, site: NodeCtx, rng: random.Random) -> cst.Module | None:
         node = site.node
         assert isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
         old = node.func.attr.value
-        new = rng.choice([f for f in self._family(old) if f != old])
+        new = rng.choice(self._targets(old))
         return replace(info.module, node.func.attr, cst.Name(new))
 
 
 class SwapMathFunc(_SwapBuiltin):
-    """``wp.sin(x)`` -> ``wp.tanh(x)`` for a float scalar ``x``."""
+    """``wp.sin(x)`` -> ``wp.tanh(x)`` for a float scalar ``x``.
+
+    Only into builtins defined and finite for every finite argument: ``wp.sqrt``/``wp.log``/``wp.exp``
+    (and ``sinh``/``cosh``) are swapped away, never in (their arguments carry a domain guard)."""
 
     name = "swap_math_func"
+
+    def _targets(self, old: str) -> list[str]:
+        return [f for f in self._family(old) if f != old and f not in _UNBOUNDED]
 
     def _ok(self, info: ModuleInfo, c: NodeCtx) -> bool:
         node = c.node
@@ -147,9 +182,13 @@ class SwapMathFunc(_SwapBuiltin):
 
 
 class SwapReduction(_SwapBuiltin):
-    """``wp.min`` <-> ``wp.max``, ``wp.length`` <-> ``wp.length_sq``, ``wp.cross`` <-> ``wp.cw_mul`` ..."""
+    """``wp.min`` <-> ``wp.max``, ``wp.length`` <-> ``wp.length_sq``, ``wp.cross`` <-> ``wp.cw_mul`` ...
+    (``wp.pow`` -> ``wp.atan2`` only: ``pow`` of a negative base is NaN)."""
 
     name = "swap_reduction"
+
+    def _targets(self, old: str) -> list[str]:
+        return [f for f in super()._targets(old) if f != "pow"]
 
 
 class SwapAtomic(_SwapBuiltin):
@@ -174,11 +213,13 @@ class PerturbConstant(Operator):
     name = "perturb_constant"
 
     def sites(self, info: ModuleInfo) -> list[NodeCtx]:
+        spans = guarded_spans(info)
         return [
             c for c in info.nodes
             if c.in_expr_body
             and isinstance(c.node, (cst.Integer, cst.Float))
             and not isinstance(c.parent, (cst.Index, cst.SubscriptElement))
+            and not in_spans(c, spans)
         ]
 
     def apply(self, info: ModuleInfo, site: NodeCtx, rng: random.Random) -> cst.Module | None:
@@ -188,6 +229,8 @@ class PerturbConstant(Operator):
             new = old * rng.choice([0.5, 2.0, 1.5, 0.25, 3.0, 0.1]) if old else rng.choice([0.5, 1.0, 2.0])
             if rng.random() < 0.3:
                 new = round(rng.uniform(0.1, 10.0), rng.choice([1, 2, 3]))
+            if isinstance(site.parent, (cst.Comparison, cst.ComparisonTarget)):
+                new = round(rng.uniform(0.3, 0.9), 2)  # a threshold stays inside the data's range (both branches run)
             text = repr(round(new, 6))
             text = text if ("." in text or "e" in text) else text + ".0"
             return replace(info.module, node, cst.Float(text))
@@ -205,8 +248,11 @@ class SplitTemporary(Operator):
 
     def sites(self, info: ModuleInfo) -> list[NodeCtx]:
         out = []
+        spans = guarded_spans(info)  # a hoisted guard would lose its protection from the other operators
         for c in info.nodes:
             if not (c.in_expr_body and isinstance(c.node, (cst.BinaryOperation, cst.Call))):
+                continue
+            if in_spans(c, spans):
                 continue
             if wp_call(c.node) in ("tid", "atomic_add", "atomic_sub", "atomic_min", "atomic_max"):
                 continue

@@ -12,6 +12,8 @@ from warp_synth.synth.mutators.base import (
     Operator,
     code,
     expr,
+    guarded_spans,
+    in_spans,
     names_in,
     names_read,
     stmt,
@@ -61,10 +63,11 @@ class ExtractFunc(Operator):
 
     def sites(self, info: ModuleInfo) -> list[NodeCtx]:
         out = []
+        spans = guarded_spans(info)  # moved into a @wp.func, a guard would lose its protection
         for c in info.nodes:
             if not (c.in_expr_body and isinstance(c.node, (cst.BinaryOperation, cst.Call))):
                 continue
-            if wp_call(c.node) == "tid" or isinstance(c.parent, cst.Attribute):
+            if wp_call(c.node) == "tid" or isinstance(c.parent, cst.Attribute) or in_spans(c, spans):
                 continue
             if isinstance(c.parent, cst.For) and c.parent.iter is c.node:
                 continue  # a loop's range(...) is no value a @wp.func can return

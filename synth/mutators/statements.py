@@ -109,7 +109,8 @@ class EarlyContinue(Operator):
         assert isinstance(node, cst.For) and isinstance(node.target, cst.Name)
         assert isinstance(node.body, cst.IndentedBlock)
         v, k = node.target.value, rng.randint(2, 4)
-        cond = rng.choice([f"{v} % {k} == {rng.randrange(k)}", f"{v} == {rng.randint(0, 3)}", f"{v} < {k - 1}"])
+        # never a condition that holds for every iteration of a short loop (``k < 3`` over ``range(3)``)
+        cond = rng.choice([f"{v} % {k} == {rng.randrange(1, k)}", f"{v} == {rng.randint(1, 3)}", f"{v} % {k} != 0"])
         guard = stmt(f"if {cond}:\n    continue\n")
         body = node.body.with_changes(body=[guard, *node.body.body])
         return replace(info.module, node, node.with_changes(body=body))
@@ -289,7 +290,8 @@ class StoreToAtomic(Operator):
         if isinstance(small, cst.AugAssign):
             fn = "atomic_add" if isinstance(small.operator, cst.AddAssign) else "atomic_sub"
         elif dtype in _ATOMIC_DTYPES:
-            fn = rng.choice(["atomic_add", "atomic_max", "atomic_min"])
+            # mostly add: a min/max of values that never beat the array's leaves it unchanged
+            fn = rng.choice(["atomic_add", "atomic_add", "atomic_add", "atomic_max", "atomic_min"])
         else:
             fn = "atomic_add"
         value = small.value  # type: ignore[union-attr]

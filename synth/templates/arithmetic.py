@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warp_synth.synth.templates.base import Family, io, value_ty
+from warp_synth.synth.templates.base import Family, anchored, io, value_ty
 from warp_synth.synth.templates.kernel import KernelBuilder
 
 
@@ -42,6 +42,10 @@ def family(kb: KernelBuilder) -> Family:
         for a in arrs[: kb.rng.choice((1, len(arrs)))]:
             op = kb.rng.choice(("=", "+=", "-=", "*=") if ty.kind == "scalar" else ("=", "+=", "-="))
             e = kb.gen.expr(ty, 2)
+            if e == kb.at(a):  # ``x = x`` / ``x -= x``: no update, or always zero
+                op = "+="
+            elif op in ("=", "*="):  # the new value keeps depending on the old one
+                e = anchored(kb, ty, e, [kb.at(a)])
             ctx["inplace"].append((kb.at(a), op, e))
     else:
         res = io(kb, ty, n_in, kb.rng.choice((1, 1, 2)), ndim)
@@ -51,4 +55,5 @@ def family(kb: KernelBuilder) -> Family:
                 _, line = kb.local(ty if kb.rng.random() < 0.8 else ty.scalar(), depth=2)
                 ctx["temps"].append(line)
         ctx["stores"] = [(kb.at(o), kb.gen.expr(ty, kb.rng.choice((2, 3)))) for o in res.outs]
+        ctx["stores"][0] = (ctx["stores"][0][0], anchored(kb, ty, ctx["stores"][0][1], [x for _, x in res.ins]))
     return variant, ctx, {"dtype": dtype, "type": ty.name, "ndim": ndim}

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from warp_synth.synth.templates.base import ATOMIC_OPS, TILE_FNS, Family, io, tile_setup
+from warp_synth.synth.templates.base import ATOMIC_OPS, TILE_FNS, Family, anchored, io, tile_setup
 from warp_synth.synth.templates.kernel import KernelBuilder
 from warp_synth.synth.templates.types import I32, scalar, vec
+
+_UNDO = {"add": "sub", "sub": "add"}
 
 
 def family(kb: KernelBuilder) -> Family:
@@ -49,23 +51,33 @@ def family(kb: KernelBuilder) -> Family:
     target = kb.array(I32 if variant == "histogram" else ty, 1)
     if kb.rng.random() < 0.25:
         kb.func(ty, [ty], depth=2)
-    val, line = kb.local(ty, depth=2)
+    val, line = kb.local(ty, anchored(kb, ty, kb.gen.expr(ty, 2), [x for _, x in res.ins]))
     ctx["temps"].append(line)
-    if kb.rng.random() < 0.35:
-        ctx["cond"] = kb.gen.cond(1, dtype if ty.kind == "scalar" else None)
+    if kb.rng.random() < 0.35 and res.ins:
+        # a guard on one input against a threshold inside the inputs' range: some threads update, some
+        # do not (a guard comparing derived values is often constant: it would skip every update)
+        x = kb.rng.choice([x for _, x in res.ins])
+        x = x if ty.kind == "scalar" else f"{x}[{kb.rng.randrange(ty.n)}]"
+        if dtype.startswith("float"):
+            ctx["cond"] = f"{x} {kb.rng.choice(('<', '>', '<=', '>='))} {kb.gen.threshold(scalar(dtype))}"
+        else:  # integer inputs are spread over [0, extent): split them by parity
+            two, zero = kb.gen.typed(scalar(dtype), "2"), kb.gen.typed(scalar(dtype), "0")
+            ctx["cond"] = f"{x} % {two} {kb.rng.choice(('==', '!='))} {zero}"
     ops = ATOMIC_OPS[dtype]
     i0 = kb.idx[0]
     if variant == "histogram":
-        nb = kb.const(I32, str(kb.rng.choice((8, 16, 32, 64, 256))))
+        # the bin count is the histogram's length: a bin computed from data always lands inside it
+        nb = f"{target}.shape[0]" if kb.rng.random() < 0.6 else kb.const(I32, str(kb.rng.choice((4, 2, 3))))
         b = kb.names.local()
         x = val
         if ty.is_float:
-            scale = kb.gen.lit(ty)
+            scale = kb.gen.typed(ty, kb.rng.choice(("4.0", "8.0", "10.0", "16.0", "32.0")))
             conv = "int" if kb.rng.random() < 0.5 else "wp.int32"
             ctx["temps"].append(f"{b} = wp.clamp({conv}({x} * {scale}), 0, {nb} - 1)")
         else:
             xi = x if dtype == "int32" else f"wp.int32({x})"
-            ctx["temps"].append(f"{b} = {kb.rng.choice(('wp.abs({x}) % {nb}', '({x} & ({nb} - 1))'))}".format(x=xi, nb=nb))
+            ctx["temps"].append(f"{b} = {kb.rng.choice(('wp.abs({x}) % {nb}', 'wp.clamp({x}, 0, {nb} - 1)'))}"
+                                .format(x=xi, nb=nb))
         kb.gen.used += ["clamp"]
         if kb.rng.random() < 0.5:
             ctx["ops"].append(f"wp.atomic_add({target}, {b}, 1)")
@@ -86,13 +98,27 @@ def family(kb: KernelBuilder) -> Family:
         if variant == "scatter":
             slot = f"{idx_arr}[{i0}]"
         else:
-            slot = kb.rng.choice(("0", f"{i0} % 8", i0, f"{kb.idx[-1]} % 4"))
+            slot = kb.rng.choice(("0", "size", i0, f"{kb.idx[-1]} % 4"))
+            if slot == "size":  # the extent is read once, up front (see nested: Warp's adjoint of .shape)
+                size = kb.names._fresh("size")
+                ctx["loads"].insert(0, f"{size} = {target}.shape[0]")
+                slot = f"{i0} % {size}"
+        done: list[tuple[str, str]] = []  # (op, value) already applied: no op undoes an earlier one
         for _ in range(kb.rng.choice((1, 1, 2))):
             e = val if kb.rng.random() < 0.6 else kb.gen.expr(ty, 1)
             if variant == "inplace":
-                ctx["ops"].append(f"{target}[{slot}] {kb.rng.choice(('+=', '-='))} {e}")
+                aug = kb.rng.choice(("+=", "-="))
+                aug = next((o for o, v in done if v == e), aug)
+                done.append((aug, e))
+                ctx["ops"].append(f"{target}[{slot}] {aug} {e}")
             else:
-                op = kb.rng.choice(ops)
+                # min/max leave a slot alone when no value beats it: mostly accumulate
+                op = kb.rng.choices(ops, weights=[4 if o in ("add", "sub") else 1 for o in ops])[0]
+                if (_UNDO.get(op), e) in done:
+                    op = _UNDO[op]
+                if op in ("min", "max") and ty.kind == "scalar" and res.ins:  # the min/max of the inputs
+                    e = kb.rng.choice([x for _, x in res.ins])
+                done.append((op, e))
                 kb.gen.used.append(f"atomic_{op}")
                 if kb.rng.random() < 0.3:
                     old = kb.names.local()

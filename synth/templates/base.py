@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from warp_synth.synth.templates.exprgen import paren
 from warp_synth.synth.templates.kernel import KernelBuilder
 from warp_synth.synth.templates.types import I32, Ty, mat, scalar
 
@@ -26,7 +27,7 @@ ATOMIC_OPS = {
     "int32": ("add", "sub", "min", "max"),
     "int64": ("add", "sub", "min", "max"),
 }
-TILE_FNS = ("sin", "cos", "exp", "sqrt", "abs", "tanh", "floor", "log")
+TILE_FNS = ("sin", "cos", "exp", "sqrt", "abs", "tanh", "log")  # no floor: 0 on every input in [0.25, 1)
 
 
 @dataclass(slots=True)
@@ -66,5 +67,20 @@ def io(kb: KernelBuilder, ty: Ty, n_in: int, n_out: int, ndim: int, *, out_ty: T
 
 
 def tile_setup(kb: KernelBuilder, dtype: str) -> tuple[str, str, str]:
-    tile = kb.const(I32, str(kb.rng.choice((8, 16, 32, 64, 128))))
+    # no wider than a row of the launch's arrays: a tile reaching past the row is zero-padded (its min is 0)
+    tile = kb.const(I32, str(kb.rng.choice((8, 16, 16))))
     return tile, *kb.tid(2)
+
+
+def anchored(kb: KernelBuilder, ty: Ty, e: str, deps: list[str]) -> str:
+    """``e`` combined with an input value ``deps`` holds (all of type ``ty``) unless it is one: a stored
+    result then always depends on the kernel's inputs (constant folds, saturating casts and branches
+    that never run would otherwise leave it input-independent)."""
+    if not deps or e.lstrip("(-").rstrip(")") in deps or ty.kind == "bool":  # x, -x, (-x)
+        return e
+    plain = [d for d in deps if f"-{d}" not in e and f"- {d}" not in e]  # e + x must not cancel a -x in e
+    x = kb.rng.choice(plain or deps)
+    if ty.kind in ("quat", "transform"):
+        return f"{x} * {paren(e)}"
+    form = kb.rng.choice(("{e} + {x}", "{x} + {e}", "{e} + {x}"))  # no ``x - e``: e may be x
+    return form.format(e=paren(e), x=x)

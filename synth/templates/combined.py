@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warp_synth.synth.templates.base import ATOMIC_OPS, Family, io, tile_setup, value_ty
+from warp_synth.synth.templates.base import ATOMIC_OPS, Family, anchored, io, tile_setup, value_ty
 from warp_synth.synth.templates.exprgen import ExprGen
 from warp_synth.synth.templates.kernel import KernelBuilder
 from warp_synth.synth.templates.types import I32, scalar, vec
@@ -77,18 +77,22 @@ def family(kb: KernelBuilder) -> Family:
             body.append(f"{d} = wp.sample_unit_sphere_surface({st})")
             kb.scope.add(d, ty)
         kb.gen.used += ["rand_init", "randf"]
+    kb.in_loop = True
     body += kb.updates(targets, kb.rng.randint(1, 3))
     if kb.rng.random() < 0.4:
         body = [*body[:1], *kb.if_chain(targets, 1, final_else=kb.rng.random() < 0.5, body_len=(1, 1)), *body[1:]]
+    kb.in_loop = False
+    deps = [x for _, x in res.ins]
     ctx["body"] = body
     out = res.outs[0]
     if variant in ("reduce_branch", "particles") and ty.kind in ("scalar", "vec") and dtype != "float16":
         total = kb.array(ty, 1)
         ctx["cond"] = kb.gen.cond(1, dtype if ty.kind == "scalar" else None)
-        op = kb.rng.choice(ATOMIC_OPS[dtype])
-        ctx["then_body"] = [f"wp.atomic_{op}({total}, 0, {acc})"]
+        ops = ATOMIC_OPS[dtype]
+        op = kb.rng.choices(ops, weights=[3 if o in ("add", "sub") else 1 for o in ops])[0]
+        ctx["then_body"] = [f"wp.atomic_{op}({total}, 0, {anchored(kb, ty, acc, deps)})"]
         kb.gen.used.append(f"atomic_{op}")
-        ctx["else_body"] = [f"{kb.at(out)} = {acc}"]
+        ctx["else_body"] = [f"{kb.at(out)} = {anchored(kb, ty, acc, deps)}"]
     else:
-        ctx["post"] = [f"{kb.at(out)} = {kb.gen.expr(ty, 1) if kb.rng.random() < 0.4 else acc}"]
+        ctx["post"] = [f"{kb.at(out)} = {anchored(kb, ty, kb.gen.expr(ty, 1) if kb.rng.random() < 0.4 else acc, deps)}"]
     return variant, ctx, {"dtype": dtype, "type": ty.name}

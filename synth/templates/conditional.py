@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warp_synth.synth.templates.base import Family, io, value_ty
+from warp_synth.synth.templates.base import Family, anchored, io, value_ty
 from warp_synth.synth.templates.kernel import KernelBuilder
 from warp_synth.synth.templates.types import I32, scalar
 
@@ -34,8 +34,10 @@ def family(kb: KernelBuilder) -> Family:
     ctx["loads"] = res.loads
     if variant == "guard":
         guard = f"{kb.idx[0]} >= {n}"
-        if kb.rng.random() < 0.4:
-            guard = f"{guard} or {kb.gen.cond(1, dtype)}"
+        if kb.rng.random() < 0.4 and ty.kind == "scalar":  # also skip the (rare) saturated inputs
+            x = kb.rng.choice([x for _, x in res.ins])
+            guard = (f"{guard} or {x} > {kb.gen.typed(ty, kb.rng.choice(('0.9', '0.95')))}" if ty.is_float
+                     else f"{guard} or {x} < {kb.gen.typed(ty, '1')}")
         ctx["guard"] = guard
     if variant == "flag" and ctx["flag"] is None:
         iv = kb.scalar_param(I32, kb.names._fresh(kb.rng.choice(("mode", "sel", "op", "kind"))))
@@ -51,6 +53,7 @@ def family(kb: KernelBuilder) -> Family:
         if kb.rng.random() < 0.5:
             ctx["extra"] = kb.updates([(ctx["result"], ty)], kb.rng.randint(1, 2))
         ctx["stores"] = [(kb.at(o), kb.gen.expr(ty, 1)) for o in res.outs]
+        ctx["stores"][0] = (ctx["stores"][0][0], anchored(kb, ty, ctx["stores"][0][1], [x for _, x in res.ins]))
         return variant, ctx, {"dtype": dtype, "type": ty.name, "ndim": ndim}
     targets = [(acc, ty)]
     ctx["pre"] = [line]
@@ -68,5 +71,6 @@ def family(kb: KernelBuilder) -> Family:
         ctx["then_body"] = kb.updates(targets, kb.rng.randint(1, 3))
         if variant != "if_only":
             ctx["else_body"] = kb.updates(targets, kb.rng.randint(1, 3))
-    ctx["stores"] = [(kb.at(o), kb.gen.expr(ty, 1) if k else acc) for k, o in enumerate(res.outs)]
+    ctx["stores"] = [(kb.at(o), kb.gen.expr(ty, 1) if k else anchored(kb, ty, acc, [x for _, x in res.ins]))
+                     for k, o in enumerate(res.outs)]
     return variant, ctx, {"dtype": dtype, "type": ty.name, "ndim": ndim}

@@ -2,7 +2,10 @@
 
 Templates give a kernel its structure; this module owns ``ExprGen``, which fills it with
 expressions that are type-correct under Warp 1.19's rules: operands of a binary operator share
-one dtype, float-only builtins never see integers, vector builtins only see lengths they accept.
+one dtype, float-only builtins never see integers, vector builtins only see lengths they accept.  Expressions
+also run cleanly on any finite input: divisors cannot be zero (``divisor``), ``sqrt``/``log``/``acos``
+/``pow`` arguments are brought into their domain and ``exp``/``sinh``/``cosh`` ones away from overflow
+(``safe_arg``), and comparisons against a literal use one inside the inputs' range (``threshold``).
 It also owns the builtin tables it draws from (``UNARY_FLOAT``, ``ARITH_UNARY_FLOAT``) and
 ``paren``, the parenthesisation rule for composing expression text. The types it works over
 (``Ty``, ``Scope``, ``FuncSig``, literals) come from ``warp_synth.synth.templates.types``.
@@ -14,6 +17,7 @@ lists (never sets or dict views of unordered data), so output is a function of t
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Sequence
 
 from warp_synth.synth.templates.types import BOOL, Scope, Ty, literal, mat, scalar, vec
@@ -41,6 +45,8 @@ def paren(e: str) -> str:
         return f"({e})"
     return e
 
+
+_NONZERO_LITERAL = re.compile(r"^(?!0(\.0*)?$)[0-9][0-9.e+-]*$")
 
 Production = Callable[[Ty, int], "str | None"]
 
@@ -151,9 +157,15 @@ class ExprGen:
         names = self.scope.of(s)
         left = self.rng.choice(names) if names and self.rng.random() < 0.6 else self.expr(s, max(depth - 1, 0))
         right = self.leaf(s)
-        if right == left:
-            right = self.lit(s)
+        if right == left or right not in names:
+            right = self.threshold(s)
         return f"{paren(left)} {op} {paren(right)}"
+
+    def threshold(self, ty: Ty) -> str:
+        """A literal inside the range of typical values (inputs and indices), so both branches run."""
+        if ty.is_float:
+            return self.typed(ty, self.rng.choice(("0.5", "0.75", "0.3", "0.6", "0.4", "0.9")))  # not the ends
+        return self.typed(ty, str(self.rng.choice((1, 2, 3, 4, 2))))
 
     def _pick_scalar_dtype(self) -> str:
         dts = [t.dtype for _, t in self.scope.vars if t.kind == "scalar"]
@@ -171,7 +183,7 @@ class ExprGen:
         if self.has("interp") and ty.is_float:
             p += [(0.8, self._interp)]
         if self.has("where"):
-            p += [(0.6, lambda t, d: self._wp("where", self.cond(1), self.expr(t, d - 1), self.expr(t, d - 1)))]
+            p += [(0.6, lambda t, d: self._wp("where", self.cond(1), *self.two(t, d - 1)))]
         if self.has("cast"):
             p += [(0.6, self._cast)]
         if self.has("bits") and not ty.is_float:
@@ -184,13 +196,49 @@ class ExprGen:
             p += [(1.5, self._call)]
         return p
 
+    def two(self, ty: Ty, depth: int) -> tuple[str, str]:
+        """Two operands, distinct where possible (``wp.min(x, x)`` and ``x - x`` fold to constants)."""
+        a, b = self.expr(ty, depth), self.expr(ty, depth)
+        for _ in range(2):
+            if a != b:
+                break
+            b = self.expr(ty, depth)
+        return a, b
+
     def _binop(self, ty: Ty, depth: int) -> str:
         ops = ["+", "-", "*", "/"] if ty.is_float else ["+", "-", "*", "//", "%", "+", "-"]
         op = self.rng.choice(ops)
-        a, b = self.expr(ty, depth - 1), self.expr(ty, depth - 1)
-        if a == b:
-            b = self.expr(ty, depth - 1)
+        a, b = self.two(ty, depth - 1)
+        if op in ("/", "//", "%"):
+            b = self.divisor(ty, b)
         return f"{paren(a)} {op} {paren(b)}"
+
+    def typed(self, ty: Ty, text: str) -> str:
+        """A literal ``text`` of scalar type ``ty`` (bare for float32/int32)."""
+        return text if ty.dtype in ("float32", "int32") else f"wp.{ty.dtype}({text})"
+
+    def divisor(self, ty: Ty, e: str) -> str:
+        """``e`` made a divisor that cannot be zero: a nonzero literal stays, anything else is guarded
+        (``wp.abs(e) + 1`` for floats, ``wp.max(e, 1)`` or a positive literal for integers)."""
+        if ty.is_float:
+            if _NONZERO_LITERAL.match(e.removeprefix(f"wp.{ty.dtype}(").rstrip(")")):
+                return e
+            return f"{self._wp('abs', e)} + {self.typed(ty, self.rng.choice(('1.0', '0.5', '1.0')))}"
+        if self.rng.random() < 0.4:
+            return self.typed(ty, str(self.rng.choice((2, 3, 4, 5, 7, 8, 16))))
+        return self._wp("max", e, self.typed(ty, "1"))
+
+    def safe_arg(self, fn: str, ty: Ty, e: str) -> str:
+        """The argument of float builtin ``fn`` brought into its domain (and away from overflow)."""
+        if fn in ("sqrt", "log", "log2", "log10"):
+            e = self._wp("abs", e)
+            return e if fn == "sqrt" else f"{e} + {self.typed(ty, self.rng.choice(('1.0', '1e-3', '0.5')))}"
+        if fn in ("asin", "acos"):
+            return self._wp("clamp", e, self.typed(ty, "-1.0"), self.typed(ty, "1.0"))
+        if fn in ("exp", "sinh", "cosh"):
+            lim = self.rng.choice(("2.0", "4.0"))
+            return self._wp("clamp", e, self.typed(ty, f"-{lim}"), self.typed(ty, lim))
+        return e
 
     def _bitop(self, ty: Ty, depth: int) -> str:
         if self.rng.random() < 0.15:
@@ -200,16 +248,19 @@ class ExprGen:
         return f"{paren(self.expr(ty, depth - 1))} {op} {paren(b)}"
 
     def _unary_math(self, ty: Ty, depth: int) -> str:
-        return self._wp(self.rng.choice(UNARY_FLOAT), self.expr(ty, depth - 1))
+        fn = self.rng.choice(UNARY_FLOAT)
+        return self._wp(fn, self.safe_arg(fn, ty, self.expr(ty, depth - 1)))
 
     def _binary_math(self, ty: Ty, depth: int) -> str:
-        fn = self.rng.choice(("pow", "atan2"))
-        return self._wp(fn, self.expr(ty, depth - 1), self.expr(ty, depth - 1))
+        if self.rng.random() < 0.5:
+            return self._wp("atan2", self.expr(ty, depth - 1), self.expr(ty, depth - 1))
+        base = self._wp("abs", self.expr(ty, depth - 1))
+        return self._wp("pow", base, self.typed(ty, self.rng.choice(("0.5", "1.5", "2.0", "3.0", "0.25"))))
 
     def _minmax(self, ty: Ty, depth: int) -> str:
         r = self.rng.random()
         if r < 0.5:
-            return self._wp(self.rng.choice(("min", "max")), self.expr(ty, depth - 1), self.expr(ty, depth - 1))
+            return self._wp(self.rng.choice(("min", "max")), *self.two(ty, depth - 1))
         if r < 0.75:
             return self._wp("clamp", self.expr(ty, depth - 1), self.leaf(ty), self.leaf(ty))
         fns = ARITH_UNARY_FLOAT if ty.is_float else ("abs", "sign")
@@ -217,7 +268,10 @@ class ExprGen:
 
     def _interp(self, ty: Ty, depth: int) -> str:
         fn = self.rng.choice(("lerp", "smoothstep", "lerp"))
-        return self._wp(fn, self.expr(ty, depth - 1), self.expr(ty, depth - 1), self.leaf(ty))
+        a, b = self.expr(ty, depth - 1), self.expr(ty, depth - 1)
+        if fn == "smoothstep":  # its edges must differ (it divides by their difference)
+            a, b = self.typed(ty, "0.0"), self.typed(ty, self.rng.choice(("1.0", "0.5", "2.0")))
+        return self._wp(fn, a, b, self.leaf(ty))
 
     def _cast(self, ty: Ty, depth: int) -> str | None:
         others = [t for _, t in self.scope.vars if t.kind == "scalar" and t != ty]
@@ -300,7 +354,7 @@ class ExprGen:
         if self.has("call"):
             p += [(1.0, self._call)]
         if self.has("where"):
-            p += [(0.3, lambda t, d: self._wp("where", self.cond(1), self.expr(t, d - 1), self.expr(t, d - 1)))]
+            p += [(0.3, lambda t, d: self._wp("where", self.cond(1), *self.two(t, d - 1)))]
         return p
 
     def _vec_binop(self, ty: Ty, depth: int) -> str:
@@ -310,7 +364,7 @@ class ExprGen:
     def _vec_scale(self, ty: Ty, depth: int) -> str:
         v, s = paren(self.expr(ty, depth - 1)), paren(self.expr(ty.scalar(), depth - 1))
         if ty.is_float and self.rng.random() < 0.25:
-            return f"{v} / {s}"
+            return f"{v} / {paren(self.divisor(ty.scalar(), s))}"
         return f"{s} * {v}" if self.rng.random() < 0.5 else f"{v} * {s}"
 
     def _vec_linalg(self, ty: Ty, depth: int) -> str | None:
@@ -325,11 +379,19 @@ class ExprGen:
         if ty.is_float and ty.n == 3 and r < 0.7:
             return self._wp("cross", self.expr(ty, depth - 1), self.expr(ty, depth - 1))
         if r < 0.85:
-            fn = self.rng.choice(("cw_mul", "cw_div")) if ty.is_float else "cw_mul"
-            return self._wp(fn, self.expr(ty, depth - 1), self.expr(ty, depth - 1))
+            if ty.is_float and self.rng.random() < 0.5:  # a divisor with no zero component
+                d = f"{self._wp('abs', self.expr(ty, depth - 1))} + {self.ctor_ones(ty)}"
+                return self._wp("cw_div", self.expr(ty, depth - 1), d)
+            return self._wp("cw_mul", self.expr(ty, depth - 1), self.expr(ty, depth - 1))
         if ty.is_float:
             return self._wp("abs", self.expr(ty, depth - 1))
         return None
+
+    def ctor_ones(self, ty: Ty) -> str:
+        ones = ", ".join([self.typed(ty.scalar(), "1.0")] * ty.n)
+        if ty.n > 4:
+            return f"wp.vector({ones}, length={ty.n}, dtype=wp.{ty.dtype})"
+        return f"{ty.name}({ones})"
 
     def _vec_quat(self, ty: Ty, depth: int) -> str:
         fn = self.rng.choice(("quat_rotate", "quat_rotate_inv", "quat_rotate"))

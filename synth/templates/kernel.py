@@ -66,6 +66,9 @@ class KernelBuilder:
         self.idx: list[str] = []
         self.tid_line = ""
         self.params: dict[str, Any] = {}
+        # set while generating a loop body: updates there stay linear in the loop-carried values
+        # (no products of an accumulator with itself, which overflow over many iterations)
+        self.in_loop = False
 
     # -- sampled parameters ---------------------------------------------------------------
     def pick_dtype(self, *, floats_only: bool = False, ints_only: bool = False) -> str:
@@ -158,7 +161,11 @@ class KernelBuilder:
         if self.rng.random() < 0.25 and ret.kind == "scalar":
             c = gen.cond(1)
             body += [f"if {c}:", f"{IND}return {gen.expr(ret, depth - 1)}"]
-        body.append(f"return {gen.expr(ret, depth)}")
+        e = gen.expr(ret, depth)
+        same = [pn.split(":")[0] for pn, t in zip(pnames, params, strict=True) if t == ret]
+        if same and not any(re.search(rf"\b{re.escape(n)}\b", ln) for n in same for ln in [*body, e]):
+            e = f"{paren(e)} + {self.rng.choice(same)}"  # a helper that ignores its parameters is a constant
+        body.append(f"return {e}")
         self.gen.used += gen.used
         self.parts.funcs.append({"name": name, "params": pnames, "ret": annotation(ret, self.rng),
                                  "body": "\n".join(body)})
@@ -211,9 +218,12 @@ class KernelBuilder:
         if ty.kind == "bool":
             return f"{name} = {g.cond(1)}"
         ops = ["+=", "-=", "*=", "="] if ty.is_float else ["+=", "-=", "^=", "=", "|="]
+        if self.in_loop and ty.is_float:
+            ops = ["+=", "-=", "=", "+="]
         op = self.rng.choice(ops)
         if op == "=" and r < 0.5:
-            bop = self.rng.choice(("+", "-", "*") if ty.is_float else ("+", "-", "&", "*"))
+            bop = self.rng.choice(("+", "-", "*") if ty.is_float and not self.in_loop else
+                                  ("+", "-") if ty.is_float else ("+", "-", "&", "*"))
             return f"{name} = {name} {bop} {paren(g.expr(ty, depth))}"
         e = g.expr(ty, depth)
         return f"{name} {op} {dynamic(ty, e) if op == '=' else e}"
@@ -222,6 +232,12 @@ class KernelBuilder:
                 temps: float = 0.3) -> list[str]:
         """``n`` statements: updates of ``targets`` interleaved with fresh temporaries."""
         mark = self.scope.mark()
+        hidden: list[tuple[int, tuple[str, Ty]]] = []
+        if self.in_loop:  # loop-carried values are read only by their own update (``acc += e``)
+            names = [nm for nm, _ in targets]
+            hidden = [(k, v) for k, v in enumerate(self.scope.vars) if v[0] in names]
+            self.scope.vars = [v for v in self.scope.vars if v[0] not in names]
+            mark -= len(hidden)
         out: list[str] = []
         for k in range(n):
             if self.rng.random() < temps and k < n - 1:
@@ -232,6 +248,8 @@ class KernelBuilder:
                 name, ty = self.rng.choice(list(targets))
                 out.append(self.update(name, ty, depth))
         self.scope.pop_to(mark)
+        for k, v in hidden:
+            self.scope.vars.insert(k, v)
         return out
 
     def if_chain(self, targets: Sequence[tuple[str, Ty]], branches: int, *, final_else: bool, depth: int = 2,

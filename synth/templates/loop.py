@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warp_synth.synth.templates.base import Family, Io, io, value_ty
+from warp_synth.synth.templates.base import Family, Io, anchored, io, value_ty
 from warp_synth.synth.templates.kernel import IND, KernelBuilder
 from warp_synth.synth.templates.types import I32, scalar
 
@@ -55,8 +55,14 @@ def family(kb: KernelBuilder) -> Family:
         elem = kb.names.local()
         body_pre.append(f"{elem} = {kb.at(src, ix)}")
         kb.scope.add(elem, ty)
-        header = f"for {lv} in range({src}.shape[1]):" if kb.rng.random() < 0.5 else header
+        # the row's length bounds the loop: a larger bound would index past the row
+        header = (f"for {lv} in range({src}.shape[1]):" if kb.rng.random() < 0.5
+                  else f"for {lv} in range(wp.min({bound}, {src}.shape[1])):")
+    kb.in_loop = True
     body = kb.updates(accs, kb.rng.randint(1, 3))
+    kb.in_loop = False
+    if variant == "row_reduce" and f"{accs[0][0]} -= {elem}" not in body:  # one update reads the row
+        body.append(f"{accs[0][0]} += {elem}")
     if variant == "while":
         cnt = lv
         ctx["pre"] = [*init, f"{cnt} = int(0)"]
@@ -80,5 +86,6 @@ def family(kb: KernelBuilder) -> Family:
     ctx["header"], ctx["body"] = header, body
     ctx["loads"] = res.loads
     out = accs[0][0] if kb.rng.random() < 0.6 else kb.gen.expr(ty, 1)
-    ctx["stores"] = [(kb.at(res.outs[0]), out)]
+    deps = [x for _, x in res.ins] or [accs[0][0]]  # row_reduce: the accumulator sums the row
+    ctx["stores"] = [(kb.at(res.outs[0]), anchored(kb, ty, out, deps))]
     return variant, ctx, {"dtype": dtype, "type": ty.name, "ndim": ndim, "bound": bound}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warp_synth.synth.templates.base import Family, io
+from warp_synth.synth.templates.base import Family, anchored, io
 from warp_synth.synth.templates.kernel import KernelBuilder
 from warp_synth.synth.templates.types import I32, scalar
 
@@ -56,6 +56,7 @@ def family(kb: KernelBuilder) -> Family:
         _, line = kb.local(ty, depth=kb.rng.choice((2, 3)))
         ctx["temps"].append(line)
     ctx["stores"] = [(kb.at(o), kb.gen.expr(ty, 2)) for o in res.outs]
+    ctx["stores"][0] = (ctx["stores"][0][0], anchored(kb, ty, ctx["stores"][0][1], [x for _, x in res.ins]))
     return variant, ctx, {"dtype": dtype, "ndim": ndim}
 
 
@@ -68,13 +69,14 @@ def _flat_index(kb: KernelBuilder) -> str:
 def _math_tile(kb: KernelBuilder, ctx: dict[str, Any]) -> Family:
     dtype = kb.rng.choice(("float32", "float32", "float64"))
     ty = scalar(dtype)
-    tile = kb.const(I32, str(kb.rng.choice((8, 16, 32, 64))))
+    tile = kb.const(I32, str(kb.rng.choice((8, 16, 16))))  # within a row (no zero padding)
     f = kb.func(ty, [ty], depth=2, palette=("math", "arith", "interp"))
     src, dst = kb.array(ty, 2), kb.array(ty, 2)
     row, lane = kb.tid(2)
     ctx.update(src=src, dst=dst, tile=tile, row=row, fn=f.name, t=kb.names.local(), m=kb.names.local(),
                r=kb.names.local())
-    ctx["second"] = kb.rng.choice((None, "sin", "cos", "exp", "sqrt", "abs", "tanh"))
+    # applied to the helper's result, unbounded in sign and size: no exp/sqrt/log here
+    ctx["second"] = kb.rng.choice((None, "sin", "cos", "abs", "tanh"))
     ctx["reduce"] = kb.rng.choice((None, "tile_sum", "tile_max", "tile_min"))
     if ctx["reduce"]:
         ctx["red_out"] = kb.array(ty, 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warp_synth.synth.templates.base import Family, io, value_ty
+from warp_synth.synth.templates.base import Family, anchored, io, value_ty
 from warp_synth.synth.templates.kernel import IND, KernelBuilder, indent
 from warp_synth.synth.templates.types import I32, Ty, scalar
 
@@ -44,7 +44,9 @@ def family(kb: KernelBuilder) -> Family:
         header, lv = kb.for_loop(kb.int_bound())
         kb.scope.add(lv, I32, readonly=True)
         ctx["header"] = header
+        kb.in_loop = True
         ctx["chain"] = _chain(kb, targets, "int32" if kb.rng.random() < 0.4 else dtype, False)
+        kb.in_loop = False
     elif variant == "buckets":
         x = res.ins[0][1] if ty.kind == "scalar" else f"{res.ins[0][1]}[0]"
         thr = sorted(float(kb.rng.choice((0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)))
@@ -60,7 +62,8 @@ def family(kb: KernelBuilder) -> Family:
         ctx["else_body"] = kb.updates(targets, 1)
     else:
         ctx["chain"] = _chain(kb, targets, dtype, variant == "nested_elif")
-    ctx["stores"].append((kb.at(res.outs[0]), acc if kb.rng.random() < 0.7 else kb.gen.expr(ty, 1)))
+    out = acc if kb.rng.random() < 0.7 else kb.gen.expr(ty, 1)
+    ctx["stores"].append((kb.at(res.outs[0]), anchored(kb, ty, out, [x for _, x in res.ins])))
     return variant, ctx, {"dtype": dtype, "type": ty.name, "ndim": ndim}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warp_synth.synth.templates.base import TILE_FNS, Family, io, tile_setup, value_ty
+from warp_synth.synth.templates.base import TILE_FNS, Family, anchored, io, value_ty
 from warp_synth.synth.templates.kernel import IND, KernelBuilder
 from warp_synth.synth.templates.types import I32, scalar
 
@@ -23,7 +23,10 @@ def family(kb: KernelBuilder) -> Family:
     if variant == "tile_rows":
         dtype = kb.rng.choice(("float32", "float32", "float64"))
         src, dst = kb.array(scalar(dtype), 2), kb.array(scalar(dtype), 2)
-        tile, row, _ = tile_setup(kb, dtype)
+        # nt tiles of a row: nt * tile elements stay within the row (a tile past its end is zero-padded)
+        tv, ntv = kb.rng.choice(((8, 2), (4, 4), (4, 2), (2, 8), (8, 2)))
+        tile = kb.const(I32, str(tv))
+        row, _ = kb.tid(2)
         t = kb.names.local()
         r = kb.rng.random()
         if r < 0.4:
@@ -36,10 +39,12 @@ def family(kb: KernelBuilder) -> Family:
             tmap = f"wp.tile_map(wp.{kb.rng.choice(TILE_FNS)}, {t})"
             kb.gen.used.append("tile_map")
         ctx.update(src=src, dst=dst, tile=tile, row=row, t=t, acc=kb.names.local(), lv=kb.names.loopvar(),
-                   nt=kb.rng.choice(("2", "4", kb.const(I32, "4"))), tmap=tmap, dtype=f"wp.{dtype}")
+                   nt=kb.rng.choice((str(ntv), kb.const(I32, str(ntv)))), tmap=tmap, dtype=f"wp.{dtype}")
         kb.gen.used += ["tile_zeros", "tile_load", "tile_store"]
         return variant, ctx, {"dtype": dtype, "tile": tile}
     dtype = kb.pick_dtype()
+    if dtype == "float16" and variant != "matmul":  # thousands of iterations overflow a float16 accumulator
+        dtype = "float32"
     ty = value_ty(kb, dtype, p_vec=0.12, p_mat=0.03)
     if variant == "matmul":
         ty = scalar(dtype)
@@ -47,7 +52,9 @@ def family(kb: KernelBuilder) -> Family:
         i, j = kb.tid(2)
         acc = kb.names.local()
         kb.scope.add(acc, ty)
-        nb, bs = kb.const(I32, str(kb.rng.choice((2, 3, 4)))), kb.const(I32, str(kb.rng.choice((4, 6, 8))))
+        # nb * bs (the reduced dimension) stays within the arrays' extent (16 for a 2-D launch)
+        nbv, bsv = kb.rng.choice(((2, 4), (4, 4), (2, 8), (3, 4), (2, 6), (4, 2), (3, 5)))
+        nb, bs = kb.const(I32, str(nbv)), kb.const(I32, str(bsv))
         ob, ib, kk = kb.names.loopvar(), kb.names.loopvar(), kb.names.local()
         ctx.update(pre=[f"{acc} = {kb.zero(ty)}"], outer=f"for {ob} in range({nb}):", inner=f"for {ib} in range({bs}):")
         body = [f"{kk} = {ob} * {bs} + {ib}"]
@@ -55,8 +62,9 @@ def family(kb: KernelBuilder) -> Family:
         body.append(kb.rng.choice((f"{acc} += {prod}", f"{acc} = {acc} + {prod}")))
         ctx["body"] = body
         if kb.rng.random() < 0.4:
-            ctx["outer_post"] = [f"{acc} = {kb.gen.expr(ty, 1)}"]
-        ctx["stores"] = [(f"{c}[{i}, {j}]", acc if kb.rng.random() < 0.6 else kb.gen.expr(ty, 1))]
+            ctx["outer_post"] = [f"{acc} += {kb.gen.expr(ty, 1)}"]  # (``-=`` of ``acc - c`` would reset it)
+        out = acc if kb.rng.random() < 0.6 else anchored(kb, ty, kb.gen.expr(ty, 1), [acc])
+        ctx["stores"] = [(f"{c}[{i}, {j}]", out)]
         return variant, ctx, {"dtype": dtype, "ndim": 2}
     ndim = kb.rng.choice((1, 1, 2, 3))
     res = io(kb, ty, kb.rng.choice((1, 2)), 1, ndim)
@@ -76,6 +84,7 @@ def family(kb: KernelBuilder) -> Family:
     ctx["outer"] = f"for {ov} in range({kb.int_bound()}):"
     const_seen = kb.last_bound_const
     kb.scope.add(ov, I32, readonly=True)
+    kb.in_loop = True
     if variant not in ("loop3", "if_loop") and kb.rng.random() < 0.2:
         ctx["outer_pre"] = kb.updates(accs, 1)
     if kb.rng.random() < 0.3:
@@ -90,8 +99,11 @@ def family(kb: KernelBuilder) -> Family:
         kb.scope.add(mv, I32, readonly=True)
     body: list[str] = []
     if grid:
-        g = kb.names.local()
-        body.append(f"{g} = {grid}[{ov}, {iv}]")
+        # the grid's extents are read once, before the loops (a ``grid.shape`` read inside the loop nest
+        # resets the shape of the grid's adjoint in Warp's backward pass, whose next read then fails)
+        g, gr, gc = kb.names.local(), kb.names._fresh("rows"), kb.names._fresh("cols")
+        ctx["loads"] += [f"{gr} = {grid}.shape[0]", f"{gc} = {grid}.shape[1]"]
+        body.append(f"{g} = {grid}[{ov} % {gr}, {iv} % {gc}]")
         kb.scope.add(g, ty)
     if variant == "loop_if":
         body += kb.if_chain(accs, kb.rng.choice((1, 1, 2)), final_else=kb.rng.random() < 0.6, cond_dtype=dtype)
@@ -105,5 +117,7 @@ def family(kb: KernelBuilder) -> Family:
     if variant not in ("loop3", "if_loop") and kb.rng.random() < 0.25:
         kb.scope.vars = [(n, t) for n, t in kb.scope.vars if n != iv]
         ctx["outer_post"] = kb.updates(accs, 1)
-    ctx["stores"] = [(kb.at(res.outs[0]), accs[0][0] if kb.rng.random() < 0.6 else kb.gen.expr(ty, 1))]
+    kb.in_loop = False
+    out = accs[0][0] if kb.rng.random() < 0.6 else kb.gen.expr(ty, 1)
+    ctx["stores"] = [(kb.at(res.outs[0]), anchored(kb, ty, out, [x for _, x in res.ins]))]
     return variant, ctx, {"dtype": dtype, "type": ty.name, "ndim": ndim}

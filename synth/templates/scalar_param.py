@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warp_synth.synth.templates.base import Family, io, value_ty
+from warp_synth.synth.templates.base import Family, anchored, io, value_ty
 from warp_synth.synth.templates.kernel import KernelBuilder
 from warp_synth.synth.templates.types import I32, mat, scalar, vec
 
@@ -45,7 +45,9 @@ def family(kb: KernelBuilder) -> Family:
         header, lv = kb.for_loop(n)
         kb.scope.add(lv, I32, readonly=True)
         ctx["header"] = header
+        kb.in_loop = True
         ctx["body"] = kb.updates([(acc, ty)], kb.rng.randint(1, 3))
+        kb.in_loop = False
     elif variant == "flag":
         ctx["flag"] = flag if kb.rng.random() < 0.6 else f"{flag} and {kb.gen.cond(1, dtype)}"
         ctx["body"] = kb.updates([(acc, ty)], kb.rng.randint(1, 2))
@@ -54,5 +56,6 @@ def family(kb: KernelBuilder) -> Family:
     else:
         for _ in range(kb.rng.randint(0, 2)):
             ctx["temps"].append(kb.update(acc, ty))
-    ctx["stores"] = [(kb.at(res.outs[0]), acc if kb.rng.random() < 0.5 else kb.gen.expr(ty, 2))]
+    out = acc if kb.rng.random() < 0.5 else kb.gen.expr(ty, 2)
+    ctx["stores"] = [(kb.at(res.outs[0]), anchored(kb, ty, out, [x for _, x in res.ins]))]
     return variant, ctx, {"dtype": dtype, "type": ty.name, "ndim": ndim}

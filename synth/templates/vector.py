@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warp_synth.synth.templates.base import Family
+from warp_synth.synth.templates.base import Family, anchored
 from warp_synth.synth.templates.kernel import KernelBuilder
 from warp_synth.synth.templates.types import Ty, mat, scalar, vec
 
@@ -69,4 +69,10 @@ def family(kb: KernelBuilder) -> Family:
         _, line = kb.local(t, depth=kb.rng.choice((2, 3)))
         ctx["temps"].append(line)
     ctx["stores"] = [(kb.at(a), kb.gen.expr(t, 2)) for a, t in outarrs]
+    loaded = [(ln.split(" = ")[0], t) for ln, (_, t) in zip(ctx["loads"], arrs, strict=False)]
+    for k, (_, t) in enumerate(outarrs):
+        deps = [n for n, lt in loaded if lt == t]
+        if deps:
+            ctx["stores"][k] = (ctx["stores"][k][0], anchored(kb, t, ctx["stores"][k][1], deps))
+            break
     return variant, ctx, {"dtype": dtype, "types": [t.name for t in tys], "ndim": ndim}

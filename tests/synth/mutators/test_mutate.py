@@ -18,6 +18,9 @@ from warp_synth.synth.mutators.examples import EXAMPLE_KERNELS
 from warp_synth.synth.mutators.mutate import OPERATORS, Mutation, applicable, mutate
 from warp_synth.synth.mutators.statements import WrapInBranch
 
+# rejections of a kernel that compiled, by the execution checks (reason: message)
+RUNTIME_REJECTIONS = ("crash:", "out_of_bounds:", "non_finite:", "nondeterministic:", "trivial:", "timeout:")
+
 pytestmark = pytest.mark.timeout(300)
 
 
@@ -78,7 +81,7 @@ CASES: dict[str, Case] = {
         @wp.kernel
         def k(a: wp.array(dtype=float)):
             i = wp.tid()
-            a[i] = wp.sqrt(a[i])
+            a[i] = wp.atan(a[i])
         """,
     ),
     # ``wp.min`` <-> ``wp.max``, ``wp.length`` <-> ``wp.length_sq``, ``wp.cross`` <-> ``wp.cw_mul`` ...
@@ -177,7 +180,7 @@ CASES: dict[str, Case] = {
             i = wp.tid()
             s = float(0.0)
             for j in range(n):
-                if j < 2:
+                if j % 3 != 0:
                     continue
                 s += a[j]
             a[i] = s
@@ -484,7 +487,10 @@ def test_mutants_compile(compile_sources) -> None:  # type: ignore[no-untyped-de
         mutants.append((name, m.source))
     mutants += [(f"{name} (before/after case)", case.text("after")) for name, case in CASES.items()]
     results = compile_sources([src for _, src in mutants])
-    failures = {name: res for (name, _), res in zip(mutants, results, strict=True) if res is not True}
+    # the engine also executes what compiles; this test is about compiling: the before/after cases are
+    # minimal kernels (constant stores, arrays indexed by a width parameter) that the runtime checks reject
+    failures = {name: res for (name, _), res in zip(mutants, results, strict=True)
+                if res is not True and not str(res).startswith(RUNTIME_REJECTIONS)}
     assert failures == {}
 
 
