@@ -183,6 +183,10 @@ def compare(stored: dict[str, Any], got: dict[str, Any]) -> list[str]:
         if gd is None:
             problems.append(f"{name}: missing from the replay")
             continue
+        if sd.get("dtype") == "struct":  # an array of structs: field by field
+            problems += compare({f"{name}.{f}": v for f, v in sd["fields"].items()},
+                                {f"{name}.{f}": v for f, v in gd.get("fields", {}).items()})
+            continue
         t, a = decode_array(sd)
         _, b = decode_array(gd)
         if a.shape != b.shape:

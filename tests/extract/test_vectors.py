@@ -150,3 +150,13 @@ def test_compare_reports_missing_and_reshaped_outputs():
     ref = {"b": stored(wp.float32, [1.0, 2.0]), "n": stored(wp.int32, [1])}
     got = {"b": stored(wp.float32, [1.0, 2.0, 3.0])}
     assert vec.compare(ref, got) == ["b: shape [3] instead of [2]", "n: missing from the replay"]
+
+
+def test_compare_checks_arrays_of_structs_field_by_field():
+    def structs(m: list[float], k: list[int]) -> dict:
+        return {"p": {"dtype": "struct", "struct": "Particle", "shape": [2],
+                      "fields": {"m": stored(wp.float32, m), "k": stored(wp.int32, k)}}}
+
+    assert vec.compare(structs([0.5, 1.0], [1, 2]), structs([0.5, 1.0 + 1e-7], [1, 2])) == []
+    [problem] = vec.compare(structs([0.5, 1.0], [1, 2]), structs([0.5, 1.0], [1, 3]))
+    assert problem.startswith("p.k: 1 of 2 values differ (first at flat index 1: 3 instead of 2)")
