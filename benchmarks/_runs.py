@@ -44,7 +44,9 @@ def ab_rounds(args: argparse.Namespace, prefix: str, sides: dict[str, list[str]]
         for label in (labels if r % 2 == 0 else labels[::-1]):
             out = Path(tempfile.mkdtemp(prefix=prefix)) / "run"
             wall, cpu, stats = timed_synth_run(args, out, *sides[label], stderr=subprocess.DEVNULL)
-            secs = {k: v for k, v in stats.items() if k.endswith("_s") and isinstance(v, (int, float))}
+            # CPU seconds per phase: the workers' (stats.json engine) and the parent's
+            secs = {k: v for k, v in (stats.get("engine") or {}).items() if k.endswith("_s")}
+            secs.update({k: stats[k] for k in ("generate_s", "commit_s", "parent_cpu_s") if k in stats})
             print(f"round {r + 1}, {label}: {args.n} pairs in {wall:.1f} s = {args.n / wall:.2f} pairs/s, "
                   f"{1000 * cpu / args.n:.0f} CPU ms/pair; "
                   + ", ".join(f"{k} {1000 * v / args.n:.1f} ms/pair" for k, v in sorted(secs.items())), flush=True)
