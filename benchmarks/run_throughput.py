@@ -12,6 +12,7 @@ baselines run on the same accepted kernels, in the same invocation.
 (b2) the same with a CUDA compile to PTX added (Warp's defaults: CPU -O2, CUDA -O3, sm_75 PTX);
 (b') (b2) with the engine's validation options (CPU -O0, CUDA -O3), isolating batching and
      parallelism from the choice of options.
+(a) is compile-only (`--no-execute`), as the seed's way is, unless `--execute`.
 (b), (b2) and (b') only compile (one process, one core); they do no generation or writing, which
 favours them.
 """
@@ -36,7 +37,7 @@ def synth_run(args: argparse.Namespace, level: str) -> tuple[list[str], float, d
     out = base / f"{args.category}-{level}"
     if out.exists():
         raise SystemExit(f"run_throughput: {out} exists; give --keep a new folder")
-    wall, cpu, stats = timed_synth_run(args, out, "--cuda-check", level)
+    wall, cpu, stats = timed_synth_run(args, out, "--cuda-check", level, *([] if args.execute else ["--no-execute"]))
     stats["run_cpu_s"] = cpu  # the whole run: synth, its pool and every worker
     stats["out"] = str(out)
     return [r.python_source for r in iter_records(find_shards([out]))], wall, stats
@@ -53,6 +54,9 @@ def main() -> None:
                     "(e.g. for compile_floor.py --from); default: a scratch folder, removed")
     ap.add_argument("--cuda-check", choices=(*CUDA_CHECKS, "both"), default="frontend",
                     help="the level of (a), or both levels in turn (default: frontend, synth run's default)")
+    ap.add_argument("--execute", action="store_true",
+                    help="(a) also runs every kernel and checks its adjoint (synth run's default); without it (a) "
+                         "is compile-only, --no-execute, the work the seed's way does (b)")
     args = ap.parse_args()
     levels = CUDA_CHECKS if args.cuda_check == "both" else (args.cuda_check,)
     runs = {level: synth_run(args, level) for level in levels}
