@@ -105,8 +105,7 @@ def function_id_snapshot() -> dict[str, int]:
 
 
 def restore_function_ids(snapshot: dict[str, int]) -> None:
-    """Reset that counter so a module loaded now gets the native names it would get if it were
-    the first module loaded in a fresh process (batched units live in separate namespaces)."""
+    """Reset that counter: a module loaded now gets the native names it would get first in a fresh process."""
     _context.function_key_counts.clear()
     _context.function_key_counts.update(snapshot)
 
@@ -118,8 +117,8 @@ def get_warp_module(name: str) -> Any:
 def forget_module(name: str) -> None:
     """Drop a Warp module from the registry so a long-lived worker does not accumulate them."""
     mod = _context.user_modules.pop(name, None)
-    if mod is not None:
-        with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception):
+        if mod is not None:
             mod.unload()
 
 
@@ -131,9 +130,7 @@ class ModuleCode:
 
 
 def _prefix(source: str, device: str, block_dim: int) -> str:
-    header = (_codegen.cpu_module_header if device == "cpu" else _codegen.cuda_module_header).format(
-        block_dim=block_dim
-    )
+    header = (_codegen.cpu_module_header if device == "cpu" else _codegen.cuda_module_header).format(block_dim=block_dim)
     for defines in ("#define WP_NO_BFLOAT16\n", ""):
         p = defines + header + _codegen.codegen_cast_macros
         if source.startswith(p):
@@ -142,11 +139,9 @@ def _prefix(source: str, device: str, block_dim: int) -> str:
 
 
 # Builtins whose codegen depends on the CUDA target architecture (MathDx link-time code).
-_ARCH_DEPENDENT = frozenset({
-    "tile_matmul", "tile_fft", "tile_ifft", "tile_cholesky", "tile_cholesky_inplace", "tile_cholesky_solve",
-    "tile_cholesky_solve_inplace", "tile_lower_solve", "tile_lower_solve_inplace", "tile_upper_solve",
-    "tile_upper_solve_inplace",
-})
+_ARCH_DEPENDENT = frozenset({"tile_matmul", "tile_fft", "tile_ifft", "tile_cholesky", "tile_cholesky_inplace",
+                             "tile_cholesky_solve", "tile_cholesky_solve_inplace", "tile_lower_solve",
+                             "tile_lower_solve_inplace", "tile_upper_solve", "tile_upper_solve_inplace"})
 
 
 def _module_code(source: str, device: str, options: dict[str, Any], linked: bool) -> ModuleCode:
@@ -156,14 +151,9 @@ def _module_code(source: str, device: str, options: dict[str, Any], linked: bool
 
 
 def module_codegen(wmod: Any, uses: set[str]) -> dict[str, ModuleCode]:
-    """Run Warp's code generator for the CPU and CUDA on a loaded module.
-
-    This is the ``ModuleBuilder`` pass ``Module.load`` runs before compiling.  The adjoints are
-    built once and emitted for both backends (``ModuleBuilder.target`` only matters for
-    architecture-dependent tile builtins, which get a CUDA-targeted build of their own).
-    ``uses`` names the ``wp.*`` attributes the source references.  Exceptions
-    (``WarpCodegenError`` and friends) propagate to the caller.
-    """
+    """Warp's code generator for the CPU and CUDA on a loaded module: the ``ModuleBuilder`` pass of
+    ``Module.load``, adjoints built once for both (``target`` matters only for architecture-dependent
+    tile builtins, in ``uses``: the ``wp.*`` names the source references).  Codegen errors propagate."""
     options = wmod.resolve_options(wp.config)
     wmod.hash_module()  # assigns kernel hashes, i.e. the mangled names in the generated code
     hasher = wmod.hashers.get(options["block_dim"])
@@ -186,13 +176,13 @@ def kernel_entry_names(kernel: Any) -> list[tuple[Any, str]]:
     return [(k, k.get_mangled_name()) for k in kernels]
 
 
-def kernel_args(kernel: Any) -> dict[str, str]:
-    return {a.label: type_repr(a.type) for a in kernel.adj.args}
-
-
 def kernel_params(kernel: Any) -> list[tuple[str, Any]]:
-    """``(name, Warp type)`` of each parameter, in signature order."""
+    """``(name, Warp type)`` of each parameter, in signature order (``kernel_args``: type names)."""
     return [(a.label, a.type) for a in kernel.adj.args]
+
+
+def kernel_args(kernel: Any) -> dict[str, str]:
+    return {name: type_repr(t) for name, t in kernel_params(kernel)}
 
 
 def struct_fields(st: Any) -> dict[str, Any]:
@@ -205,9 +195,8 @@ def load_cpu_object(obj_path: str, handle: str, kernels: list[str]) -> None:
     llvm = _context.runtime.llvm
     if llvm.wp_load_obj(obj_path.encode(), handle.encode(), wp.config.legacy_cpu_linker) != 0:
         raise RuntimeError(f"could not load the compiled object {os.path.basename(obj_path)}")
-    for name in kernels:
-        for entry in ("_cpu_forward", "_cpu_backward"):
-            llvm.wp_lookup(handle.encode(), (name + entry).encode())
+    for symbol in (name + entry for name in kernels for entry in ("_cpu_forward", "_cpu_backward")):
+        llvm.wp_lookup(handle.encode(), symbol.encode())
 
 
 def unload_cpu_object(handle: str) -> None:
@@ -218,11 +207,9 @@ def run_from_object(wmod: Any, handle: str) -> int:
     """Make ``wp.launch(..., device="cpu", block_dim=B)`` run ``wmod``'s kernels from the object
     loaded as ``handle`` (``load_cpu_object``), the code compiled with the records' options; ``B``
     (returned) is the module's block_dim, the variant the records' IR is."""
-    block_dim = int(wmod.resolve_options(wp.config)["block_dim"])
-    cpu = wp.get_device("cpu")
-    module_hash = wmod.get_module_hash(block_dim)
-    wmod.execs[(cpu.context, block_dim)] = _context.ModuleExec(
-        handle, module_hash, cpu, {}, block_dim, kernel_hashes=wmod.hashers[block_dim].kernel_hashes)
+    block_dim, cpu = int(wmod.resolve_options(wp.config)["block_dim"]), wp.get_device("cpu")
+    wmod.execs[(cpu.context, block_dim)] = _context.ModuleExec(handle, wmod.get_module_hash(block_dim), cpu, {},
+                                                               block_dim, kernel_hashes=wmod.hashers[block_dim].kernel_hashes)
     return block_dim
 
 
@@ -283,9 +270,8 @@ def compile_cpu(cpp_path: str, obj_path: str, options: dict[str, Any], bounds_ch
 
 
 def linked_nvrtc_version() -> tuple[int, int]:
-    """The NVRTC release linked into Warp's native library (``(13, 4)``).  Works before
-    ``init_warp()`` too: then it loads the library for this one call and initialises nothing (no
-    device probe, no messages), so the parent can check it at run start."""
+    """The NVRTC release linked into Warp's native library (``(13, 4)``); before ``init_warp()`` it
+    loads the library for this call only (no device probe, no messages): the parent checks it at start."""
     runtime = _context.runtime
     if runtime is not None and getattr(runtime, "core", None) is not None:
         v = int(runtime.core.wp_nvrtc_version())
@@ -293,11 +279,6 @@ def linked_nvrtc_version() -> tuple[int, int]:
         name = {"win32": "warp.dll", "darwin": "libwarp.dylib"}.get(sys.platform, "warp.so")
         v = int(ctypes.CDLL(os.path.join(_build.warp_home, "bin", name)).wp_nvrtc_version())
     return v // 1000, (v % 1000) // 10
-
-
-def _warp_cuda_version() -> int:
-    major, minor = linked_nvrtc_version()
-    return major * 1000 + minor * 10
 
 
 @functools.cache
@@ -310,7 +291,8 @@ def nvrtc_options(*, syntax_only: bool) -> list[str]:
     ``wp_cuda_compile_program`` and ``append_common_nvrtc_compile_options`` in ``native/warp.cu``):
     PTX for ``compute_{CUDA_ARCH}``, release, ``CUDA_OPT_LEVEL``, precise fp, fused multiply-add,
     no line info, precompiled headers; with ``syntax_only`` plus ``--fdevice-syntax-only``."""
-    cuda = _warp_cuda_version()
+    major, minor = linked_nvrtc_version()
+    cuda = major * 1000 + minor * 10
     opts = [f"--gpu-architecture=compute_{CUDA_ARCH}", f"--include-path={os.path.join(_build.warp_home, 'native')}"]
     if cuda >= 12080:
         opts.append("-pch")  # CUDA 13 keeps its own per-process PCH folder (no --pch-dir)
@@ -356,8 +338,7 @@ def compile_cuda(cu_path: str, ptx_path: str, options: dict[str, Any], level: st
     NVRTC's diagnostics either way (the same ``file(line): error: ...`` text)."""
     if level == "frontend":
         with open(cu_path, "rb") as f:
-            src = f.read()
-        result = cuda_front_end().compile(src, os.path.basename(cu_path), nvrtc_options(syntax_only=True))
+            result = cuda_front_end().compile(f.read(), os.path.basename(cu_path), nvrtc_options(syntax_only=True))
         if not result.ok:
             raise CompileError(result.log or f"NVRTC front end failed: {result.status}")
         return
@@ -397,11 +378,9 @@ def registered_kernels() -> list[Any]:
 
 # Module options a mined unit reproduces with ``wp.set_module_options`` when they differ from
 # a fresh module's defaults: they change the generated code (or whether it compiles).
-_CODEGEN_MODULE_OPTIONS = (
-    "enable_backward", "max_unroll", "block_dim", "mode", "fast_math", "fuse_fp", "lineinfo",
-    "optimization_level", "enable_mathdx_gemm", "enable_mathdx_solver", "enable_mathdx_fft",
-    "default_grid_stride",
-)
+_CODEGEN_MODULE_OPTIONS = ("enable_backward", "max_unroll", "block_dim", "mode", "fast_math", "fuse_fp", "lineinfo",
+                           "optimization_level", "enable_mathdx_gemm", "enable_mathdx_solver", "enable_mathdx_fft",
+                           "default_grid_stride")
 
 
 def kernel_module_option_changes(kernel: Any) -> dict[str, Any]:
@@ -411,27 +390,25 @@ def kernel_module_option_changes(kernel: Any) -> dict[str, Any]:
     return {k: opts[k] for k in _CODEGEN_MODULE_OPTIONS if k in opts and opts[k] != defaults.get(k)}
 
 
+def _overloads(fn: Any) -> list[Any]:
+    return [fn, *getattr(fn, "user_overloads", {}).values(), *getattr(fn, "user_templates", {}).values()]
+
+
+def _in_source_order(funcs: list[Any]) -> list[Any]:
+    unique = {id(f): f for f in funcs}
+    return sorted(unique.values(), key=lambda f: (f.__code__.co_filename, f.__code__.co_firstlineno))
+
+
 def function_definitions(fn: Any) -> list[Any]:
     """The Python functions of every user-written overload of a ``@wp.func`` (not the overloads
     Warp instantiated from generic ones), in source order."""
-    seen: dict[int, Any] = {}
-    cands = [fn, *getattr(fn, "user_overloads", {}).values(), *getattr(fn, "user_templates", {}).values()]
-    for f in cands:
-        if f.generic_parent is not None or f.func is None:
-            continue
-        seen.setdefault(id(f.func), f.func)
-    return sorted(seen.values(), key=lambda f: (f.__code__.co_filename, f.__code__.co_firstlineno))
+    return _in_source_order([f.func for f in _overloads(fn) if f.generic_parent is None and f.func is not None])
 
 
 def function_custom_definitions(fn: Any) -> list[Any]:
     """Python functions of ``@wp.func_grad`` / ``@wp.func_replay`` attached to any overload."""
-    out: dict[int, Any] = {}
-    cands = [fn, *getattr(fn, "user_overloads", {}).values(), *getattr(fn, "user_templates", {}).values()]
-    for f in cands:
-        for custom in (f.custom_grad_func, f.custom_replay_func):
-            if custom is not None and custom.func is not None:
-                out.setdefault(id(custom.func), custom.func)
-    return sorted(out.values(), key=lambda f: (f.__code__.co_filename, f.__code__.co_firstlineno))
+    return _in_source_order([c.func for f in _overloads(fn) for c in (f.custom_grad_func, f.custom_replay_func)
+                             if c is not None and c.func is not None])
 
 
 def struct_class(st: Any) -> type:
