@@ -210,44 +210,47 @@ def execute_units(wa: Any, units: list[Any], objects: dict[str, str], batch_dir:
                 wa, u, h, function_ids, builtins.get(u.key, set()), replays.get(u.key), send), log_path)
             lines, code, timed_out, used = _wait(pid, r, time.monotonic() + EXEC_DEADLINE_S)
             cpu_s += used
-            reply = next((ln[2:] for ln in lines if ln.startswith("R ")), None)
-            forward = next((ln[2:] for ln in reversed(lines) if ln.startswith("F ")), None)
-            if timed_out and forward is not None and _phase(lines) == "adjoint":
-                out[u.key] = _adjoint_died(json.loads(forward), u, f"the backward pass ran longer than "
-                                           f"{EXEC_DEADLINE_S:.0f} s")
-                continue
-            if timed_out:
-                out[u.key] = (Reason.TIMEOUT, f"the kernel ran longer than {EXEC_DEADLINE_S:.0f} s on inputs of at most "
-                              f"{MAX_ELEMENTS} elements (an endless loop?)")
-                continue
-            if reply is None:
-                log = ""
-                with contextlib.suppress(OSError), open(log_path, encoding="utf-8", errors="replace") as f:
-                    log = f.read(20000)
-                reason, message = _death(lines, code, log)
-                forward = next((ln[2:] for ln in reversed(lines) if ln.startswith("F ")), None)
-                if forward is not None and _phase(lines) == "adjoint":  # the run stands; its adjoint failed
-                    out[u.key] = _adjoint_died(json.loads(forward), u, message)
-                    continue
-                line = None
-                if reason is Reason.OUT_OF_BOUNDS:
-                    suspects = index_suspects(u.source)
-                    line = suspects[0][0] if len(suspects) == 1 else None
-                    if suspects:
-                        message += "; indexing that does not use only the thread's indices: " + ", ".join(
-                            f"line {n}: `{text}`" for n, text in suspects[:4])
-                out[u.key] = (reason, message, line)
-                continue
-            d = json.loads(reply)
-            if "failure" in d:
-                out[u.key] = (Reason.parse(d["failure"]["reason"]), str(d["failure"]["message"]))
-            elif d.get("executions") is None:
-                out[u.key] = {m: {"status": "not_executed", "reason": d.get("not_executed", "")}
-                              for _, m, _ in u.entries}
-            else:
-                out[u.key] = d["executions"]
+            try:
+                out[u.key] = _outcome(u, lines, code, timed_out, log_path)
+            except (ValueError, KeyError, TypeError, AttributeError):  # the unit's process is not trusted
+                out[u.key] = (Reason.CRASH, "the kernel's process sent an unreadable report")
     finally:
         for h in handles.values():
             with contextlib.suppress(Exception):
                 wa.unload_cpu_object(h)
     return out, cpu_s
+
+
+def _outcome(u: Any, lines: list[str], code: int | None, timed_out: bool, log_path: str) -> Any:
+    """What one unit's process reported: its executions, or ``(reason, message[, line])``."""
+    reply = next((ln[2:] for ln in lines if ln.startswith("R ")), None)
+    forward = next((ln[2:] for ln in reversed(lines) if ln.startswith("F ")), None)
+    died_in_adjoint = reply is None and forward is not None and _phase(lines) == "adjoint"
+    if timed_out and died_in_adjoint:  # the run stands; its adjoint failed
+        return _adjoint_died(json.loads(forward), u, f"the backward pass ran longer than {EXEC_DEADLINE_S:.0f} s")
+    if timed_out:
+        return (Reason.TIMEOUT, f"the kernel ran longer than {EXEC_DEADLINE_S:.0f} s on inputs of at most "
+                f"{MAX_ELEMENTS} elements (an endless loop?)")
+    if reply is None:
+        log = ""
+        with contextlib.suppress(OSError), open(log_path, encoding="utf-8", errors="replace") as f:
+            log = f.read(20000)
+        reason, message = _death(lines, code, log)
+        if died_in_adjoint:
+            return _adjoint_died(json.loads(forward), u, message)  # type: ignore[arg-type]
+        line = None
+        if reason is Reason.OUT_OF_BOUNDS:
+            suspects = index_suspects(u.source)
+            line = suspects[0][0] if len(suspects) == 1 else None
+            if suspects:
+                message += "; indexing that does not use only the thread's indices: " + ", ".join(
+                    f"line {n}: `{text}`" for n, text in suspects[:4])
+        return (reason, message, line)
+    d = json.loads(reply)
+    if "failure" in d:
+        return (Reason.parse(d["failure"]["reason"]), str(d["failure"]["message"]))
+    if d.get("executions") is None:
+        return {m: {"status": "not_executed", "reason": str(d.get("not_executed", ""))} for _, m, _ in u.entries}
+    if not isinstance(d["executions"], dict):
+        raise TypeError("executions is not an object")
+    return d["executions"]
