@@ -32,6 +32,17 @@ def timed_synth_run(args: argparse.Namespace, out: Path, *extra: str, **run_kw: 
     return wall, cpu, json.loads((out / "stats.json").read_text())
 
 
+def ab_arguments(doc: str | None) -> argparse.Namespace:
+    """The options every A/B benchmark takes: category, n, repeat, workers, seed."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--category", default="all")
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    return ap.parse_args()
+
+
 def ab_rounds(args: argparse.Namespace, prefix: str, sides: dict[str, list[str]]) -> dict[str, tuple[float, float]]:
     """``args.repeat`` rounds of the same offline run once per side (``{label: extra flags}``; the
     order alternates between rounds, so a machine that gets busier favours no side); prints each

@@ -12,19 +12,11 @@ the executed side's extra CPU per accepted kernel as a share of the other's (iss
 
 from __future__ import annotations
 
-import argparse
-
-from _runs import ab_rounds
+from _runs import ab_arguments, ab_rounds
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--category", default="all")
-    ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
+    args = ab_arguments(__doc__)
     best = ab_rounds(args, "bench-exec-", {"executed": [], "--no-execute": ["--no-execute"]})
     (we, ce), (wn, cn) = best["executed"], best["--no-execute"]
     print(f"best of {args.repeat}: executed {args.n / we:.2f} pairs/s, {1000 * ce / args.n:.0f} CPU ms/pair; "

@@ -10,19 +10,11 @@ accepted pairs/s, CPU ms per pair, and the sandboxed side's cost as a share of t
 
 from __future__ import annotations
 
-import argparse
-
-from _runs import ab_rounds
+from _runs import ab_arguments, ab_rounds
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--category", default="all")
-    ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
+    args = ab_arguments(__doc__)
     best = ab_rounds(args, "bench-sandbox-", {"sandbox on": [], "sandbox off": ["--no-sandbox"]})
     (won, con), (woff, coff) = best["sandbox on"], best["sandbox off"]
     print(f"best of {args.repeat}: sandbox on {args.n / won:.2f} pairs/s, {1000 * con / args.n:.0f} CPU ms/pair; "

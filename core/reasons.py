@@ -71,6 +71,9 @@ class Reason(str, Enum):
             raise UnknownReason(f"unknown rejection reason {str(value)[:40]!r}") from None
 
 
+# The checks of a compiled kernel's run (extract.execute); a crash or timeout of a launch is one too.
+RUNTIME_REASONS: tuple[Reason, ...] = (Reason.OUT_OF_BOUNDS, Reason.NON_FINITE, Reason.NONDETERMINISTIC, Reason.TRIVIAL)
+
 # What extraction itself can answer (the screen, the worker and the executors), in report order.
 EXTRACTION_REASONS: tuple[Reason, ...] = (
     Reason.UNSAFE, Reason.SYNTAX, Reason.CODEGEN, Reason.TOO_LARGE, Reason.CPU_COMPILE, Reason.CUDA_COMPILE,

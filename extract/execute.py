@@ -44,7 +44,6 @@ NON_DIFFERENTIABLE = frozenset({
 # the grad of a kernel whose backward launch killed its process (the forward passed): the parent
 # completes the reason with how it died (e.g. Warp's bounds check on an adjoint array's shape)
 ADJOINT_DIED = "the backward launch killed its process"
-RUNTIME_REASONS = (Reason.OUT_OF_BOUNDS, Reason.NON_FINITE, Reason.NONDETERMINISTIC, Reason.TRIVIAL)
 
 
 class Failure(Exception):

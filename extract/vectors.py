@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -158,17 +157,8 @@ def decode_array(d: dict[str, Any]) -> tuple[Any, np.ndarray]:
     return t, np.array(d["data"], dtype=wp.dtype_to_numpy(scalar_type(t))).reshape(shape)
 
 
-def decode_value(d: dict[str, Any], struct_type: Callable[[], Any] | None = None,
-                 field_types: dict[str, Any] | None = None) -> Any:
-    """A stored scalar/composite value, or a struct (given its type and its fields' types)."""
-    if d.get("dtype") == "struct":
-        if struct_type is None or field_types is None:
-            raise ValueError("a struct value needs its struct type")
-        s = struct_type()
-        for name, fd in d["fields"].items():
-            setattr(s, name, decode_value(fd) if "value" in fd else wp.array(decode_array(fd)[1],
-                                                                           dtype=field_types[name].dtype))
-        return s
+def decode_value(d: dict[str, Any]) -> Any:
+    """A stored scalar or composite value (a struct's fields are decoded one by one)."""
     t = dtype_from_name(str(d["dtype"]))
     v = d["value"]
     return t(*v) if is_composite(t) else t(v) if t in (wp.float16,) else v

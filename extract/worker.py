@@ -361,7 +361,8 @@ class Worker:
             for key, (msg, line) in cuda_fail.items():
                 outcomes[key] = Rejected(key, Reason.CUDA_COMPILE, msg, line)
             compiled = [u for u in survivors if u.key not in cuda_fail]
-            runs = self._execute(compiled, units, batch_dir, mark) if self.execute else {}
+            calls = {u.key: called_warp_names(u.source) for u in compiled}  # the wp.* names each one calls
+            runs = self._execute(compiled, units, batch_dir, mark, calls) if self.execute else {}
             lenient = {u["key"] for u in units if u.get("lenient")}
             for u in compiled:
                 run = runs.get(u.key, {})
@@ -370,7 +371,7 @@ class Worker:
                 if isinstance(run, tuple):  # (reason, message[, line])
                     outcomes[u.key] = Rejected(u.key, run[0], _trim(run[1]), run[2] if len(run) > 2 else None)
                 else:
-                    outcomes[u.key] = self._accepted(u, ptx.get(u.key) if with_ptx else None, run)
+                    outcomes[u.key] = self._accepted(u, ptx.get(u.key) if with_ptx else None, run, calls[u.key])
         finally:
             for u in loaded:
                 self.wa.forget_module(u.modname)
@@ -394,19 +395,18 @@ class Worker:
                     os.chmod(os.path.join(dirpath, name), 0o644)
 
     def _execute(self, compiled: list[_Loaded], units: list[dict[str, Any]], batch_dir: str,
-                 mark: Callable[[str], None]) -> dict[str, Any]:
+                 mark: Callable[[str], None], calls: dict[str, set[str]]) -> dict[str, Any]:
         mark("E")
         t0 = time.thread_time()
         replays = {u["key"]: u["replay"] for u in units if isinstance(u.get("replay"), dict)}
-        names = {u.key: called_warp_names(u.source) for u in compiled}
-        runs, children_s = unit_runs.execute_units(self.wa, compiled, self.objects, batch_dir, self.function_ids, names,
+        runs, children_s = unit_runs.execute_units(self.wa, compiled, self.objects, batch_dir, self.function_ids, calls,
                                                  replays)
         self._spent("execute", t0)
         self.seconds["execute"] += children_s
         return runs
 
-    def _accepted(self, u: _Loaded, ptx: str | None, runs: dict[str, Any] | None = None) -> Accepted:
-        used = sorted(called_warp_names(u.source) & self.builtins)
+    def _accepted(self, u: _Loaded, ptx: str | None, runs: dict[str, Any], calls: set[str]) -> Accepted:
+        used = sorted(calls & self.builtins)
         kernels = []
         mangled_all = [m for _, m, _ in u.entries]
         cpu_body, cuda_body = u.code["cpu"].body, u.code["cuda"].body
@@ -427,7 +427,7 @@ class Worker:
             kernels.append(KernelIR(
                 kernel_name=name, mangled_name=mangled, cpu=cpu, cuda=cuda, num_params=len(args),
                 arg_types=args, builtins=used, module_id=u.module_id,
-                execution=(runs or {}).get(mangled) if self.execute else {"status": "not_executed",
+                execution=runs.get(mangled) if self.execute else {"status": "not_executed",
                                                                          "reason": "--no-execute"},
             ))
         return Accepted(u.key, kernels)

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from warp_synth.counters import Counters
 from warp_synth.errors import UserError
-from warp_synth.reasons import Reason
+from warp_synth.reasons import RUNTIME_REASONS, Reason
 from warp_synth.records import CATEGORIES, Accepted, Attempt, Outcome, Record, make_record, utc_now
 from warp_synth.shards import STATE, STATS
 from warp_synth.store import Store
@@ -43,8 +43,6 @@ from warp_synth.synth.source import Source, Work
 SCHEMA_VERSION = 1
 ADJOINT_FAILURES = "adjoint_failures.jsonl"  # one line per kernel whose adjoint check failed
 GRAD_STATUSES = ("passed", "failed", "not_differentiable", "skipped", "not_executed")
-# extraction's rejections of a kernel that ran (extract.execute.RUNTIME_REASONS), plus crash/timeout
-RUNTIME_REASONS = (Reason.OUT_OF_BOUNDS, Reason.NON_FINITE, Reason.NONDETERMINISTIC, Reason.TRIVIAL)
 
 
 class RunError(UserError):
