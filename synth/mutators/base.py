@@ -206,6 +206,14 @@ def assigned_in(ctxs: list[NodeCtx]) -> list[str]:
     return out
 
 
+def loop_progress(info: ModuleInfo, c: NodeCtx) -> bool:
+    """Statement ``c`` assigns a name that the test of a ``while`` loop around it reads: the loop's
+    progress.  Made conditional or repeated, the loop may never end (``while n < 8`` and ``n += 1``
+    under a branch, or stepping past a ``!=`` bound)."""
+    tests = {n for lp in c.loops if isinstance(lp, cst.While) for n in names_in(lp.test)}
+    return bool(tests) and not tests.isdisjoint(assigned_in(info.subtree(c)))
+
+
 # ----------------------------------------------------------------------------- analysis
 
 

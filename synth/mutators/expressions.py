@@ -101,7 +101,7 @@ class SwapComparison(Operator):
             node = c.node
             if not (c.in_expr_body and isinstance(node, cst.Comparison) and len(node.comparisons) == 1):
                 continue
-            if _jump_guard(c):
+            if _jump_guard(c) or isinstance(c.stmt, cst.While):  # a while's test: it may never turn false
                 continue
             if type(node.comparisons[0].operator) not in _CMP_NAME:
                 continue

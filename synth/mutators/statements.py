@@ -16,6 +16,7 @@ from warp_synth.synth.mutators.base import (
     code,
     contains,
     expr,
+    loop_progress,
     stmt,
     wp_call,
 )
@@ -79,6 +80,7 @@ class WrapInBranch(Operator):
             c for c in _stmt_sites(info)
             if not any(isinstance(n.node, cst.Return) or wp_call(n.node) == "tid" for n in info.subtree(c))
             and not self._binds_escaping_name(info, c)
+            and not loop_progress(info, c)
             and self._conditions(info, c, None)
         ]
 
@@ -166,6 +168,8 @@ class LoopAccumulation(Operator):
             if not isinstance(c.node, cst.SimpleStatementLine) or len(c.node.body) != 1:
                 continue
             small = c.node.body[0]
+            if loop_progress(info, c):
+                continue
             if isinstance(small, cst.AugAssign) or (
                 isinstance(small, cst.Expr) and (wp_call(small.value) or "").startswith("atomic_")
             ):

@@ -8,6 +8,7 @@ realistic seed kernels with Warp for CPU and CUDA.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from textwrap import dedent
 
@@ -511,3 +512,35 @@ def test_extract_func_never_lifts_a_loops_range():
     sites = OPERATORS["extract_func"]().sites(info)
     texts = [info.module.code_for_node(c.node) for c in sites]
     assert texts and not any(t.startswith("range(") for t in texts), texts
+
+
+def test_no_operator_can_make_a_while_loop_endless():
+    """A ``while`` loop's counter step is never put under a branch or repeated, and its test is never
+    swapped: ``while n < 8`` with ``if j < 2: n += 1`` (a mutant once seen) spins until the unit's
+    deadline, 20 s of CPU for one rejected kernel."""
+    src = dedent("""
+        import warp as wp
+
+        @wp.kernel
+        def k(a: wp.array(dtype=float), b: wp.array(dtype=float)):
+            i = wp.tid()
+            n = int(0)
+            s = float(0.0)
+            while n < 8:
+                s += a[i]
+                if a[i] > 0.5:
+                    n += 1
+                n += 1
+            b[i] = s
+        """)
+    info = analyze(src)
+    assert info is not None
+    for name in ("wrap_in_branch", "loop_accumulation"):
+        texts = [info.module.code_for_node(c.node).strip() for c in OPERATORS[name]().sites(info)]
+        assert "s += a[i]" in texts and not any(t.startswith(("n += 1", "if a[i] > 0.5")) for t in texts), texts
+    compares = [info.module.code_for_node(c.node) for c in OPERATORS["swap_compare"]().sites(info)]
+    assert compares == ["a[i] > 0.5"]
+    for seed in range(40):  # and whatever the draw, the loop still steps n on every iteration
+        m = mutate(src, random.Random(seed))
+        assert m is None or (re.search(r"\n    while n < \d+:\n", m.source)
+                             and re.search(r"\n        n \+= [1-9]\d*\n", m.source)), m
