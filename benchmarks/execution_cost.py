@@ -3,7 +3,7 @@
 
     python benchmarks/execution_cost.py --category all --n 300 --repeat 2
 
-The executed side compiles its CPU objects bounds-checked (Warp's debug mode) and runs every
+The executed side compiles its CPU objects with Warp's array bounds checks and runs every
 kernel (forward twice, a second input draw, the backward pass and 6 finite-difference launches);
 the other compiles in release mode and runs nothing.  Prints the best of ``--repeat`` rounds for
 each side (accepted pairs/s, CPU ms per accepted pair, stats.json's phase seconds per pair) and

@@ -66,7 +66,7 @@ class ExtractOptions:
 
 def verified_by(cuda_check: str, execute: bool = True) -> dict[str, str]:
     """What the compilers proved of an accepted kernel at this check level, for a record's
-    ``metadata.verified``: ``{"cpu": "clang -O0 debug object (array bounds checked)", "cuda": "nvrtc 13.4.92
+    ``metadata.verified``: ``{"cpu": "clang -O0 object (array bounds checked)", "cuda": "nvrtc 13.4.92
     front end, sm_75"}`` (``"clang -O0 object"`` without execution)
     (or ``"nvrtc 13.4 ptx, sm_75"``: Warp's own NVRTC).  Loads the compiler that will run, so a missing
     or mismatched NVRTC is a ``UserError`` (one line) here, at run start; imports Warp."""

@@ -11,11 +11,9 @@
   kernels from the batch's object file (no second compile);
 * ``kernel_builtin_names()``: the builtins Warp exposes to kernels.
 
-Validation options (the IR text does not depend on them): CPU ``-O0``, release mode or, when
-kernels are executed, debug mode (Warp's array bounds checks on); CUDA ``-O3`` PTX for ``sm_75``
-or its front end alone (``CUDA_CHECKS``), no line info.  Measured here, the fastest levels:
-NVRTC at Warp's levels 0/1 takes ~1.6x as long as at 2/3; Clang at 1/2 ~1.5-3x as long as at 0.
-"""
+Validation options (the IR text does not depend on them): CPU ``-O0`` release mode, Warp's array
+bounds checks on when kernels are executed (``native/wsynth_bounds_checked.h``); CUDA ``-O3`` PTX for
+``sm_75`` or its front end alone (``CUDA_CHECKS``), no line info: here the fastest levels."""
 
 from __future__ import annotations
 
@@ -43,7 +41,7 @@ CUDA_OPT_LEVEL = 3
 # "ptx": Warp's own full compile to PTX (what ``--with-ptx`` stores).
 CUDA_CHECKS = ("frontend", "ptx")
 CPU_CHECK = f"clang -O{CPU_OPT_LEVEL} object"
-CPU_CHECK_BOUNDS = f"clang -O{CPU_OPT_LEVEL} debug object (array bounds checked)"
+CPU_CHECK_BOUNDS = f"{CPU_CHECK} (array bounds checked)"
 
 
 def warp_version() -> str:
@@ -261,9 +259,11 @@ def _captured(build: Any, *args: Any, **kwargs: Any) -> None:
 
 
 def compile_cpu(cpp_path: str, obj_path: str, options: dict[str, Any], bounds_checked: bool = False) -> None:
-    """``bounds_checked``: debug mode (no ``NDEBUG``: Warp's array index asserts are live), for execution."""
-    _captured(_build.build_cpu, obj_path, cpp_path, mode="debug" if bounds_checked else "release", fast_math=False,
-              verify_fp=False, fuse_fp=True, extra_flags=options.get("cpu_compiler_flags", ""),
+    """``bounds_checked``: Warp's array index asserts live (``NDEBUG`` undone ahead of its headers), for execution."""
+    # by absolute path (Clang would look in the working directory first, which a sandbox may not let it read)
+    header = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native", "wsynth_bounds_checked.h")
+    _captured(_build.build_cpu, obj_path, cpp_path, mode="release", fast_math=False, verify_fp=False, fuse_fp=True,
+              extra_flags=options.get("cpu_compiler_flags", "") + f" -include {header}" * bounds_checked,
               optimization_level=CPU_OPT_LEVEL, use_precompiled_headers=True,
               pch_dir=_context.runtime.get_clang_pch_dir(), block_dim=options.get("block_dim", 256),
               enable_tiles_in_stack_memory=options.get("enable_tiles_in_stack_memory", True))

@@ -237,7 +237,7 @@ def test_front_end_uses_warps_own_nvrtc_options(tmp_path):
 def test_levels_say_what_they_checked():
     assert CUDA_CHECKS == ("frontend", "ptx")
     fe, ptx = verified_by("frontend"), verified_by("ptx")
-    assert fe["cpu"] == ptx["cpu"] == "clang -O0 debug object (array bounds checked)"  # executed kernels
+    assert fe["cpu"] == ptx["cpu"] == "clang -O0 object (array bounds checked)"  # executed kernels
     assert verified_by("frontend", execute=False)["cpu"] == "clang -O0 object"
     version = nvrtc.distribution_version()
     assert version.startswith("13.") and fe["cuda"] == f"nvrtc {version} front end, sm_75"
@@ -277,7 +277,7 @@ def test_synth_run_records_say_what_was_checked(tmp_path):
     rows = read_records(out)
     assert len(rows) == 4
     version = nvrtc.distribution_version()
-    assert all(row["metadata"]["verified"] == {"cpu": "clang -O0 debug object (array bounds checked)",
+    assert all(row["metadata"]["verified"] == {"cpu": "clang -O0 object (array bounds checked)",
                                                "cuda": f"nvrtc {version} front end, sm_75"} for row in rows)
     settings = json.loads((out / "settings.json").read_text())
     assert settings["cuda_check"] == "frontend"
