@@ -1,11 +1,13 @@
-"""Running compiled units, each in a process of its own, inside the batch's sandbox.
+"""Running compiled units inside the batch's sandbox, out of the batch's own process.
 
 ``execute_units`` loads each CPU object file once in the batch's process (``warp_adapter.
-load_cpu_object``, which links it there), then forks a child per unit: the unit's Python is
-imported in the child (never in the batch's process), its kernels run the checks of
-``extract.execute``, and the child reports JSON lines over a pipe (``D`` its launch, ``P`` the
-phase it enters, ``R`` the result).  A child that dies (an array bounds assert, a segfault, an
-integer division by zero) or outlives ``EXEC_DEADLINE_S`` is a typed rejection of that unit alone.
+load_cpu_object``, which links it there), then forks a child per unit, which imports the unit's
+Python (never the batch's process), or, for units the batch's process loaded itself (offline), one
+child that runs them one after the other.  Kernels run the checks of ``extract.execute``, and the
+child reports JSON lines over a pipe (``U`` the unit it starts, ``D`` its launch, ``P`` the phase
+it enters, ``R`` the result).  A child that dies (an array bounds assert, a segfault, an integer
+division by zero) or spends more than ``EXEC_DEADLINE_S`` on a unit is a typed rejection of that
+unit alone; the units after it run in a new child.
 """
 
 from __future__ import annotations
@@ -97,7 +99,10 @@ def _unit_child(wa: Any, unit: Any, handle: str, function_ids: dict[str, int], b
     return results
 
 
-def _run_child(task: Callable[[Callable[[str], None]], dict[str, Any]], log_path: str) -> tuple[int, int]:
+def _run_child(tasks: list[tuple[Callable[[Callable[[str], None]], dict[str, Any]], str]]) -> tuple[int, int]:
+    """Fork a child that runs ``tasks`` (each a unit's run and its log file) one after the other,
+    announcing each with a ``U <index>`` line and ending it with its ``R`` line; a Python error ends
+    the child (that unit's crash)."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -105,21 +110,24 @@ def _run_child(task: Callable[[Callable[[str], None]], dict[str, Any]], log_path
         try:
             os.close(r)
             gc.disable()  # a short-lived process: collecting would only copy the batch process's pages
-            fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
-            signal.alarm(int(EXEC_DEADLINE_S) + 2)
 
             def send(line: str) -> None:
                 data = (line + "\n").encode("utf-8")
                 while data:
                     data = data[os.write(w, data):]
-            try:
-                send("R " + json.dumps({"executions": task(send)}))
-            except Failure as f:
-                send("R " + json.dumps({"failure": {"reason": f.reason.value, "message": f.message}}))
-            except vec.UnsupportedParameter as e:
-                send("R " + json.dumps({"executions": None, "not_executed": str(e)}))
+            for index, (task, log_path) in enumerate(tasks):
+                fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(fd, 1)
+                os.dup2(fd, 2)
+                os.close(fd)
+                signal.alarm(int(EXEC_DEADLINE_S) + 2)
+                send(f"U {index}")
+                try:
+                    send("R " + json.dumps({"executions": task(send)}))
+                except Failure as f:
+                    send("R " + json.dumps({"failure": {"reason": f.reason.value, "message": f.message}}))
+                except vec.UnsupportedParameter as e:
+                    send("R " + json.dumps({"executions": None, "not_executed": str(e)}))
             status = 0
         except BaseException:  # a Python error launching the kernel: report it as the unit's crash
             import traceback
@@ -132,10 +140,14 @@ def _run_child(task: Callable[[Callable[[str], None]], dict[str, Any]], log_path
     return pid, r
 
 
-def _wait(pid: int, r: int, deadline: float) -> tuple[list[str], int | None, bool, float]:
-    """Lines the child sent, its exit status, whether it timed out, and the CPU seconds it used."""
+def _wait(pid: int, r: int) -> tuple[list[list[str]], int | None, bool, float]:
+    """The lines the child sent for each unit it reached (from its ``U`` line on), its exit status,
+    whether the last one reached timed out (each unit has ``EXEC_DEADLINE_S`` from its start), and
+    the CPU seconds the child used."""
     buf = bytearray()
     timed_out = False
+    scanned = 0
+    deadline = time.monotonic() + EXEC_DEADLINE_S
     with selectors.DefaultSelector() as sel:
         sel.register(r, selectors.EVENT_READ)
         while True:
@@ -151,13 +163,24 @@ def _wait(pid: int, r: int, deadline: float) -> tuple[list[str], int | None, boo
             buf += chunk
             if len(buf) > 64 << 20:
                 break
+            end = buf.rfind(b"\n") + 1
+            if end > scanned:  # complete lines not yet looked at: a new unit restarts the clock
+                if buf.startswith(b"U ", scanned) or buf.find(b"\nU ", scanned, end) >= 0:
+                    deadline = time.monotonic() + EXEC_DEADLINE_S
+                scanned = end
     os.close(r)
     if timed_out:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     _, status, usage = os.wait4(pid, 0)
-    return (buf.decode("utf-8", "replace").splitlines(), os.waitstatus_to_exitcode(status), timed_out,
-            usage.ru_utime + usage.ru_stime)
+    per_unit: list[list[str]] = [[]]
+    for line in buf.decode("utf-8", "replace").splitlines():
+        if line.startswith("U "):
+            per_unit.append([])
+        else:
+            per_unit[-1].append(line)
+    lines = per_unit[1:] or per_unit  # before its first U line, the child was on its first unit
+    return lines, os.waitstatus_to_exitcode(status), timed_out, usage.ru_utime + usage.ru_stime
 
 
 def _phase(lines: list[str]) -> str:
@@ -190,30 +213,37 @@ def _death(lines: list[str], code: int | None, log: str) -> tuple[Reason, str]:
 
 
 def execute_units(wa: Any, units: list[Any], objects: dict[str, str], batch_dir: str, function_ids: dict[str, int],
-                  builtins: dict[str, set[str]], replays: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], float]:
+                  builtins: dict[str, set[str]], replays: dict[str, dict[str, Any]],
+                  together: bool = False) -> tuple[dict[str, Any], float]:
     """``{key: {mangled name: execution} | (Reason, message)}`` for compiled units (``worker._Loaded``
-    with the CPU object file that holds them in ``objects``), and the CPU seconds their processes used."""
+    with the CPU object file that holds them in ``objects``), and the CPU seconds their processes used.
+
+    Each unit runs in a process of its own; ``together`` (units loaded in the batch's process, which
+    they already share: offline) runs them one after the other in one process, and a unit that kills it (or times out)
+    is that unit's rejection alone: the units after it go on in a new process."""
     handles: dict[str, str] = {}
     out: dict[str, Any] = {}
     cpu_s = 0.0
     try:
-        for u in units:
-            obj = objects.get(u.key)
-            if obj is None:
-                continue
-            if obj not in handles:
-                handles[obj] = f"wsynth_exec_{os.getpid()}_{len(handles)}"
-                wa.load_cpu_object(obj, handles[obj], [m for v in units if objects.get(v.key) == obj
-                                                       for _, m, _ in v.entries])
-            log_path = os.path.join(batch_dir, f"exec_{u.modname}.log")
-            pid, r = _run_child(lambda send, u=u, h=handles[obj]: _unit_child(
-                wa, u, h, function_ids, builtins.get(u.key, set()), replays.get(u.key), send), log_path)
-            lines, code, timed_out, used = _wait(pid, r, time.monotonic() + EXEC_DEADLINE_S)
+        pending = [u for u in units if u.key in objects]
+        for obj in dict.fromkeys(objects[u.key] for u in pending):
+            handles[obj] = f"wsynth_exec_{os.getpid()}_{len(handles)}"
+            wa.load_cpu_object(obj, handles[obj], [m for v in pending if objects[v.key] == obj for _, m, _ in v.entries])
+        while pending:
+            group = pending if together else pending[:1]
+            logs = [os.path.join(batch_dir, f"exec_{u.modname}.log") for u in group]
+            pid, r = _run_child([(lambda send, u=u: _unit_child(
+                wa, u, handles[objects[u.key]], function_ids, builtins.get(u.key, set()), replays.get(u.key), send),
+                log) for u, log in zip(group, logs, strict=True)])
+            reached, code, timed_out, used = _wait(pid, r)
             cpu_s += used
-            try:
-                out[u.key] = _outcome(u, lines, code, timed_out, log_path)
-            except (ValueError, KeyError, TypeError, AttributeError):  # the unit's process is not trusted
-                out[u.key] = (Reason.CRASH, "the kernel's process sent an unreadable report")
+            for i, lines in enumerate(reached[:len(group)]):
+                last = i == len(reached) - 1
+                try:
+                    out[group[i].key] = _outcome(group[i], lines, code if last else 0, timed_out and last, logs[i])
+                except (ValueError, KeyError, TypeError, AttributeError):  # the unit's process is not trusted
+                    out[group[i].key] = (Reason.CRASH, "the kernel's process sent an unreadable report")
+            pending = pending[max(1, min(len(reached), len(group))):]
     finally:
         for h in handles.values():
             with contextlib.suppress(Exception):
@@ -226,6 +256,7 @@ def _outcome(u: Any, lines: list[str], code: int | None, timed_out: bool, log_pa
     reply = next((ln[2:] for ln in lines if ln.startswith("R ")), None)
     forward = next((ln[2:] for ln in reversed(lines) if ln.startswith("F ")), None)
     died_in_adjoint = reply is None and forward is not None and _phase(lines) == "adjoint"
+    timed_out = timed_out and reply is None
     if timed_out and died_in_adjoint:  # the run stands; its adjoint failed
         return _adjoint_died(json.loads(forward), u, f"the backward pass ran longer than {EXEC_DEADLINE_S:.0f} s")
     if timed_out:

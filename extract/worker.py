@@ -400,7 +400,7 @@ class Worker:
         t0 = time.thread_time()
         replays = {u["key"]: u["replay"] for u in units if isinstance(u.get("replay"), dict)}
         runs, children_s = unit_runs.execute_units(self.wa, compiled, self.objects, batch_dir, self.function_ids, calls,
-                                                 replays)
+                                                 replays, together=not self.units_apart)
         self._spent("execute", t0)
         self.seconds["execute"] += children_s
         return runs

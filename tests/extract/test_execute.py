@@ -257,14 +257,37 @@ def test_trusted_units_record_runtime_failures_instead_of_being_rejected(ex):
     assert status["smooth"]["grad"]["status"] == "passed"
 
 
+@pytest.fixture(scope="module")
+def together():
+    """Units that share their batch's process (offline templates) also share their execution's."""
+    with Extractor(ExtractOptions(workers=1, isolate_units=False)) as extractor:
+        yield extractor
+
+
+def test_units_run_together_give_what_units_run_apart_give(ex, together):
+    """One process runs the batch's units one after the other; a unit that kills it is that unit's
+    rejection alone, and the next units run in a new process, with the same results as apart."""
+    good = kernel("fine", "b[i] = wp.cos(a[i]) * a[i]\n")
+    units = [Unit("good_1", good), Unit("bad_oob", OOB), Unit("good_2", good.replace("fine", "fine_2")),
+             Unit("bad_crash", DIV_ZERO), Unit("bad_crash_2", DIV_ZERO.replace("divides_by_zero", "div_2")),
+             Unit("bad_nan", NAN), Unit("good_3", SMOOTH)]
+    apart, shared = ex.extract(units), together.extract(units)
+    assert [x.reason for x in shared if isinstance(x, Rejected)] == ["out_of_bounds", "crash", "crash", "non_finite"]
+    assert [(x.key, x.reason, x.message) for x in shared if isinstance(x, Rejected)] == [
+        (x.key, x.reason, x.message) for x in apart if isinstance(x, Rejected)]
+    assert [execution(x) for x in shared if isinstance(x, Accepted)] == [
+        execution(x) for x in apart if isinstance(x, Accepted)]
+
+
 @pytest.mark.slow
-def test_endless_loop_is_a_timeout_and_spares_its_batch_mates(ex):
+def test_endless_loop_is_a_timeout_and_spares_its_batch_mates(together):
     endless = kernel("spins", "while a[i] > 0.0:\n    b[i] = b[i] + 1.0\n")  # inputs are positive
-    o = ex.extract([Unit("endless", endless), Unit("smooth_mate", SMOOTH)])
-    r = rejected(o[0])
+    o = together.extract([Unit("smooth_before", SMOOTH.replace("smooth", "smooth_b")), Unit("endless", endless),
+                          Unit("smooth_mate", SMOOTH)])
+    r = rejected(o[1])
     assert r.reason == "timeout"
     assert r.message == ("the kernel ran longer than 20 s on inputs of at most 256 elements (an endless loop?)")
-    assert execution(o[1])["grad"]["status"] == "passed"
+    assert execution(o[0])["grad"]["status"] == execution(o[2])["grad"]["status"] == "passed"
 
 
 ADJOINT_SHAPE = '''import warp as wp
