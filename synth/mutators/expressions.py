@@ -137,7 +137,9 @@ _FAMILIES: dict[str, list[list[str]]] = {
         ["cross", "cw_mul"],
         ["atan2", "pow"],
     ],
-    "swap_atomic": [["atomic_add", "atomic_sub", "atomic_min", "atomic_max"]],
+    # add <-> sub and min <-> max: a min/max of a derived value in place of an add often beats no slot
+    # (the kernel then writes nothing)
+    "swap_atomic": [["atomic_add", "atomic_sub"], ["atomic_min", "atomic_max"]],
 }
 
 
@@ -198,7 +200,8 @@ class SwapReduction(_SwapBuiltin):
 
 
 class SwapAtomic(_SwapBuiltin):
-    """``wp.atomic_add(a, i, v)`` -> ``wp.atomic_max(a, i, v)`` (add/sub only for vector arrays)."""
+    """``wp.atomic_add(a, i, v)`` -> ``wp.atomic_sub(a, i, v)``, ``atomic_min`` <-> ``atomic_max`` (on vector
+    arrays, any atomic becomes add or sub)."""
 
     name = "swap_atomic"
 
@@ -211,6 +214,18 @@ class SwapAtomic(_SwapBuiltin):
             new = "atomic_sub" if old != "atomic_sub" else "atomic_add"
             return replace(info.module, node.func.attr, cst.Name(new))
         return super().apply(info, site, rng)
+
+
+def _typed_thresholds(info: ModuleInfo) -> set[cst.CSTNode]:
+    """Float literals compared through a type constructor: the ``0.25`` of ``x <= wp.float64(0.25)``."""
+    out: set[cst.CSTNode] = set()
+    for c in info.nodes:
+        if isinstance(c.node, cst.Comparison):
+            for e in (c.node.left, *(t.comparator for t in c.node.comparisons)):
+                if (isinstance(e, cst.Call) and (wp_call(e) or "").startswith("float") and len(e.args) == 1
+                        and isinstance(e.args[0].value, cst.Float)):
+                    out.add(e.args[0].value)
+    return out
 
 
 class PerturbConstant(Operator):
@@ -235,7 +250,7 @@ class PerturbConstant(Operator):
             new = old * rng.choice([0.5, 2.0, 1.5, 0.25, 3.0, 0.1]) if old else rng.choice([0.5, 1.0, 2.0])
             if rng.random() < 0.3:
                 new = round(rng.uniform(0.1, 10.0), rng.choice([1, 2, 3]))
-            if isinstance(site.parent, (cst.Comparison, cst.ComparisonTarget)):
+            if isinstance(site.parent, (cst.Comparison, cst.ComparisonTarget)) or node in _typed_thresholds(info):
                 new = round(rng.uniform(0.3, 0.9), 2)  # a threshold stays inside the data's range (both branches run)
             text = repr(round(new, 6))
             text = text if ("." in text or "e" in text) else text + ".0"

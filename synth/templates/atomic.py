@@ -105,7 +105,8 @@ def family(kb: KernelBuilder) -> Family:
                 slot = f"{i0} % {size}"
         done: list[tuple[str, str]] = []  # (op, value) already applied: no op undoes an earlier one
         for _ in range(kb.rng.choice((1, 1, 2))):
-            e = val if kb.rng.random() < 0.6 else kb.gen.expr(ty, 1)
+            # a fresh expression, anchored: ``x - x`` or ``wp.floor(x)`` alone would add nothing
+            e = val if kb.rng.random() < 0.6 else anchored(kb, ty, kb.gen.expr(ty, 1), [x for _, x in res.ins])
             if variant == "inplace":
                 aug = kb.rng.choice(("+=", "-="))
                 aug = next((o for o, v in done if v == e), aug)
@@ -116,8 +117,11 @@ def family(kb: KernelBuilder) -> Family:
                 op = kb.rng.choices(ops, weights=[4 if o in ("add", "sub") else 1 for o in ops])[0]
                 if (_UNDO.get(op), e) in done:
                     op = _UNDO[op]
-                if op in ("min", "max") and ty.kind == "scalar" and res.ins:  # the min/max of the inputs
+                if op in ("min", "max") and res.ins:  # the min/max of the inputs (a derived value may beat no slot)
                     e = kb.rng.choice([x for _, x in res.ins])
+                    if ctx["cond"] and dtype.startswith("float"):  # a guard keeps the values that can win
+                        x, _, thr = ctx["cond"].split(" ", 2)
+                        ctx["cond"] = f"{x} {'>' if op == 'max' else '<'} {thr}"
                 done.append((op, e))
                 kb.gen.used.append(f"atomic_{op}")
                 if kb.rng.random() < 0.3:

@@ -100,7 +100,7 @@ CASES: dict[str, Case] = {
             out[i] = wp.length_sq(v[i])
         """,
     ),
-    # ``wp.atomic_add(a, i, v)`` -> ``wp.atomic_max(a, i, v)`` (add/sub only for vector arrays).
+    # ``wp.atomic_add(a, i, v)`` -> ``wp.atomic_sub(a, i, v)``, min <-> max (add/sub only for vector arrays).
     "swap_atomic": Case(
         """
         @wp.kernel
@@ -112,7 +112,7 @@ CASES: dict[str, Case] = {
         @wp.kernel
         def k(a: wp.array(dtype=float), total: wp.array(dtype=float)):
             i = wp.tid()
-            wp.atomic_min(total, 0, a[i])
+            wp.atomic_sub(total, 0, a[i])
         """,
     ),
     # Change a numeric literal: floats are scaled or resampled, ints nudged (indices are left alone).
@@ -544,3 +544,24 @@ def test_no_operator_can_make_a_while_loop_endless():
         m = mutate(src, random.Random(seed))
         assert m is None or (re.search(r"\n    while n < \d+:\n", m.source)
                              and re.search(r"\n        n \+= [1-9]\d*\n", m.source)), m
+
+
+def test_a_threshold_written_through_a_type_constructor_stays_inside_the_inputs_range():
+    """``x <= wp.float64(0.5)`` perturbed to ``0.25`` (the floor of the drawn inputs) was a dead branch:
+    a kernel that writes nothing."""
+    src = dedent("""
+        import warp as wp
+
+        @wp.kernel
+        def k(a: wp.array(dtype=wp.float64), b: wp.array(dtype=wp.float64)):
+            i = wp.tid()
+            x = a[i]
+            if x <= wp.float64(0.5):
+                b[i] = x
+        """)
+    values = []
+    for seed in range(40):
+        m = mutate(src, random.Random(seed), "perturb_constant")
+        if m is not None:
+            values.append(float(re.search(r"x <= wp\.float64\(([^)]+)\)", m.source).group(1)))
+    assert len(values) >= 30 and all(0.3 <= v <= 0.9 for v in values), values
