@@ -20,7 +20,7 @@ Origin = Literal["template", "mutation", "llm", "llm-repair", "mined"]
 ORIGINS: tuple[str, ...] = ("template", "mutation", "llm", "llm-repair", "mined")
 
 # Category names of the seed report, in its order.
-CATEGORIES: tuple[str, ...] = (
+SEED_CATEGORIES: tuple[str, ...] = (
     "arithmetic",
     "conditional",
     "loop",
@@ -32,6 +32,9 @@ CATEGORIES: tuple[str, ...] = (
     "combined",
     "scalar_param",
 )
+# Every category: the seed's, then the rest of Warp (rigid-body and spatial math, small dense linear
+# algebra, random numbers and sampling, integer and bitwise work).
+CATEGORIES: tuple[str, ...] = (*SEED_CATEGORIES, "spatial", "linalg", "random", "bitwise")
 
 
 @dataclass(slots=True, frozen=True)

@@ -25,7 +25,7 @@ from warp_synth.synth.offline import OfflineCandidates, OfflineSource
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--category", default="all", metavar="CAT",
-                   help=f"one of {', '.join(CATEGORIES)}, or 'all' to balance the ten (default: all)")
+                   help=f"one of {', '.join(CATEGORIES)}, or 'all' to balance them all (default: all)")
     p.add_argument("--n", type=int, required=True, metavar="N", help="accepted unique records to produce")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: data/<category>); an interrupted run resumes from it")

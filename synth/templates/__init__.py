@@ -8,7 +8,7 @@ the instance, so a seed and a call sequence fix the output.
 
 from __future__ import annotations
 
-import random
+import random as _random
 from collections.abc import Callable
 
 from warp_synth.records import CATEGORIES, Candidate
@@ -16,19 +16,24 @@ from warp_synth.synth.jinja_env import render
 from warp_synth.synth.templates import (
     arithmetic,
     atomic,
+    bitwise,
     combined,
     conditional,
+    linalg,
     loop,
     multi_cond,
     nested,
     scalar_param,
+    spatial,
     vector,
 )
 from warp_synth.synth.templates import math as math_
+from warp_synth.synth.templates import random as random_
 from warp_synth.synth.templates.base import Family
 from warp_synth.synth.templates.kernel import KernelBuilder
 
-_MODULES = (arithmetic, conditional, loop, math_, vector, atomic, nested, multi_cond, combined, scalar_param)
+_MODULES = (arithmetic, conditional, loop, math_, vector, atomic, nested, multi_cond, combined, scalar_param, spatial,
+            linalg, random_, bitwise)
 FAMILIES: dict[str, Callable[[KernelBuilder], Family]] = {m.__name__.rpartition(".")[2]: m.family for m in _MODULES}
 assert tuple(FAMILIES) == CATEGORIES
 
@@ -38,14 +43,14 @@ class TemplateSource:
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self._rng = random.Random(seed)
+        self._rng = _random.Random(seed)
 
     def sample(self, category: str) -> Candidate:
         family = FAMILIES.get(category)
         if family is None:
             raise ValueError(f"unknown category {category!r}; expected one of {', '.join(CATEGORIES)}")
         sub_seed = self._rng.getrandbits(64)
-        kb = KernelBuilder(random.Random(sub_seed))
+        kb = KernelBuilder(_random.Random(sub_seed))
         variant, ctx, params = family(kb)
         source = render(f"kernels/{category}.j2", **kb.context(**ctx))
         provenance = {

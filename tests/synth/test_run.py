@@ -22,7 +22,8 @@ synth, records = run_synth, read_records
     ("args", "message"),
     [
         (["--category", "bogus", "--n", "5"], "synth run: error: unknown category 'bogus'; choose one of "
-         "arithmetic, conditional, loop, math, vector, atomic, nested, multi_cond, combined, scalar_param or 'all'"),
+         "arithmetic, conditional, loop, math, vector, atomic, nested, multi_cond, combined, scalar_param, spatial, linalg, "
+         "random, bitwise or 'all'"),
         (["--category", "atomic", "--n", "0"], "synth run: error: --n must be a positive number of records, got 0"),
         (["--n", "-3"], "synth run: error: --n must be a positive number of records, got -3"),
         (["--n", "ten"], "synth run: error: argument --n: invalid int value: 'ten' (see 'synth run --help')"),
