@@ -540,10 +540,10 @@ def test_no_operator_can_make_a_while_loop_endless():
         assert "s += a[i]" in texts and not any(t.startswith(("n += 1", "if a[i] > 0.5")) for t in texts), texts
     compares = [info.module.code_for_node(c.node) for c in OPERATORS["swap_compare"]().sites(info)]
     assert compares == ["a[i] > 0.5"]
-    for seed in range(40):  # and whatever the draw, the loop still steps n on every iteration
+    for seed in range(200):  # and whatever the operator, the loop still steps n on every iteration
         m = mutate(src, random.Random(seed))
-        assert m is None or (re.search(r"\n    while n < \d+:\n", m.source)
-                             and re.search(r"\n        n \+= [1-9]\d*\n", m.source)), m
+        loop = re.search(r"\n( +)while n < 8:\n", m.source) if m else None
+        assert m is None or (loop and f"\n{loop.group(1)}    n += 1\n" in m.source), m
 
 
 def test_a_threshold_written_through_a_type_constructor_stays_inside_the_inputs_range():
