@@ -12,6 +12,12 @@ tests, first/last index by ``atomic_min/max``), ``pack`` (RGBA8 packing and unpa
 snorm16 / int8 quantisation) and ``cells`` (``vec3i`` cell arithmetic: periodic wrap with ``%``,
 ``//`` tiles, ``wp.abs/min/max/clamp``, linear indices).
 
+Each variant varies its steps: hash rounds as a constant or parameter, xor / max / sum mixing; bit
+reversal by ``while`` / ``for`` / mask swaps, Gray encode or decode, conjugated, sign-flipped or
+atomically accumulated outputs; tuple-assignment Euclid and coprimality flags; Morton cells by scaling,
+division or ``wp.floor`` with bounds, ids and coarse-level keys; clamped bitset indices, ``atomic_or``
+return values and per-word counts; channel orders, rounding modes and gains in packing.
+
 Every ``while`` loop terminates for any integer input: a counter stepping by one up to a constant bound,
 or a value strictly decreasing toward zero (Euclid's remainder, Kernighan's lowest set bit).
 """
@@ -125,7 +131,9 @@ def family(kb: KernelBuilder) -> Family:
             ctx["state"] = arr(kb, scalar(u), 1, "rng_state", "states", "seeds")
             ctx["float_out"] = rng.random() < 0.5
             ctx["out"] = arr(kb, scalar(fdt if ctx["float_out"] else u), 1, "draws", "samples", "out")
-            ctx["rounds"] = kb.const(I32, str(rng.choice((2, 4, 8, 16))))
+            ctx["rounds"] = kb.const(I32, str(rng.choice((2, 4, 8, 16)))) if rng.random() < 0.6 else \
+                kb.scalar_param(I32, kb.names._fresh(rng.choice(("rounds", "n_steps", "draws_per"))))
+            ctx["comb"] = rng.choice(("+", "^", "max"))
         if mode != "state":
             ctx["seed"] = kb.scalar_param(I32, kb.names._fresh(rng.choice(("seed", "frame", "salt"))))
         ctx["amp"] = lit(fdt, rng.choice(("0.01", "0.05", "0.1", "0.5")))
@@ -154,9 +162,14 @@ def family(kb: KernelBuilder) -> Family:
         fdt = rng.choice(("float32", "float32", "float64"))
         ty = rng.choice((scalar(fdt), vec(2, fdt), vec(2, fdt), vec(4, fdt)))
         ndim = rng.choice((1, 1, 2))
-        method = rng.choice(("loop", "swap", "gray"))
+        method = rng.choice(("loop", "swap", "gray", "for"))
         src, dst = arr(kb, ty, ndim, "src", "x", "signal"), arr(kb, ty, ndim, "dst", "out", "perm", "y")
-        if method == "loop":
+        if method == "for":
+            fn = helper(kb, ("bit_reverse", "reverse_bits", "bitrev"), "uint32", (
+                "r = wp.uint32(0)", "for b in range(nbits):",
+                "    r = r | (((x >> wp.uint32(b)) & wp.uint32(1)) << wp.uint32(nbits - 1 - b))",
+                "return r"), extra=("nbits: int",))
+        elif method == "loop":
             fn = helper(kb, ("bit_reverse", "reverse_bits", "bitrev"), "uint32", (
                 "r = wp.uint32(0)", "b = int(0)", "while b < nbits:",
                 "    r = (r << wp.uint32(1)) | (x & wp.uint32(1))", "    x = x >> wp.uint32(1)", "    b += 1",
@@ -168,14 +181,30 @@ def family(kb: KernelBuilder) -> Family:
             ) + ("x = (x >> wp.uint32(16)) | (x << wp.uint32(16))",
                  "return x >> wp.uint32(32 - nbits)"), extra=("nbits: int",))
         else:
-            fn = helper(kb, ("gray_code", "to_gray", "gray"), "uint32", ("return x ^ (x >> wp.uint32(1))",))
-        ctx.update(src=src, dst=dst, method=method, fn=fn, ndim=ndim,
+            fn = helper(kb, ("gray_code", "to_gray", "gray"), "uint32", ("return x ^ (x >> wp.uint32(1))",)) \
+                if rng.random() < 0.5 else helper(kb, ("from_gray", "gray_decode", "inv_gray"), "uint32", (
+                    "m = x >> wp.uint32(1)", "while m != wp.uint32(0):", "    x = x ^ m",
+                    "    m = m >> wp.uint32(1)",
+                    "return x"))
+        ctx.update(src=src, dst=dst, method=method, fn=fn, ndim=ndim, src_f64=fdt == "float64",
                    scale=lit(fdt, rng.choice(("0.5", "2.0", "0.125"))) if rng.random() < 0.4 else None,
-                   maxbits=rng.choice((16, 20, 30)))
+                   maxbits=rng.choice((16, 20, 30)), nbsrc=rng.choice(("while", "while", "for", "param")),
+                   op=rng.choice(("copy", "copy", "conj", "sign", "acc")) if ty.kind == "vec" and ty.n == 2
+                   else rng.choice(("copy", "copy", "sign", "acc")), guard=rng.choice(("if", "where")))
+        if ctx["op"] != "acc":  # a fallback index may collide with another thread's: atomic adds only
+            ctx["guard"] = "if"
+        ctx["ridx"] = arr(kb, I32, ndim, "perm_idx", "rev_idx", "dest_idx") if rng.random() < 0.3 else None
+        if ctx["nbsrc"] == "param" and method != "gray":
+            ctx["nbp"] = kb.scalar_param(I32, kb.names._fresh(rng.choice(("log2n", "nbits", "levels"))))
         params = {"type": ty.name, "method": method}
     elif variant == "gcd":
         dt = rng.choice(("int32", "int32", "int64", "uint32", "int16"))
-        method = "binary" if dt == "uint32" and rng.random() < 0.7 else rng.choice(("euclid", "euclid_mod"))
+        method = "binary" if dt == "uint32" and rng.random() < 0.7 else rng.choice(("euclid", "euclid_mod",
+                                                                                  "euclid_tuple"))
+        ctx.update(cop_t=rng.choice(("int32", "uint8")), order_in=rng.random() < 0.3,
+                   absfirst=rng.random() < 0.3)
+        ctx["coprime"] = arr(kb, scalar(ctx["cop_t"]), 1, "coprime", "is_unit") \
+            if rng.random() < 0.4 else None
         ctx.update(dt=dt, D=f"wp.{dt}", method=method, zero=lit(dt, "0"), one=lit(dt, "1"),
                    num=arr(kb, scalar(dt), 1, "num", "a", "lhs", "p"),
                    den=arr(kb, scalar(dt), 1, "den", "b", "q"),
@@ -208,6 +237,14 @@ def family(kb: KernelBuilder) -> Family:
                    if rng.random() < 0.6 else None,
                    primes=rng.choice((("73856093", "19349663", "83492791"), ("0x8DA6B343", "0xD8163841",
                                                                               "0xCB1AB31F"))))
+        ctx.update(qmode=rng.choice(("mul", "mul", "div", "floor")), clampf=rng.choice(("clamp", "minmax")),
+                   order=arr(kb, I32, 1, "order", "ids", "perm") if rng.random() < 0.4 else None,
+                   bound=arr(kb, scalar("uint32"), 1, "max_code", "code_hi") if rng.random() < 0.3 else None,
+                   level=rng.choice((0, 0, 3, 6)))
+        if ctx["qmode"] == "div" and not src_int:
+            ctx["h"] = kb.scalar_param(scalar(fdt), kb.names._fresh(rng.choice(("cell_size", "h", "dx"))))
+        if ctx["level"]:
+            ctx["coarse"] = arr(kb, scalar("uint32"), 1, "coarse", "parent", "level_keys")
         params = {"dim": d, "int_cells": src_int, "interleave": interleave}
     elif variant == "radix_hist":
         dt = rng.choice(("uint32", "int32", "uint64", "int64", "float32", "float32"))
@@ -232,8 +269,11 @@ def family(kb: KernelBuilder) -> Family:
                    cells=arr(kb, I32, 1, "cells", "ids", "voxel_ids", "slots"),
                    mask=arr(kb, scalar(wdt), 1, "occupancy", "mask", "bitset", "words"),
                    syntax=rng.choice(("atomic", "augassign")),
-                   ops=rng.sample(("xor", "and", "minmax", "test"), 2)[: rng.choice((1, 2))],
-                   divmod=rng.random() < 0.4, fnform=rng.random() < 0.3)
+                   ops=rng.sample(("xor", "and", "minmax", "test", "count"), rng.choice((1, 2, 2, 3))),
+                   divmod=rng.random() < 0.4, fnform=rng.random() < 0.3, guard=rng.random() < 0.35,
+                   fresh=None, zero=lit(wdt, "0"), fresh_t=rng.choice(("int32", "uint8")))
+        if ctx["syntax"] == "atomic" and rng.random() < 0.5:
+            ctx["fresh"] = arr(kb, scalar(ctx["fresh_t"]), 1, "newly_set", "first_hit", "claimed")
         if rng.random() < 0.4:  # a float weight splatted per cell: the adjoint check runs on it
             fdt = rng.choice(("float32", "float64"))
             ctx["wts"] = arr(kb, scalar(fdt), 1, "weights", "mass", "rho")
@@ -244,6 +284,8 @@ def family(kb: KernelBuilder) -> Family:
             ctx["alive"] = arr(kb, scalar(wdt), 1, "alive", "free_mask")
         if "minmax" in ctx["ops"]:
             ctx["first"], ctx["last"] = arr(kb, I32, 1, "first", "lo_idx"), arr(kb, I32, 1, "last", "hi_idx")
+        if "count" in ctx["ops"]:
+            ctx["per_word"] = arr(kb, I32, 1, "word_count", "fill", "load")
         if "test" in ctx["ops"]:
             ctx["ref"] = arr(kb, scalar(wdt), 1, "ref_mask", "visited")
             ctx["hit_t"] = rng.choice(("int32", "uint8", "int8"))
@@ -252,7 +294,13 @@ def family(kb: KernelBuilder) -> Family:
     elif variant == "pack":
         mode = rng.choice(("rgba8", "unpack8", "snorm16", "int8_quant"))
         fdt = rng.choice(("float32", "float32", "float64"))
-        ctx.update(mode=mode, F=f"wp.{fdt}", fdt=fdt, ndim=rng.choice((1, 1, 2)))
+        ctx.update(mode=mode, F=f"wp.{fdt}", fdt=fdt, ndim=rng.choice((1, 1, 2)),
+                   shifts=rng.choice(((0, 8, 16, 24), (16, 8, 0, 24), (24, 16, 8, 0), (8, 16, 24, 0))),
+                   join=rng.choice((" | ", " | ", " + ")), rnd=rng.choice(("half", "round", "floor")),
+                   inv255=rng.random() < 0.5, gain=None, unit=rng.choice(("normalize", "length", "none")))
+        if rng.random() < 0.4:
+            gname = rng.choice(("exposure", "gain", "scale"))
+            ctx["gain"] = kb.scalar_param(scalar(fdt), kb.names._fresh(gname))
         nd = ctx["ndim"]
         if mode == "rgba8":
             ctx["n"] = rng.choice((3, 4))

@@ -1,16 +1,15 @@
 """Linalg family: small dense linear algebra per element (mat22/mat33/mat44 and their float64 forms).
 
-Variants: ``tet_fem`` (a tetrahedron's deformation gradient from its rest-pose inverse, Neo-Hookean,
-St. Venant-Kirchhoff or corotated stress and nodal forces accumulated atomically), ``tri_cloth`` (a
-triangle's 3x2 deformation gradient, Green strain, membrane forces and optional pressure), ``strain``
-(strain measures, invariants, deviatoric/von Mises stress or a Jaumann stress-rate update of a given
-deformation or velocity gradient), ``polar`` (polar decomposition and plasticity clamping via
-``wp.svd3``/``wp.svd2``, or ``wp.qr3``), ``covariance`` (a neighbourhood covariance or inertia tensor
-and its ``wp.eig3`` eigen-decomposition), ``gaussian`` (a 3D Gaussian's covariance from rotation and
-scale, its density or its 2D screen-space projection), ``solve`` (per-element ``Ax = b`` by inverse,
-Cramer's rule, QR back-substitution or Jacobi sweeps) and ``rotation`` (Rodrigues' formula with
-``wp.skew``/``wp.outer``, homogeneous ``mat44`` transforms with normal matrices, orthonormal frames).
-Kernels are float32 or float64.
+Variants: ``tet_fem`` (a tetrahedron's deformation gradient from its rest-pose inverse, Neo-Hookean, St.
+Venant-Kirchhoff or corotated stress and nodal forces accumulated atomically), ``tri_cloth`` (a triangle's
+3x2 deformation gradient, Green strain, membrane forces and optional pressure), ``strain`` (strain measures,
+invariants, deviatoric/von Mises stress or a Jaumann stress-rate update of a given deformation or velocity
+gradient), ``polar`` (polar decomposition and plasticity clamping via ``wp.svd3``/``wp.svd2``, or
+``wp.qr3``), ``covariance`` (a neighbourhood covariance or inertia tensor and its ``wp.eig3``
+eigen-decomposition), ``gaussian`` (a 3D Gaussian's covariance from rotation and scale, its density or its 2D
+screen-space projection), ``solve`` (per-element ``Ax = b`` by inverse, Cramer's rule, QR back-substitution
+or Jacobi sweeps) and ``rotation`` (Rodrigues' formula with ``wp.skew``/``wp.outer``, homogeneous ``mat44``
+transforms with normal matrices, orthonormal frames). Kernels are float32 or float64.
 """
 
 from __future__ import annotations
@@ -82,6 +81,9 @@ class _La:
     def tid(self, ndim: int = 1) -> list[str]:
         idx = [self.name("tid", "i", "e", "k")] if ndim == 1 else [self.name("i", "x"), self.name("j", "y")]
         self.kb.idx, self.kb.tid_line = idx, f"{', '.join(idx)} = wp.tid()"
+        if ndim == 1 and self.coin(0.3):  # a launch padded past the element count
+            n = self.par("int", "count", "num", "n_elems") if self.coin(0.6) else self.kb.parts.kparams[0]
+            self.lines += [f"if {idx[0]} >= {n.split(':')[0]}{'.shape[0]' * (':' in n)}:", f"{IND}return"]
         return idx
 
     def eye(self, n: int) -> str:
@@ -266,7 +268,7 @@ def _strain(la: _La) -> dict[str, Any]:
 
 
 def _polar(la: _La) -> dict[str, Any]:
-    mode = la.pick("rotation", "plastic", "stretch2d", "qr")
+    mode = la.pick("rotation", "plastic", "stretch2d", "qr", "rotation", "plastic")
     m = la.m22 if mode == "stretch2d" else la.m33
     fin = la.arr(m, "F", "def_grad", "particle_F")
     cin = la.arr(m, "C", "vel_grad", "particle_C") if mode == "plastic" else None
@@ -275,20 +277,28 @@ def _polar(la: _La) -> dict[str, Any]:
     out_s = la.arr(m if mode != "stretch2d" else la.s, "S", "stretch", "angle") if la.coin(0.6) else None
     (i,) = la.tid()
     fm = la.let(("F", "Fi"), f"{fin}[{i}]")
+    if la.coin(0.4):
+        fm = la.let(("F_reg", "Fr"), f"{fm} + {la.c('1e-5')} * {la.eye(2 if m == la.m22 else 3)}")
     if mode == "qr":
         q, r = la.name("Q"), la.name("R_tri", "Rr")
         la.lines.append(f"{q}, {r} = wp.qr3({fm})")
+        if la.coin():
+            z, m1, p1 = la.c("0.0"), la.c("-1.0"), la.c("1.0")
+            sk = la.pick("wp.sign({}[{}, {}])", f"wp.where({{}}[{{}}, {{}}] < {z}, {m1}, {p1})")
+            sg = la.let(("sgn", "flip"), f"{la.v3}({', '.join(sk.format(r, k, k) for k in range(3))})")
+            la.lines += [f"{q} = {q} * wp.diag({sg})", f"{r} = wp.diag({sg}) * {r}"]
         la.lines.append(f"{out_r}[{i}] = {q}")
         if out_s:
-            la.lines.append(f"{out_s}[{i}] = wp.diag(wp.get_diag({r})) + wp.transpose({q}) * {fm} - {r}")
+            shear = f"wp.transpose({q}) * {fm} - wp.diag(wp.get_diag({r}))"
+            sym = f"{la.c('0.5')} * ({r} + wp.transpose({r}))"
+            la.lines.append(f"{out_s}[{i}] = " + la.pick(shear, r, sym))
         return {"mode": mode}
     if cin:
         dt = la.scalar("dt", "h")
         fm = la.let(("F_new", "F_trial"), f"({la.eye(3)} + {dt} * {cin}[{i}]) * {fm}")
     u, sig, v = la.name("U"), la.name("sigma", "sig"), la.name("V")
-    fn = "svd2" if mode == "stretch2d" else "svd3"
+    fn, vt = ("svd2", la.v2) if mode == "stretch2d" else ("svd3", la.v3)
     if la.coin(0.3):
-        vt = la.v2 if fn == "svd2" else la.v3
         la.lines += [f"{u} = {m}()", f"{sig} = {vt}()", f"{v} = {m}()", f"wp.{fn}({fm}, {u}, {sig}, {v})"]
     else:
         la.lines.append(f"{u}, {sig}, {v} = wp.{fn}({fm})")
@@ -302,6 +312,10 @@ def _polar(la: _La) -> dict[str, Any]:
         if out_s:
             la.lines.append(f"{out_s}[{i}] = {u} * wp.transpose({v})")
         return {"mode": mode}
+    if la.coin(0.45):
+        d = ", ".join([la.c("1.0")] * (1 if fn == "svd2" else 2) + [la.c("-1.0")])
+        la.lines += [f"if wp.determinant({u}) * wp.determinant({v}) < {la.c('0.0')}:",
+                     f"{IND}{(w := la.pick(u, v))} = {w} * wp.diag({vt}({d}))"]
     r = la.let(("R", "rot"), la.mul(u, f"wp.transpose({v})"))
     la.lines.append(f"{out_r}[{i}] = {r}")
     if out_s and mode == "stretch2d":
@@ -341,6 +355,8 @@ def _covariance(la: _La) -> dict[str, Any]:
     else:
         la.lines += [f"{IND}{cov} += wp.outer(d, d){w}", f"{cov} = {cov} / {wsum}"]
     eps = la.c(la.pick("1e-2", "0.05", "0.01"))
+    if la.coin(0.35):
+        la.lines.append(f"{cov} = {cov} / wp.max(wp.trace({cov}), {la.c('1e-8')})")
     cov = la.let(("A_reg", "cov_r"), f"{cov} + {eps} * {la.eye(3)}")
     if out == "cov":
         la.lines.append(f"{res}[{i}] = wp.inverse({cov})" if mode == "inertia" else f"{res}[{i}] = {cov}")
@@ -378,9 +394,9 @@ def _gaussian(la: _La) -> dict[str, Any]:
         n["out"] = la.arr(la.s, "density", "weight") if mode == "density" else la.arr(la.m33, "cov3d", "covs")
     (n["i"],) = la.tid()
     n.update(la.ns(R=("R", "rot"), M=("M", "RS"), cov=("cov", "Sigma"), s=("s", "sc"), p=("p", "t"),
-                   d=("d", "dx"),
-                   power=("power", "m2"), tz=("tz", "depth"), J=("J", "jac"), c2=("cov2d", "C"),
-                   det=("det", "D"), inv=("conic", "inv_cov"), mid=("mid", "half_tr"), val=("val", "v")))
+                   d=("d", "dx"), power=("power", "m2"), tz=("tz", "depth"), J=("J", "jac"),
+                   c2=("cov2d", "C"), det=("det", "D"), inv=("conic", "inv_cov"), mid=("mid", "half_tr"),
+                   val=("val", "v")))
     return {"mode": mode, "rs": la.coin(), "adj": la.coin(), "opac": opac, "n": n, "mulp": la.coin(0.25)}
 
 
@@ -390,19 +406,15 @@ def _solve(la: _La) -> dict[str, Any]:
     m, v = {2: (la.m22, la.v2), 3: (la.m33, la.v3), 4: (la.m44, la.v4)}[dim]
     n = {"A": la.arr(m, "A", "blocks", "K"), "b": la.arr(v, "b", "rhs", "forces"),
          "x": la.arr(v, "x", "solution", "dx")}
-    if la.coin(0.4):
-        n["e"] = la.arr(la.s, "energy", "residual_norm")
+    n.update({"e": la.arr(la.s, "energy", "residual_norm")} if la.coin(0.4) else {})
     (n["i"],) = la.tid()
     n.update(la.ns(a=("Ai", "A_e"), rhs=("bi", "rhs_i"), inv=("A_inv", "Ainv"), sol=("sol", "x_e"),
-                   r=("r", "res"),
-                   det=("det", "D"), Q=("Q",), R=("R",), y=("y", "qtb"), dg=("d", "diag_A"),
-                   off=("L_U", "off"),
-                   it=("it", "sweep")))
-    if method == "cramer":
-        n["c"] = [la.name(f"c{k}", f"col{k}") for k in range(3)]
+                   r=("r", "res"), det=("det", "D"), Q=("Q",), R=("R",), y=("y", "qtb"), dg=("d", "diag_A"),
+                   off=("L_U", "off"), it=("it", "sweep")))
+    n["c"] = [la.name(f"c{k}", f"col{k}") for k in range(3)]
     iters = la.kb.const(I32, str(la.pick(3, 4, 8))) if la.coin() else str(la.pick(2, 3, 5))
-    return {"method": method, "dim": dim, "vt": v, "n": n, "iters": iters, "approx": dim == 4 and la.coin(),
-            "mulp": la.coin(0.3), "tcols": la.coin()}
+    return {"method": method, "dim": dim, "vt": v, "n": n, "iters": iters,
+            "approx": la.coin(0.5 if dim == 4 else 0.25), "mulp": la.coin(0.3), "tcols": la.coin()}
 
 
 def _rotation(la: _La) -> dict[str, Any]:
@@ -430,8 +442,7 @@ def _rotation(la: _La) -> dict[str, Any]:
                    R1=("R1", "R_next"), Mi=("Mi", "T"), p=("p", "x0"), h=("ph", "p4"), M3=("M3", "linear"),
                    N=("N", "normal_mat"), t=("t", "e0"), b=("b", "e2"), nn=("n", "e1"), R=("R", "frame")))
     return {"mode": mode, "n": n, "mats": mode == "homogeneous" and mats, "outer": la.coin(),
-            "by_cols": la.coin(),
-            "mulp": la.coin(0.3)}
+            "by_cols": la.coin(), "mulp": la.coin(0.3)}
 
 
 _KERNELS = {
@@ -458,6 +469,7 @@ def family(kb: KernelBuilder) -> Family:
         kb.kname = kb.names._fresh(kb.rng.choice(_KERNELS[variant]))
     res = _BUILD[variant](la)
     ctx = {"variant": variant, "lines": la.lines, "c": la.c, "T": la, "eye2": la.eye(2), "eye3": la.eye(3),
+           "u": [kb.rng.random() for _ in range(16)],
            **(res if "n" in res else {})}
     # templated variants' text exists once rendered: the builtins they use are read from it
     text = render("kernels/linalg.j2", **kb.context(**ctx))

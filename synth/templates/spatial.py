@@ -150,7 +150,7 @@ def _integrate(sp: _Sp) -> None:
 def _velocity_func(sp: _Sp) -> str:
     """A ``@wp.func`` giving a point's world velocity from its body's transform and twist."""
     name = sp.kb.names._fresh(sp.pick("point_velocity", "velocity_at", "body_point_velocity"))
-    r = sp.pick("wp.transform_vector(X, p)", "wp.quat_rotate(X.q, p)")
+    r = sp.pick("wp.transform_vector(X, p)", "wp.quat_rotate(X.q, p)", "wp.transform_point(X, p) - X.p")
     body = f"r = {r}\nreturn wp.spatial_bottom(qd) + wp.cross(wp.spatial_top(qd), r)"
     params = [f"X: {sp.T['x']}", f"qd: {sp.T['sv']}", f"p: {sp.T['v3']}"]
     sp.kb.parts.funcs.append({"name": name, "params": params, "ret": sp.T["v3"], "body": body})
@@ -161,6 +161,7 @@ def _point_velocity(sp: _Sp) -> None:
     sp.arr("body_q", "x", "body_q", "poses")
     sp.arr("body_qd", "sv", "body_qd", "twists")
     two = sp.coin(0.45)
+    sp.a.update(vmax=None, x_out=None)
     sp.o["sfx"] = ["_a", "_b"] if two else [""]
     sp.a["owners"] = [sp.arr("o0", "i", "point_body", "contact_body0", "shape_body")]
     sp.a["pts"] = [sp.arr("p0", "v3", "points", "contact_pts", "offsets")]
@@ -169,12 +170,22 @@ def _point_velocity(sp: _Sp) -> None:
         sp.a["pts"].append(sp.arr("p1", "v3", "points_b", "offsets1"))
         sp.arr("nrm", "v3", "contact_normal", "normals")
         sp.arr("vn_out", "f", "normal_vel", "vn_out")
+        sp.o["sep"] = sp.pick("none", "none", "approach", "restitution")
+        if sp.o["sep"] == "restitution":
+            sp.scalar("rest", "restitution", "e_rest", "bounce")
         sp.arr("vt_out", "v3", "tangent_vel", "vt_out", p=0.6)
     else:
         sp.arr("v_out", "v3", "point_vel", "vel_out")
         sp.arr("speed", "f", "speed_sq", "ke", p=0.4)
+        if sp.coin(0.35):
+            sp.scalar("vmax", "max_speed", "v_limit", "speed_cap")
+        if sp.coin(0.35):
+            sp.scalar("dt", "dt", "sim_dt", "h")
+            sp.arr("x_out", "v3", "x_pred", "predicted", "pts_next")
     sp.o["local"] = sp.f32 and sp.coin(0.35)  # twists stored in the body frame
     sp.o["vel"] = sp.pick("builtin", "func", "inline") if sp.f32 else sp.pick("func", "inline")
+    sp.o["r"] = sp.pick("quat", "vector", "point")
+    sp.o["sub"] = sp.coin()
     sp.a["fn"] = _velocity_func(sp) if sp.o["vel"] == "func" else None
     sp.tid()
 
@@ -185,7 +196,10 @@ def _fk_chain(sp: _Sp) -> None:
     sp.arr("x_pj", "x", "joint_X_p", "X_pj")
     sp.arr("x_cj", "x", "joint_X_c", "X_cj", p=0.5)
     joint = sp.o["joint"] = sp.pick("revolute", "prismatic", "ball", "free", "universal")
-    sp.arr("jq", {"ball": "q", "free": "x"}.get(joint, "f"), "joint_q", "q_joint", "coords")
+    sp.o["rpy"] = joint == "ball" and sp.coin(0.4)
+    sp.o["renorm"] = joint == "free" and sp.coin()
+    jty = "v3" if sp.o["rpy"] else {"ball": "q", "free": "x"}.get(joint, "f")
+    sp.arr("jq", jty, "joint_q", "q_joint", "coords")
     sp.arr("jq2", "f", "joint_q2", "q_second", p=float(joint == "universal"))
     sp.arr("axis", "v3", "joint_axis", "axes", p=0.6 * (joint not in ("ball", "free")))
     if sp.a["axis"] is None and joint not in ("ball", "free"):
@@ -196,6 +210,17 @@ def _fk_chain(sp: _Sp) -> None:
     sp.arr("out", "x", "body_q_out", "X_wc")
     sp.arr("qd_out", "sv", "body_qd_out", "twists_out", p=float(vel))
     sp.o["guard"] = sp.coin()
+    sp.o["limit"] = joint in ("revolute", "prismatic") and sp.pick("none", "none", "const", "array")
+    if sp.o["limit"] == "const":
+        sp.const("lo", sp.c(sp.pick("-1.5", "-3.14159", "-0.5")), "Q_MIN", "LOWER")
+        sp.const("hi", sp.c(sp.pick("1.5", "3.14159", "0.5")), "Q_MAX", "UPPER")
+    elif sp.o["limit"] == "array":
+        sp.arr("lo", "f", "joint_lower", "q_min")
+        sp.arr("hi", "f", "joint_upper", "q_max")
+    sp.arr("anchor", "v3", "joint_pos", "anchor_w", p=0.3)
+    sp.arr("pos_out", "v3", "body_pos", "origin_out", p=0.3)
+    sp.o.update(early=sp.coin(), zero=sp.coin())
+    sp.arr("q0", "f", "joint_q_rest", "q_offset", p=0.3 * (joint in ("revolute", "prismatic", "universal")))
     sp.tid()
 
 
@@ -208,6 +233,13 @@ def _pose_error(sp: _Sp) -> None:
     sp.arr("tw_axis", "v3", "twist_axis", "axes", p=float(rot in ("twist", "swing")))
     sp.arr("pos_err", "v3", "pos_err", "err_p")
     sp.arr("rot_err", "v3", "rot_err", "err_r")
+    sp.o.update(inv_b=sp.coin(0.3), wmode=sp.pick("none", "none", "array", "scalar"))
+    sp.a.update(w=None, nrm_out=None)
+    if sp.o["wmode"] == "array":
+        sp.arr("w", "f", "weights", "frame_w")
+    elif sp.o["wmode"] == "scalar":
+        sp.scalar("w", "pos_weight", "w_pos")
+    sp.arr("nrm_out", "f", "err_norm", "residual", p=0.3)
     extra = sp.o["extra"] = sp.pick("energy", "correct", "none")
     if extra == "energy":
         sp.scalar("kp", "kp", "k_lin")
@@ -227,11 +259,18 @@ def _spatial_dyn(sp: _Sp) -> None:
     sp.arr("joint", "sv", "joint_S", "motion_subspace", p=0.5 * bool(accel))
     sp.arr("jqd", "f", "joint_qd", "qd_joint", p=float(bool(sp.a["joint"])))
     sp.arr("f_out", "sv", "body_f", "f_out")
+    sp.arr("h_out", "sv", "momentum", "body_h", p=0.3)
     extra = sp.pick("energy", "power", "none", "inertia" if sp.a["body_q"] else "energy")
     sp.arr("energy", "f", "kinetic", "ke", p=float(extra == "energy"))
     sp.arr("power", "f", "power", "p_out", p=float(extra == "power"))
     sp.arr("i_out", "sm", "I_world", "inertia_out", p=float(extra == "inertia"))
-    sp.o.update(v_world=sp.coin(), star=sp.coin(0.7))
+    sp.o.update(v_world=sp.coin(), star=sp.coin(0.7), hv=sp.coin(),
+                bias=sp.pick("none", "none", "ext", "damp"))
+    sp.a.update(f_ext=None, kd=None)
+    if sp.o["bias"] == "ext":
+        sp.arr("f_ext", "sv", "f_ext", "external_f", "applied")
+    elif sp.o["bias"] == "damp":
+        sp.scalar("kd", "damping", "kd", "drag")
     sp.tid()
 
 
@@ -248,6 +287,8 @@ def _wrench_accum(sp: _Sp) -> None:
     sp.arr("body_f", "sv", "body_f", "wrenches")
     sp.arr("f_out", "v3", "contact_force", "f_out", p=0.4)
     # a clamp to pushing forces only where no damping term can make every force negative
+    sp.o.update(gate=sp.pick("none", "none", "return", "margin"), norm_n=sp.coin(0.7), r_first=sp.coin())
+    sp.a["margin"] = sp.scalar("margin", "margin", "contact_margin") if sp.o["gate"] == "margin" else None
     sp.o.update(local_pt=sp.coin(0.4), clamp=not damped and sp.coin(0.3),
                 frame=sp.pick("world", "world", "body") if sp.f32 else "world",
                 acc=sp.pick("atomic_add", "inplace", "atomic_sub"))
@@ -271,6 +312,7 @@ def _quat_blend(sp: _Sp) -> None:
     sp.o.update(mode=sp.pick("slerp", "nlerp", "delta"), mat_out=sp.coin(0.3),
                 rotfn=sp.pick("quat_rotate", "quat_rotate_inv"))
     sp.o["order"] = sp.pick((0, 1, 2), (2, 1, 0), (2, 0, 1))
+    sp.o["ease"] = sp.pick("none", "none", "clamp", "smooth")
     sp.arr("out", "m33" if sp.o["mat_out"] else "q", "out_R" if sp.o["mat_out"] else "out_q", "rot_out")
     sp.arr("v_out", "v3", "out_v", "rotated", p=float(bool(sp.a["vecs"])))
     sp.tid()
