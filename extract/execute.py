@@ -15,6 +15,7 @@ stored inputs once and return the outputs.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,8 @@ NON_DIFFERENTIABLE = frozenset({
     "atomic_min", "atomic_max", "atomic_exch", "atomic_cas", "bit_and", "bit_or", "bit_xor", "lshift", "rshift",
     "invert", "argmin", "argmax", "tile_argmin", "tile_argmax", "tile_sort",
 })
+# tile builtins Warp registers without an adjoint that only make constants (no input flows through them)
+TILE_CONSTRUCTORS = frozenset({"tile_zeros", "tile_ones", "tile_full", "tile_arange", "tile_empty"})
 # the grad of a kernel whose backward launch killed its process (the forward passed): the parent
 # completes the reason with how it died (e.g. Warp's bounds check on an adjoint array's shape)
 ADJOINT_DIED = "the backward launch killed its process"
@@ -269,6 +272,14 @@ def run_kernel(k: Kernel, seed: int, mark: Callable[[str], None],
     return result
 
 
+@functools.cache
+def _tiles_without_adjoint(wa: Any) -> frozenset[str]:
+    """Tile builtins Warp registers with ``is_differentiable=False`` (``tile_max``, the scans, the
+    triangular solves, ...): their backward pass gives zero, so a kernel's adjoint through them is not one."""
+    return frozenset(n for n in wa.kernel_builtin_names(non_differentiable=True)
+                     if n.startswith("tile_")) - TILE_CONSTRUCTORS
+
+
 def gradcheck(k: Kernel, x: list[Any], out: list[np.ndarray | None], changed: list[int], seed: int) -> dict[str, Any]:
     """The backward pass against central finite differences of ``L = sum(w * outputs)`` along
     ``DIRECTIONS`` random directions, each moving ``PERTURBED`` elements of every float input array."""
@@ -276,7 +287,7 @@ def gradcheck(k: Kernel, x: list[Any], out: list[np.ndarray | None], changed: li
               if wp.types.is_array(t) and not wp.types.type_is_struct(t.dtype)}
     if "float16" in dtypes:
         return {"status": "skipped", "reason": "float16 arrays (too coarse for finite differences)"}
-    blocked = sorted(k.builtins & NON_DIFFERENTIABLE)
+    blocked = sorted(k.builtins & (NON_DIFFERENTIABLE | _tiles_without_adjoint(k.wa)))
     if blocked:
         return {"status": "not_differentiable", "reason": "uses " + ", ".join(blocked)}
     if k.adjoint_notes:  # Warp's own codegen says so

@@ -1,15 +1,13 @@
 """The one module that imports Warp internals (``warp._src``); a Warp upgrade should touch this file only.
 
 * ``init_warp()``: quiet initialisation inside a worker;
-* ``module_codegen()``: the exact C++ and CUDA text Warp's ``ModuleBuilder`` emits for a loaded
-  module, split into a shared *prefix* (headers/macros, equal for modules with equal options) and
-  a per-module *body*;
+* ``module_codegen()``: the exact C++ and CUDA text Warp's ``ModuleBuilder`` emits for a loaded module,
+  split into a shared *prefix* (headers/macros, equal for equal options) and a per-module *body*;
 * ``compile_cpu()`` / ``compile_cuda()``: Warp's CPU compiler (bundled Clang) and NVRTC, with the
   diagnostics captured; at the CUDA level ``frontend`` NVRTC's front end only (``extract.nvrtc``)
   with Warp's own options (``nvrtc_options``) plus ``--fdevice-syntax-only``;
-* ``load_cpu_object()`` / ``run_from_object()``: public ``wp.launch`` on ``"cpu"`` runs a module's
-  kernels from the batch's object file (no second compile);
-* ``kernel_builtin_names()``: the builtins Warp exposes to kernels.
+* ``load_cpu_object()`` / ``run_from_object()``: ``wp.launch`` on ``"cpu"`` from the batch's object;
+* ``kernel_builtin_names()``: the builtins Warp exposes to kernels (or those without an adjoint).
 
 Validation options (the IR text does not depend on them): CPU ``-O0`` release mode, Warp's array
 bounds checks on when kernels are executed (``native/wsynth_bounds_checked.h``); CUDA ``-O3`` PTX for
@@ -77,9 +75,11 @@ def take_adjoint_notes() -> list[str]:
 
 
 @functools.cache
-def kernel_builtin_names() -> list[str]:
-    """Every builtin in Warp's registry that kernels can call (operators included), sorted."""
-    return sorted(k for k in _context.builtin_functions if not k.startswith("_"))
+def kernel_builtin_names(non_differentiable: bool = False) -> list[str]:
+    """Every builtin in Warp's registry that kernels can call (operators included), sorted; with
+    ``non_differentiable``, only those Warp registers without an adjoint (``is_differentiable=False``)."""
+    return sorted(k for k, f in _context.builtin_functions.items() if not k.startswith("_")
+                  and not (non_differentiable and getattr(f, "is_differentiable", True)))
 
 
 def is_kernel(obj: Any) -> bool:

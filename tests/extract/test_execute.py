@@ -314,3 +314,24 @@ def test_a_backward_launch_that_dies_fails_the_adjoint_check_not_the_pair(ex):
     assert e["grad"]["status"] == "failed"
     assert e["grad"]["reason"].startswith("the backward launch killed its process: an array index is out of "
                                           "bounds in the adjoint launch")
+
+
+TILE_MAX = '''import warp as wp
+
+TILE = wp.constant(16)
+
+
+@wp.kernel
+def block_max(src: wp.array2d(dtype=float), dst: wp.array(dtype=float)):
+    i, lane = wp.tid()
+    t = wp.tile_load(src[i], shape=TILE)
+    wp.tile_atomic_add(dst, wp.tile_max(wp.tile_map(wp.sin, t)), offset=0)
+'''
+
+
+def test_a_tile_builtin_without_an_adjoint_makes_the_kernel_not_differentiable(ex):
+    """Warp registers tile_max with is_differentiable=False (its backward gives zero): the adjoint
+    check says so instead of failing against finite differences."""
+    [o] = ex.extract([Unit("tile_max", TILE_MAX)])
+    grad = execution(o)["grad"]
+    assert grad == {"status": "not_differentiable", "reason": "uses tile_max"}, grad
