@@ -219,8 +219,8 @@ def execute_units(wa: Any, units: list[Any], objects: dict[str, str], batch_dir:
     with the CPU object file that holds them in ``objects``), and the CPU seconds their processes used.
 
     Each unit runs in a process of its own; ``together`` (units loaded in the batch's process, which
-    they already share: offline) runs them one after the other in one process, and a unit that kills it (or times out)
-    is that unit's rejection alone: the units after it go on in a new process."""
+    they already share: offline) runs them one after the other in one process, and a unit that kills
+    it (or times out) is that unit's rejection alone: the units after it go on in a new process."""
     handles: dict[str, str] = {}
     out: dict[str, Any] = {}
     cpu_s = 0.0
@@ -236,14 +236,15 @@ def execute_units(wa: Any, units: list[Any], objects: dict[str, str], batch_dir:
                 wa, u, handles[objects[u.key]], function_ids, builtins.get(u.key, set()), replays.get(u.key), send),
                 log) for u, log in zip(group, logs, strict=True)])
             reached, code, timed_out, used = _wait(pid, r)
+            reached = reached[:len(group)]  # more U lines than units: forged by the process (not trusted)
             cpu_s += used
-            for i, lines in enumerate(reached[:len(group)]):
+            for i, lines in enumerate(reached):
                 last = i == len(reached) - 1
                 try:
                     out[group[i].key] = _outcome(group[i], lines, code if last else 0, timed_out and last, logs[i])
                 except (ValueError, KeyError, TypeError, AttributeError):  # the unit's process is not trusted
                     out[group[i].key] = (Reason.CRASH, "the kernel's process sent an unreadable report")
-            pending = pending[max(1, min(len(reached), len(group))):]
+            pending = pending[len(reached):]
     finally:
         for h in handles.values():
             with contextlib.suppress(Exception):

@@ -65,6 +65,14 @@ class ModuleInfo:
     names: set[str]  # every identifier in the module: fresh names avoid all of them
     nodes: list[NodeCtx] = field(default_factory=list)
     text: str = ""  # the source analysed (== module.code: libcst round-trips exactly)
+    steps: set[int] | None = None  # ``loop_steps()``, once computed
+
+    def loop_steps(self) -> set[int]:
+        """``id``s of the statements that step a ``while`` loop (``loop_progress``), computed once."""
+        if self.steps is None:
+            has_while = any(isinstance(c.node, cst.While) for c in self.nodes)
+            self.steps = {id(c.node) for c in self.nodes if has_while and c.stmt is c.node and loop_progress(self, c)}
+        return self.steps
 
     def fresh(self, base: str) -> str:
         name, k = base, 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from warp_synth.synth.mutators import ALL_OPERATORS, ModuleInfo, Operator, analyze
-from warp_synth.synth.mutators.base import NodeCtx, loop_progress
+from warp_synth.synth.mutators.base import NodeCtx
 
 OPERATORS: dict[str, type[Operator]] = {op.name: op for op in ALL_OPERATORS}
 
@@ -26,25 +26,15 @@ class Mutation:
     operator: str  # operator name
 
 
-def _loop_guarded(info: ModuleInfo) -> tuple[set[int], bool]:
-    """``id``s of the statements that step a ``while`` loop (``base.loop_progress``), and whether the
-    module has a ``while`` at all."""
-    if not any(isinstance(c.node, cst.While) for c in info.nodes):
-        return set(), False
-    return {id(c.node) for c in info.nodes if c.stmt is c.node and loop_progress(info, c)}, True
-
-
 def _sites(op: Operator, info: ModuleInfo) -> list[object]:
     """``op``'s sites, less any inside a ``while`` loop's test or its step (changed, the loop may never end)."""
     try:
         sites = list(op.sites(info))
     except Exception:  # an operator bug on odd input must not take the pipeline down
         return []
-    progress, has_while = _loop_guarded(info)
-    if not has_while:
-        return sites
+    steps = info.loop_steps()
     return [c for c in sites if not (isinstance(c, NodeCtx) and c.stmt is not None and (
-        id(c.stmt) in progress or (isinstance(c.stmt, cst.While) and c.node is not c.stmt)))]
+        id(c.stmt) in steps or (isinstance(c.stmt, cst.While) and c.node is not c.stmt)))]
 
 
 def applicable(source: str) -> list[str]:

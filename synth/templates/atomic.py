@@ -53,13 +53,16 @@ def family(kb: KernelBuilder) -> Family:
         kb.func(ty, [ty], depth=2)
     val, line = kb.local(ty, anchored(kb, ty, kb.gen.expr(ty, 2), [x for _, x in res.ins]))
     ctx["temps"].append(line)
+    guard: tuple[str, str] | None = None  # (input, threshold) of a float guard
     if kb.rng.random() < 0.35 and res.ins:
         # a guard on one input against a threshold inside the inputs' range: some threads update, some
         # do not (a guard comparing derived values is often constant: it would skip every update)
         x = kb.rng.choice([x for _, x in res.ins])
         x = x if ty.kind == "scalar" else f"{x}[{kb.rng.randrange(ty.n)}]"
         if dtype.startswith("float"):
-            ctx["cond"] = f"{x} {kb.rng.choice(('<', '>', '<=', '>='))} {kb.gen.threshold(scalar(dtype))}"
+            cmp = kb.rng.choice(("<", ">", "<=", ">="))
+            guard = (x, kb.gen.threshold(scalar(dtype)))  # turned below to keep the values a min/max can win
+            ctx["cond"] = f"{x} {cmp} {guard[1]}"
         else:  # integer inputs are spread over [0, extent): split them by parity
             two, zero = kb.gen.typed(scalar(dtype), "2"), kb.gen.typed(scalar(dtype), "0")
             ctx["cond"] = f"{x} % {two} {kb.rng.choice(('==', '!='))} {zero}"
@@ -119,9 +122,8 @@ def family(kb: KernelBuilder) -> Family:
                     op = _UNDO[op]
                 if op in ("min", "max") and res.ins:  # the min/max of the inputs (a derived value may beat no slot)
                     e = kb.rng.choice([x for _, x in res.ins])
-                    if ctx["cond"] and dtype.startswith("float"):  # a guard keeps the values that can win
-                        x, _, thr = ctx["cond"].split(" ", 2)
-                        ctx["cond"] = f"{x} {'>' if op == 'max' else '<'} {thr}"
+                    if guard is not None:  # a guard keeps the values that can win
+                        ctx["cond"] = f"{guard[0]} {'>' if op == 'max' else '<'} {guard[1]}"
                 done.append((op, e))
                 kb.gen.used.append(f"atomic_{op}")
                 if kb.rng.random() < 0.3:
