@@ -127,7 +127,7 @@ def _run_single_in(d: str, sources: list[str], mode: str) -> float:
 def workload(kind: str, n: int, category: str = "all") -> list[str]:
     """``synthetic``: one fixed kernel shape with varied builtins/constants; ``seed``: the seed
     pipeline's ten small patterns (``seed_kernels.py``); ``templates``: what `synth run --category
-    CAT` compiles (template source; `all`: the ten categories in turn; screened)."""
+    CAT` compiles (template source; a group or list: its categories in turn; screened)."""
     if kind == "synthetic":
         return [kernel_source(i) for i in range(n)]
     if kind == "seed":
@@ -135,12 +135,12 @@ def workload(kind: str, n: int, category: str = "all") -> list[str]:
 
         return [seed_kernel_source(i) for i in range(n)]
     from warp_synth.extract.screen import screen
-    from warp_synth.records import CATEGORIES
+    from warp_synth.records import parse_categories
     from warp_synth.synth.templates import TemplateSource
 
-    ts, out = TemplateSource(99), []
+    ts, out, cats = TemplateSource(99), [], parse_categories(category)
     while len(out) < n:
-        cat = CATEGORIES[len(out) % len(CATEGORIES)] if category == "all" else category
+        cat = cats[len(out) % len(cats)]
         src = ts.sample(cat).source
         if screen(src).ok:
             out.append(src)

@@ -1,7 +1,7 @@
 """End-to-end throughput of `synth run` (offline, 2 workers) against one-Warp-module-per-kernel
 baselines run on the same accepted kernels, in the same invocation.
 
-    python benchmarks/run_throughput.py --category all --n 300 --seed-sample 80 [--cuda-check both]
+    python benchmarks/run_throughput.py --category seed --n 300 --seed-sample 80 [--cuda-check both]
 
 (a)  `synth run --category CAT --n N --workers 2 --cuda-check LEVEL` (default `frontend`, the
      default level; `both` runs `frontend` and then `ptx` on the same seed, i.e. the same kernels):
@@ -49,7 +49,8 @@ def main() -> None:
     ap.add_argument("--seed-sample", type=int, default=80)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--category", default="all", help="category to run (default: all ten, balanced)")
+    ap.add_argument("--category", default="seed",
+                    help="synth run's --category (default: seed, the seed's ten categories, balanced)")
     ap.add_argument("--keep", metavar="DIR", help="write the runs to DIR/<category>-<level> and keep them "
                     "(e.g. for compile_floor.py --from); default: a scratch folder, removed")
     ap.add_argument("--cuda-check", choices=(*CUDA_CHECKS, "both"), default="frontend",

@@ -35,6 +35,25 @@ SEED_CATEGORIES: tuple[str, ...] = (
 # Every category: the seed's, then the rest of Warp (rigid-body and spatial math, small dense linear
 # algebra, random numbers and sampling, integer and bitwise work).
 CATEGORIES: tuple[str, ...] = (*SEED_CATEGORIES, "spatial", "linalg", "random", "bitwise")
+# Names ``--category`` accepts for a group of categories.
+CATEGORY_GROUPS: dict[str, tuple[str, ...]] = {"all": CATEGORIES, "seed": SEED_CATEGORIES}
+
+
+def parse_categories(spec: str) -> tuple[str, ...]:
+    """The categories a ``--category`` value names: one category, ``all``, ``seed`` (the seed report's
+    ten) or a comma-separated list of those, in the order given, each once. ValueError on a bad name."""
+    out: list[str] = []
+    for part in spec.split(","):
+        name = part.strip()
+        if name in CATEGORY_GROUPS:
+            names: tuple[str, ...] = CATEGORY_GROUPS[name]
+        elif name in CATEGORIES:
+            names = (name,)
+        else:
+            raise ValueError(f"unknown category {name!r}; choose from {', '.join(CATEGORIES)}, "
+                             f"'seed' (the seed's ten), 'all', or a comma-separated list of these")
+        out.extend(c for c in names if c not in out)
+    return tuple(out)
 
 
 @dataclass(slots=True, frozen=True)

@@ -34,7 +34,7 @@ from tqdm import tqdm
 from warp_synth.counters import Counters
 from warp_synth.errors import UserError
 from warp_synth.reasons import RUNTIME_REASONS, Reason
-from warp_synth.records import CATEGORIES, Accepted, Attempt, Outcome, Record, make_record, utc_now
+from warp_synth.records import Accepted, Attempt, Outcome, Record, make_record, parse_categories, utc_now
 from warp_synth.shards import STATE, STATS
 from warp_synth.store import Store
 from warp_synth.synth.dedup import Dedup
@@ -130,10 +130,11 @@ def _process_cpu() -> float:
 
 
 def targets(category: str, n: int) -> dict[str, int]:
-    if category != "all":
-        return {category: n}
-    base, extra = divmod(n, len(CATEGORIES))
-    return {c: base + (1 if i < extra else 0) for i, c in enumerate(CATEGORIES)}
+    """Records per category: ``n`` split evenly over the categories ``category`` names, the first ones
+    taking the remainder."""
+    cats = parse_categories(category)
+    base, extra = divmod(n, len(cats))
+    return {c: base + (1 if i < extra else 0) for i, c in enumerate(cats)}
 
 
 def run_settings(args: argparse.Namespace) -> dict[str, Any]:

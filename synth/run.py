@@ -18,14 +18,15 @@ import sys
 from pathlib import Path
 
 from warp_synth.extract import CUDA_CHECKS, ExtractOptions, Extractor, WorkerStartError, sandbox, verified_by
-from warp_synth.records import CATEGORIES
+from warp_synth.records import CATEGORIES, parse_categories
 from warp_synth.synth.loop import RunError, Runner
 from warp_synth.synth.offline import OfflineCandidates, OfflineSource
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--category", default="all", metavar="CAT",
-                   help=f"one of {', '.join(CATEGORIES)}, or 'all' to balance them all (default: all)")
+                   help=f"one of {', '.join(CATEGORIES)}; 'seed' (the seed report's ten), 'all', or a "
+                        "comma-separated list of these: N is split evenly between them (default: all)")
     p.add_argument("--n", type=int, required=True, metavar="N", help="accepted unique records to produce")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: data/<category>); an interrupted run resumes from it")
@@ -126,8 +127,10 @@ def _announce(runner: Runner) -> bool:
 
 
 def validate(args: argparse.Namespace) -> None:
-    if args.category != "all" and args.category not in CATEGORIES:
-        raise RunError(f"unknown category {args.category!r}; choose one of {', '.join(CATEGORIES)} or 'all'")
+    try:
+        parse_categories(args.category)
+    except ValueError as e:
+        raise RunError(str(e)) from None
     if args.n <= 0:
         raise RunError(f"--n must be a positive number of records, got {args.n}")
     if args.workers <= 0 or args.batch_size <= 0 or args.shard_records <= 0:
