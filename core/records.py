@@ -83,6 +83,10 @@ class Candidate:
     parent_id: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)  # more record metadata (LLM model, usage, ...)
+    # what the kernel computes, in one to three sentences, and who wrote it: ``{"by": "template" |
+    # "mutation" | "llm" | "docstring", "approximate": bool, ...}`` (README: the record schema)
+    description: str | None = None
+    description_by: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -164,6 +168,7 @@ class Record:
     metadata: dict[str, Any] = field(default_factory=dict)
     parent_id: str | None = None
     execution: dict[str, Any] | None = None  # the kernel's CPU run: status, seed, dim, inputs, outputs, grad
+    description: str | None = None  # what the kernel computes (metadata.description_by says who wrote it)
 
     def to_json_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -184,6 +189,7 @@ class Record:
             metadata=d.get("metadata", {}),
             parent_id=d.get("parent_id"),
             execution=d.get("execution"),
+            description=d.get("description"),
         )
 
 
@@ -207,6 +213,8 @@ def make_record(
     parent_id: str | None = None,
     extra_metadata: dict[str, Any] | None = None,
     verified: dict[str, str] | None = None,
+    description: str | None = None,
+    description_by: dict[str, Any] | None = None,
 ) -> Record:
     """Build the on-disk record for one extracted kernel.  ``verified`` says what the compilers
     checked, per backend (``{"cpu": "clang -O0 object", "cuda": "nvrtc 13.4.92 front end, sm_75"}``,
@@ -224,6 +232,8 @@ def make_record(
         meta["verified"] = dict(verified)
     if extra_metadata:
         meta.update(extra_metadata)
+    if description:
+        meta["description_by"] = dict(description_by or {"by": "unknown", "approximate": True})
     return Record(
         id=record_id,
         kernel_name=k.kernel_name,
@@ -235,4 +245,5 @@ def make_record(
         metadata=meta,
         parent_id=parent_id,
         execution=k.execution,
+        description=description or None,
     )

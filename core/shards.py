@@ -114,6 +114,8 @@ def parse_line(line: str | bytes) -> Record:
         raise ValueError("metadata is not an object")
     if rec.parent_id is not None and not isinstance(rec.parent_id, str):
         raise ValueError("parent_id is not text")
+    if rec.description is not None and not isinstance(rec.description, str):
+        raise ValueError("description is not text")
     return rec
 
 

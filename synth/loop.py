@@ -321,7 +321,8 @@ class Runner:
                 cand.source, out.kernels[0], record_id=a.record_id, kernel_type=cand.kernel_type,
                 origin=cand.origin, warp_version=self.warp_version, parent_id=cand.parent_id,
                 extra_metadata={**cand.metadata, "provenance": cand.provenance, "seed": self.args.seed},
-                verified=self.verified or None,
+                verified=self.verified or None, description=cand.description,
+                description_by=cand.description_by,
             ))
         written = self.store.append(records)
         self._log_failures(failures)
