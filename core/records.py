@@ -193,6 +193,65 @@ class Record:
         )
 
 
+# Rejections ``--keep-rejects`` does not keep: the candidate was a good kernel (another copy of one
+# already written, or one the category no longer needed), or there was no kernel at all.
+NOT_KEPT_REASONS: frozenset[str] = frozenset({Reason.DUPLICATE, Reason.SURPLUS, Reason.NO_CODE})
+
+
+@dataclass(slots=True)
+class RejectRecord:
+    """One rejected candidate, kept by ``synth run --keep-rejects`` in ``OUT/rejects/shard-NNNNN.jsonl``
+    (never in the accepted shards): its source, why it was rejected and where, and how it was made.
+
+    ``message`` is the screen's, compiler's or runtime's message as the repair prompt gets it, and
+    ``line`` the 1-based line of ``python_source`` it points at (None when unknown).  ``chain`` ties
+    the rounds of one LLM repair conversation together: ``{"id": ..., "round": r}``; round 0 is the
+    first reply, and the record that ends an accepted chain carries the same ``metadata.chain.id``.
+    """
+
+    id: str  # the id the candidate would have had as a record (``identity.record_id``)
+    kernel_type: str
+    origin: str
+    python_source: str
+    reason: str  # a ``Reason`` value
+    message: str
+    line: int | None
+    generated_at: str
+    parent_id: str | None = None
+    chain: dict[str, Any] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)  # provenance, seed, LLM model
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json_dict(cls, d: dict[str, Any]) -> RejectRecord:
+        missing = [k for k in ("id", "kernel_type", "origin", "python_source", "reason", "message") if k not in d]
+        if missing:
+            raise ValueError(f"rejected candidate lacks field(s): {', '.join(missing)}")
+        line = d.get("line")
+        return cls(id=str(d["id"]), kernel_type=str(d["kernel_type"]), origin=str(d["origin"]),
+                   python_source=str(d["python_source"]), reason=str(d["reason"]), message=str(d["message"]),
+                   line=line if isinstance(line, int) else None, generated_at=str(d.get("generated_at", "")),
+                   parent_id=d.get("parent_id"), chain=d.get("chain") if isinstance(d.get("chain"), dict) else None,
+                   metadata=d.get("metadata") if isinstance(d.get("metadata"), dict) else {})
+
+
+def make_reject(a: Attempt, reason: str, extra_metadata: dict[str, Any]) -> RejectRecord:
+    """The kept row of an attempt that did not become a record for ``reason``."""
+    cand, out = a.candidate, a.outcome
+    message, line = (out.message, out.line) if isinstance(out, Rejected) else ("", None)
+    if reason == Reason.GRAD_NOT_PASSED and isinstance(out, Accepted):
+        grad = (out.kernels[0].execution or {}).get("grad") or {}
+        message = f"the adjoint check did not pass: {grad.get('status', 'unknown')}"
+    chain = cand.metadata.get("chain")
+    meta = {k: v for k, v in cand.metadata.items() if k != "chain"}
+    return RejectRecord(id=a.record_id, kernel_type=cand.kernel_type, origin=cand.origin, python_source=cand.source,
+                        reason=str(reason), message=message, line=line, generated_at=utc_now(),
+                        parent_id=cand.parent_id, chain=dict(chain) if isinstance(chain, dict) else None,
+                        metadata={**meta, "provenance": cand.provenance, **extra_metadata})
+
+
 def backend_ir_dict(b: BackendIR) -> dict[str, str]:
     d = {"forward": b.forward, "backward": b.backward}
     if b.helpers:

@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from warp_synth.errors import UserError
-from warp_synth.records import Record
+from warp_synth.records import Record, RejectRecord
 
 SHARD_PREFIX = "shard-"
 SHARD_GLOB = f"{SHARD_PREFIX}*.jsonl"
 SETTINGS = "settings.json"
 STATE = "state.json"
 STATS = "stats.json"
+REJECTS = "rejects"  # ``synth run --keep-rejects``: OUT/rejects/shard-NNNNN.jsonl of RejectRecord rows
 MAX_CORRUPT_EXAMPLES = 5
 
 _BACKENDS = ("cpu", "cuda")
@@ -183,3 +184,27 @@ def read_json_or_none(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def iter_rejects(dirs: Iterable[Path], counts: ReadCounts | None = None) -> Iterator[RejectRecord]:
+    """The rejected candidates ``--keep-rejects`` kept in ``DIR/rejects`` of each of ``dirs`` (none for a
+    folder without them), in folder, shard and line order; corrupt lines are counted and skipped."""
+    counts = counts if counts is not None else ReadCounts()
+    seen: set[str] = set()
+    for d in dirs:
+        for label, raw in iter_lines(folder_shards(d / REJECTS)):
+            counts.lines += 1
+            try:
+                obj = json.loads(raw)
+                if not isinstance(obj, dict):
+                    raise ValueError("not a JSON object")
+                rej = RejectRecord.from_json_dict(obj)
+            except ValueError as e:
+                counts.corrupt_line(label, str(e))
+                continue
+            if rej.id in seen:
+                counts.duplicate_ids += 1
+                continue
+            seen.add(rej.id)
+            counts.records += 1
+            yield rej

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from warp_synth.errors import UserError
-from warp_synth.records import Record
+from warp_synth.records import Record, RejectRecord
 from warp_synth.shards import SETTINGS, STATE, STATS, folder_shards, shard_index, shard_path
 
 LOCK = ".lock"
@@ -179,6 +179,17 @@ class Store:
                 self._shard_index += 1
                 self._shard_lines = 0
 
+    def sub_store(self, name: str) -> Store:
+        """A store of other rows (``RejectRecord``) in ``ROOT/name``, under this store's lock and
+        with its torn-line repair; its ids are its own."""
+        sub = Store(root=self.root / name, shard_records=self.shard_records)
+        try:
+            sub.root.mkdir(exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create {sub.root}: {e.strerror or e}") from None
+        sub._load()
+        return sub
+
     def close(self) -> None:
         """Release the folder lock (also released when the process ends)."""
         if self.lock_fd is not None:
@@ -189,7 +200,7 @@ class Store:
     def count(self) -> int:
         return len(self.ids)
 
-    def append(self, records: Iterable[Record]) -> int:
+    def append(self, records: Iterable[Record | RejectRecord]) -> int:
         """Append records not already present; flushed and fsynced before returning."""
         fresh = []
         for r in records:

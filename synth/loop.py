@@ -34,8 +34,19 @@ from tqdm import tqdm
 from warp_synth.counters import Counters
 from warp_synth.errors import UserError
 from warp_synth.reasons import RUNTIME_REASONS, Reason
-from warp_synth.records import Accepted, Attempt, Outcome, Record, make_record, parse_categories, utc_now
-from warp_synth.shards import STATE, STATS
+from warp_synth.records import (
+    NOT_KEPT_REASONS,
+    Accepted,
+    Attempt,
+    Outcome,
+    Record,
+    RejectRecord,
+    make_record,
+    make_reject,
+    parse_categories,
+    utc_now,
+)
+from warp_synth.shards import REJECTS, STATE, STATS
 from warp_synth.store import Store
 from warp_synth.synth.dedup import Dedup
 from warp_synth.synth.source import Source, Work
@@ -60,6 +71,7 @@ class RunStats(Counters):
     rejected_by_category: dict[str, dict[str, int]] = field(default_factory=dict)  # category -> reason -> n
     execution_by_category: dict[str, dict[str, int]] = field(default_factory=dict)  # see execution_counts
     adjoint_failures: int = 0  # lines appended to adjoint_failures.jsonl
+    rejects_kept: int = 0  # rows appended to rejects/ (--keep-rejects)
     elapsed_s: float = 0.0
     generate_s: float = 0.0  # CPU seconds this process spent making candidates (templates, mutator, ids)
     commit_s: float = 0.0  # CPU seconds this process spent committing (records, shards, state)
@@ -152,6 +164,8 @@ def run_settings(args: argparse.Namespace) -> dict[str, Any]:
         out["execute"] = False
     if getattr(args, "require_grad", False):
         out["require_grad"] = True
+    if getattr(args, "exclude", None) is not None:
+        out["exclude"] = str(args.exclude)
     return out
 
 
@@ -208,6 +222,7 @@ class Runner:
         self.stats = RunStats.from_dict(self.previous)
         self.prev_engine: Counter[str] = Counter(self.previous.get("engine", {}))
         self.dedup = Dedup(self.store.ids)  # the store's own id set: what it appends, dedup sees
+        self.rejects = self.store.sub_store(REJECTS) if getattr(args, "keep_rejects", False) else None
         self.failures_path = args.out / ADJOINT_FAILURES
         self.failure_ids = _logged_ids(self.failures_path)  # a resumed run never logs an id twice
         self.inflight: list[Work] = []
@@ -295,6 +310,7 @@ class Runner:
     def _commit(self, source: Source, work: Work) -> list[Work]:
         st = self.stats
         records: list[Record] = []
+        rejects: list[RejectRecord] = []
         verdicts: list[tuple[Attempt, str]] = []
         failures: list[dict[str, Any]] = []
         for a in work.future.result():
@@ -315,6 +331,8 @@ class Runner:
                 failures += self._adjoint_failure(a, written=not why)
             if why:
                 st.reject(cand.kernel_type, why)
+                if self.rejects is not None and why not in NOT_KEPT_REASONS:
+                    rejects.append(make_reject(a, why, {"seed": self.args.seed}))
                 continue
             assert isinstance(out, Accepted)
             records.append(make_record(
@@ -324,6 +342,8 @@ class Runner:
                 verified=self.verified or None, description=cand.description,
                 description_by=cand.description_by,
             ))
+        if self.rejects is not None:  # first: an accepted record is never written before its chain's rounds
+            st.rejects_kept += self.rejects.append(rejects)
         written = self.store.append(records)
         self._log_failures(failures)
         for r in records:
@@ -383,6 +403,7 @@ class Runner:
             "execution_by_category": {c: dict(sorted(v.items())) for c, v in sorted(st.execution_by_category.items())},
             "execution": execution_summary(st, self.args),
             "adjoint_failures": st.adjoint_failures,
+            "rejects_kept": st.rejects_kept,
             "elapsed_s": round(elapsed, 2),
             "pairs_per_s": round(st.accepted / elapsed, 3) if elapsed > 0 else 0.0,
             "generate_s": round(st.generate_s, 3),

@@ -50,6 +50,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--require-grad", action="store_true",
                    help="keep only kernels whose adjoint check passed (execution.grad.status 'passed'); the others "
                         "are counted as 'grad_not_passed' and --n still means N records")
+    p.add_argument("--keep-rejects", action="store_true",
+                   help="also keep rejected candidates (source, reason, message, line; LLM repair chains) in "
+                        "OUT/rejects/ for repair data (`synth export --task repair`); never in the accepted shards")
+    p.add_argument("--exclude", type=Path, default=None, metavar="REF",
+                   help="drop candidates matching a reference (a dataset folder, a folder of .py files or a "
+                        ".jsonl) by skeleton or MinHash Jaccard >= 0.8: hold a benchmark out (needs the eval extra)")
     p.add_argument("--shard-records", type=int, default=10_000, metavar="K",
                    help="records per JSONL shard (default: 10000)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S",

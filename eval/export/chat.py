@@ -21,10 +21,12 @@ Files: ``OUT/<split>.jsonl`` (``train.jsonl`` without ``--split``), which
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from warp_synth.eval.export.tasks import RepairLinks, implement_line, repair_line
 from warp_synth.records import Record
 
 _DEVICE_TEXT = {"cpu": "the C++ code Warp generates for the CPU", "cuda": "the CUDA code Warp generates for the GPU"}
@@ -80,8 +82,11 @@ class ChatSink:
     device: str
     ir_pass: str
     with_metadata: bool = True
+    task: str = "translate"  # or implement, repair (``tasks.py``)
+    links: RepairLinks | None = None  # repair: the kept rejects each record fixes
     lines: dict[str, int] = field(default_factory=dict)
     empty_ir: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # records without a row, by why
     _files: dict[str, IO[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -90,15 +95,30 @@ class ChatSink:
             self._files[s] = open(self.root / f"{s}.jsonl", "w", encoding="utf-8")  # noqa: SIM115
             self.lines[s] = 0
 
-    def add(self, rec: Record, split: str) -> bool:
-        """Write the record's conversation; False when its chosen IR is empty (skipped)."""
-        line = chat_line(rec, self.device, self.ir_pass, self.with_metadata)
-        if line is None:
+    def _rows(self, rec: Record) -> list[dict[str, Any]]:
+        if self.task == "implement":
+            row, why = implement_line(rec, self.with_metadata)
+            if row is None:
+                self.skipped[why] += 1
+            return [row] if row else []
+        if self.task == "repair":
+            broken = self.links.broken_versions(rec.id, rec.metadata) if self.links else []
+            if not broken:
+                self.skipped["no_broken_version"] += 1
+            return [repair_line(rec, kind, rej, self.with_metadata) for kind, rej in broken]
+        row = chat_line(rec, self.device, self.ir_pass, self.with_metadata)
+        if row is None:
             self.empty_ir += 1
-            return False
-        self._files[split].write(json.dumps(line, ensure_ascii=False) + "\n")
-        self.lines[split] += 1
-        return True
+            self.skipped["empty_ir"] += 1
+        return [row] if row else []
+
+    def add(self, rec: Record, split: str) -> bool:
+        """Write the record's rows of this task; False when it has none (skipped, and counted why)."""
+        rows = self._rows(rec)
+        for row in rows:
+            self._files[split].write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.lines[split] += len(rows)
+        return bool(rows)
 
     def finish(self) -> dict[str, str]:
         """Split -> its file; an empty split's file is removed, like an empty Parquet split."""

@@ -29,8 +29,9 @@ from typing import Any
 
 from warp_synth.eval.export.source import ExportError, source_info
 from warp_synth.eval.export.splits import SplitPlan, parse_split_spec, plan_split
+from warp_synth.eval.export.tasks import TASKS, RepairLinks
 from warp_synth.records import utc_now
-from warp_synth.shards import ReadCounts, find_shards, iter_records
+from warp_synth.shards import ReadCounts, find_shards, iter_records, iter_rejects
 
 FORMATS = ("parquet", "seed", "chat")
 MANIFEST = "export.json"
@@ -54,6 +55,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pass", dest="ir_pass", choices=("forward", "backward", "both"), default=None,
                    help="chat: which pass to answer with (default: forward)")
     p.add_argument("--no-metadata", action="store_true", help="chat: omit the per-line 'metadata' object")
+    p.add_argument("--task", choices=TASKS, default=None,
+                   help="chat: translate (Python -> generated IR, the default), implement (description + "
+                        "signature + stored examples -> kernel) or repair (broken kernel + error -> fixed "
+                        "kernel; needs DIR/rejects from `synth run --keep-rejects`)")
     p.add_argument("--workers", type=int, default=0, metavar="W",
                    help="processes that normalise sources for --split (default: by input size)")
     p.add_argument("--force", action="store_true", help="replace OUT if it holds a previous export of this format")
@@ -62,11 +67,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _check_options(args: argparse.Namespace) -> list[tuple[str, float]] | None:
     fmt = args.format
     if fmt != "chat":
-        for flag, value in (("--device", args.device), ("--pass", args.ir_pass), ("--no-metadata", args.no_metadata)):
+        for flag, value in (("--device", args.device), ("--pass", args.ir_pass), ("--no-metadata", args.no_metadata),
+                            ("--task", args.task)):
             if value:
                 raise ExportError(f"{flag} applies to --format chat only")
     if fmt == "seed" and args.split:
         raise ExportError("--split does not apply to --format seed (the seed layout has no splits)")
+    if args.task in ("implement", "repair") and (args.device or args.ir_pass):
+        raise ExportError(f"--device and --pass apply to --task translate only, not {args.task}")
     if args.shard_rows < 1:
         raise ExportError(f"--shard-rows must be at least 1, got {args.shard_rows}")
     if args.workers < 0:
@@ -102,13 +110,17 @@ def _auto_workers(shards: list[Path]) -> int:
     return max(1, min(os.cpu_count() or 1, 8)) if size > 50_000_000 else 1
 
 
-def _plan(shards: list[Path], ratios: list[tuple[str, float]], seed: int, workers: int) -> SplitPlan:
-    items = ((r.id, r.kernel_type, r.python_source) for r in iter_records(shards, ReadCounts()))
+def _plan(shards: list[Path], ratios: list[tuple[str, float]], seed: int, workers: int,
+          links: RepairLinks) -> SplitPlan:
+    """The split plan; a record is grouped with the broken versions it repairs (whatever the task, so
+    the tasks' exports of one dataset with one seed share their splits)."""
+    items = ((r.id, r.kernel_type, (r.python_source, *links.sources_of(r.id, r.metadata)))
+             for r in iter_records(shards, ReadCounts()))
     return plan_split(items, ratios, seed=seed, workers=workers)
 
 
 def _write(args: argparse.Namespace, stage: Path, shards: list[Path], plan: SplitPlan | None,
-           counts: ReadCounts, sources: list[dict[str, Any]]) -> dict[str, Any]:
+           counts: ReadCounts, sources: list[dict[str, Any]], links: RepairLinks) -> dict[str, Any]:
     """Write the export into ``stage``; return the manifest's format-specific part."""
     names = plan.names if plan else ["train"]
     per_cat: dict[str, Counter[str]] = {}
@@ -130,7 +142,8 @@ def _write(args: argparse.Namespace, stage: Path, shards: list[Path], plan: Spli
     if args.format == "chat":
         from warp_synth.eval.export.chat import ChatSink
 
-        sink = ChatSink(stage, names, args.device or "cpu", args.ir_pass or "forward", not args.no_metadata)
+        sink = ChatSink(stage, names, args.device or "cpu", args.ir_pass or "forward", not args.no_metadata,
+                        task=args.task or "translate", links=links)
     else:
         from warp_synth.eval.export.parquet import ParquetSink
 
@@ -151,9 +164,14 @@ def _write(args: argparse.Namespace, stage: Path, shards: list[Path], plan: Spli
         raise
     categories = {c: {n: per_cat[c].get(n, 0) for n in names} for c in sorted(per_cat)}
     if args.format == "chat":
-        return {"files": files, "lines": dict(sink.lines), "skipped_empty_ir": sink.empty_ir,
-                "device": sink.device, "pass": sink.ir_pass, "with_metadata": sink.with_metadata,
-                "by_category": categories}
+        task = {"task": sink.task, "skipped": dict(sorted(sink.skipped.items()))}
+        if sink.task == "translate":
+            task.update(skipped_empty_ir=sink.empty_ir, device=sink.device, **{"pass": sink.ir_pass})
+        if sink.task == "repair" and not links.by_chain and not links.by_parent:
+            raise ExportError("no kept rejected candidates to pair (--task repair needs DIR/rejects/ from "
+                              "`synth run --keep-rejects`)")
+        return {"files": files, "lines": dict(sink.lines), "with_metadata": sink.with_metadata,
+                "by_category": categories, **task}
 
     from warp_synth.eval.export.card import CardFacts, card_text
 
@@ -178,7 +196,9 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     if args.format == "parquet":
         s.update(shard_rows=args.shard_rows, license=args.license)
     if args.format == "chat":
-        s.update(device=args.device or "cpu", ir_pass=args.ir_pass or "forward", metadata=not args.no_metadata)
+        s.update(task=args.task or "translate", metadata=not args.no_metadata)
+        if (args.task or "translate") == "translate":
+            s.update(device=args.device or "cpu", ir_pass=args.ir_pass or "forward")
     return s
 
 
@@ -216,10 +236,12 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         workers = args.workers or _auto_workers(shards)
-        plan = _plan(shards, ratios, args.seed, workers) if ratios else None
+        reject_counts = ReadCounts()
+        links = RepairLinks.of(iter_rejects(dirs, reject_counts))
+        plan = _plan(shards, ratios, args.seed, workers, links) if ratios else None
         counts = ReadCounts()
         sources = source_info(dirs)
-        result = _write(args, stage, shards, plan, counts, sources)
+        result = _write(args, stage, shards, plan, counts, sources, links)
         manifest = {
             "tool": TOOL,
             "format": args.format,
@@ -228,6 +250,7 @@ def run(args: argparse.Namespace) -> int:
             "settings": _settings(args),
             "records": counts.records,
             "read": counts.to_json(),
+            "rejects_read": reject_counts.to_json(),
             "split": plan.to_json() if plan else None,
             **result,
         }

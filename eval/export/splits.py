@@ -72,8 +72,10 @@ def group_keys(source: str) -> tuple[str, str]:
         return raw, raw
 
 
-def _keys_batch(sources: list[str]) -> list[tuple[str, str]]:
-    return [group_keys(s) for s in sources]
+def _keys_batch(sources: list[str | tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """Group keys per item; an item of several sources (a record and the broken versions it repairs)
+    has the keys of all of them."""
+    return [group_keys(s) if isinstance(s, str) else tuple(k for one in s for k in group_keys(one)) for s in sources]
 
 
 @dataclass(slots=True)
@@ -82,9 +84,12 @@ class _Item:
     category: str
 
 
-def _batches(items: Iterable[tuple[str, str, str]]) -> Iterator[tuple[list[_Item], list[str]]]:
+Item = tuple[str, str, str | tuple[str, ...]]  # (id, category, source or (source, *linked sources))
+
+
+def _batches(items: Iterable[Item]) -> Iterator[tuple[list[_Item], list[str | tuple[str, ...]]]]:
     metas: list[_Item] = []
-    sources: list[str] = []
+    sources: list[str | tuple[str, ...]] = []
     for rid, category, source in items:
         metas.append(_Item(rid, category))
         sources.append(source)
@@ -95,7 +100,7 @@ def _batches(items: Iterable[tuple[str, str, str]]) -> Iterator[tuple[list[_Item
         yield metas, sources
 
 
-def _keyed(items: Iterable[tuple[str, str, str]], workers: int) -> Iterator[tuple[_Item, tuple[str, str]]]:
+def _keyed(items: Iterable[Item], workers: int) -> Iterator[tuple[_Item, tuple[str, ...]]]:
     """Each item with its group keys, in input order; at most a few batches in flight."""
     if workers <= 1:
         for metas, sources in _batches(items):
@@ -149,9 +154,11 @@ def _find(parent: list[int], i: int) -> int:
 
 
 def plan_split(
-    items: Iterable[tuple[str, str, str]], ratios: list[tuple[str, float]], *, seed: int, workers: int = 1
+    items: Iterable[Item], ratios: list[tuple[str, float]], *, seed: int, workers: int = 1
 ) -> SplitPlan:
-    """Assign each ``(id, category, python_source)`` to a split (see the module docstring)."""
+    """Assign each ``(id, category, python_source)`` to a split (see the module docstring).  The source
+    may be a tuple ``(python_source, *linked)``: the record is then grouped with every linked source
+    too (the broken versions its repair rows show)."""
     names = [n for n, _ in ratios]
     weights = [r for _, r in ratios]
     ids: list[str] = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -27,7 +28,7 @@ from warp_synth.synth.llm.client import ChatClient
 from warp_synth.synth.llm.config import LLMBudgetExhausted, LLMFatalError, LLMRequestError
 from warp_synth.synth.llm.coverage import Coverage
 from warp_synth.synth.llm.messages import diversify_messages, repair_messages
-from warp_synth.synth.llm.replies import extract_code
+from warp_synth.synth.llm.replies import extract_code, extract_description
 from warp_synth.synth.mutators.mutate import mutate
 from warp_synth.synth.source import Work
 from warp_synth.synth.templates import TemplateSource
@@ -123,7 +124,8 @@ class LLMJobs:
                             Rejected("", Reason.SYNTAX, "the mutant does not parse"))]
         return [self._extract(cand, rid)]
 
-    def _ask(self, messages: list[dict[str, str]], usage: dict[str, Any]) -> str | None:
+    def _ask(self, messages: list[dict[str, str]], usage: dict[str, Any]) -> tuple[str | None, str | None]:
+        """(the reply's kernel module, its description line), each None when the reply has none."""
         with self._http_slots:
             if self.stop.is_set():
                 raise LLMBudgetExhausted("run finished")
@@ -136,8 +138,8 @@ class LLMJobs:
         usage["prompt_tokens"] += reply.prompt_tokens
         usage["completion_tokens"] += reply.completion_tokens
         if len(reply.text) > MAX_REPLY_CHARS:
-            return None  # counted as a reply without (usable) code
-        return extract_code(reply.text)
+            return None, None  # counted as a reply without (usable) code
+        return extract_code(reply.text), extract_description(reply.text)
 
     def _job(self, category: str, rng: random.Random, notes: dict[str, Any]) -> list[Attempt]:
         if self.stop.is_set():
@@ -147,15 +149,21 @@ class LLMJobs:
         last: Attempt | None = None
         tried: list[Attempt] = []  # every reply extracted: the rejected rounds are counted too
 
+        chain = uuid.uuid4().hex[:16]  # ties this conversation's rounds together (--keep-rejects, --task repair)
+        described: str | None = None
+
         def candidate(code: str, rounds: int) -> Candidate:
-            meta = {"model": usage["model"], "repair_rounds": rounds,
+            meta = {"model": usage["model"], "repair_rounds": rounds, "chain": {"id": chain, "round": rounds},
                     "usage": {"prompt_tokens": usage["prompt_tokens"], "completion_tokens": usage["completion_tokens"]}}
             return Candidate(code, category, "llm" if rounds == 0 else "llm-repair",
-                             parent_id=ids[0] if ids else None, provenance={"exemplars": ids}, metadata=meta)
+                             parent_id=ids[0] if ids else None, provenance={"exemplars": ids}, metadata=meta,
+                             description=described,
+                             description_by={"by": "llm", "approximate": False, "model": usage["model"]}
+                             if described else None)
 
         notes["repair_requests"] = 0
         try:
-            code = self._ask(diversify_messages(category, exemplars, self.coverage.suggest(rng)), usage)
+            code, described = self._ask(diversify_messages(category, exemplars, self.coverage.suggest(rng)), usage)
             for round_no in range(self.repair_rounds + 1):
                 if code is None:
                     return [Attempt(candidate("", round_no), f"no-code-{rng.getrandbits(64):016x}",
@@ -172,7 +180,9 @@ class LLMJobs:
                 if round_no == self.repair_rounds or self.stop.is_set():
                     return tried
                 notes["repair_requests"] = round_no + 1
-                code = self._ask(repair_messages(code, out.reason, out.message, out.line, category=category), usage)
+                code, again = self._ask(repair_messages(code, out.reason, out.message, out.line, category=category),
+                                        usage)
+                described = again or described  # a repair that keeps the computation may not restate it
         except LLMBudgetExhausted:
             pass
         except LLMRequestError as e:

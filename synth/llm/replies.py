@@ -4,6 +4,8 @@
 * ``extract_code``: the one kernel module a reply offers, or ``None`` when it holds no code
   (the caller counts that and never executes anything); ``import warp as wp`` is added when
   missing.
+* ``extract_description``: the ``Description:`` line the prompt asks for (what the kernel
+  computes), outside code blocks; plain text, at most ``MAX_DESCRIPTION_CHARS``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ _FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$")
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 _PYTHON_TAGS = frozenset({"", "python", "py", "python3", "py3"})
 _IMPORT_WP = re.compile(r"^import warp as wp[ \t]*(#.*)?$", re.MULTILINE)
+_DESCRIPTION = re.compile(r"^[ \t>*_#-]*description[*_]*[ \t]*:[*_]*[ \t]*(?P<text>.*)$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+MAX_DESCRIPTION_CHARS = 600
 
 
 def code_blocks(text: str) -> list[tuple[str, str]]:
@@ -64,6 +69,40 @@ def extract_code(reply_text: str) -> str | None:
         if "@wp.kernel" not in code or not _parses(code):
             return None
     return _ensure_warp_import(code) + "\n"
+
+
+def extract_description(reply_text: str) -> str | None:
+    """The reply's ``Description: ...`` line (and the lines that continue it up to a blank line or a
+    fence), outside fenced blocks and ``<think>`` sections; None when there is none.  It is only
+    ever stored as text: control characters are dropped and it is cut at a sentence end."""
+    text = _THINK.sub("", reply_text or "")
+    fence: str | None = None
+    found: list[str] | None = None
+    for line in text.splitlines():
+        match = _FENCE.match(line)
+        if match:
+            if found:
+                break
+            fence = None if fence else match["fence"]
+            continue
+        if fence:
+            continue
+        if found is not None:
+            if not line.strip():
+                break
+            found.append(line.strip())
+            continue
+        m = _DESCRIPTION.match(line)
+        if m:
+            found = [m["text"].strip()]
+    if not found:
+        return None
+    desc = " ".join(" ".join(found).split())
+    desc = _CONTROL.sub("", desc).strip(" *_")
+    if len(desc) > MAX_DESCRIPTION_CHARS:
+        cut = desc[:MAX_DESCRIPTION_CHARS]
+        desc = cut[: cut.rfind(". ") + 1] or cut
+    return desc or None
 
 
 def _parses(code: str) -> bool:
