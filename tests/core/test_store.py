@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from warp_synth.records import Record
+from warp_synth.records import Record, RejectRecord
+from warp_synth.shards import REJECTS, ReadCounts, find_shards, iter_rejects
 from warp_synth.store import LOCK, Store, StoreError
 
 pytestmark = pytest.mark.timeout(60)
@@ -65,3 +66,41 @@ def test_a_full_disk_is_one_clear_error_and_keeps_earlier_records(tmp_path):
     store.close()
     kept = [json.loads(line)["id"] for line in (root / "shard-00000.jsonl").read_text().splitlines()]
     assert kept == ["r0", "r1"]
+
+
+def _reject(i: int, reason: str = "codegen") -> RejectRecord:
+    return RejectRecord(id=f"x{i}", kernel_type="atomic", origin="mutation", python_source=f"# broken {i}\n",
+                        reason=reason, message=f"error {i}", line=1, generated_at="2026-01-01T00:00:00Z",
+                        parent_id="p0", chain={"id": "c0", "round": i})
+
+
+def test_rejects_live_in_their_own_shards_and_survive_a_torn_line(tmp_path):
+    store = Store.open(tmp_path / "d", SETTINGS)
+    store.append([_record(0)])
+    rejects = store.sub_store(REJECTS)
+    assert rejects.append([_reject(0), _reject(1), _reject(0)]) == 2  # an id is kept once
+    with open(tmp_path / "d" / REJECTS / "shard-00000.jsonl", "a") as f:
+        f.write('{"id": "x2", "kernel_ty')  # a write torn by a kill
+    store.close()
+    again = Store.open(tmp_path / "d", SETTINGS)
+    assert again.ids == {"r0"}  # the accepted shards hold records only
+    sub = again.sub_store(REJECTS)
+    assert sub.ids == {"x0", "x1"}  # the torn tail was cut
+    counts = ReadCounts()
+    got = list(iter_rejects([tmp_path / "d"], counts))
+    assert [r.to_json_dict() for r in got] == [_reject(0).to_json_dict(), _reject(1).to_json_dict()]
+    assert counts.records == 2 and counts.corrupt == 0
+    shards = find_shards([tmp_path / "d"])  # the folder's own shards: records only
+    assert [[json.loads(x)["id"] for x in p.read_text().splitlines()] for p in shards] == [["r0"]]
+    again.close()
+
+
+def test_reading_rejects_counts_bad_lines_and_needs_no_folder(tmp_path):
+    (tmp_path / "d" / REJECTS).mkdir(parents=True)
+    good = json.dumps(_reject(3).to_json_dict())
+    (tmp_path / "d" / REJECTS / "shard-00000.jsonl").write_text(f'{good}\n[1]\n{{"id": "y"}}\n{good}\n')
+    counts = ReadCounts()
+    assert [r.id for r in iter_rejects([tmp_path / "d"], counts)] == ["x3"]
+    assert counts.corrupt == 2 and counts.duplicate_ids == 1
+    assert "lacks field(s): kernel_type, origin" in counts.corrupt_examples[1]
+    assert list(iter_rejects([tmp_path / "empty"])) == []

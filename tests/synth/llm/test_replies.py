@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from warp_synth.synth.llm.replies import code_blocks, extract_code
+from warp_synth.synth.llm.replies import MAX_DESCRIPTION_CHARS, code_blocks, extract_code, extract_description
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -62,3 +62,21 @@ def test_extract_code_returns_none_without_python_code(reply: str) -> None:
 def test_code_blocks_need_a_matching_closing_fence() -> None:
     blocks = code_blocks("````python\nx = '```'\n```\ny = 1\n````\n")
     assert blocks == [("python", "x = '```'\n```\ny = 1")]
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    ("Description: Adds a and b.\n\n```python\nx = 1\n```", "Adds a and b."),
+    ("**Description:** Scales the\nvelocities by dt.\n\n```python\nx = 1\n```", "Scales the velocities by dt."),
+    ("<think>Description: not this</think>description: this one\n```python\nx\n```", "this one"),
+    ("```python\n# Description: inside the code\n```\n", None),
+    ("No description here.\n```python\nx = 1\n```", None),
+    ("Description: bell\x07 and\x1b[31m escapes", "bell and[31m escapes"),
+])
+def test_extract_description(reply: str, expected: str | None) -> None:
+    assert extract_description(reply) == expected
+
+
+def test_a_long_description_is_cut_at_a_sentence() -> None:
+    text = "Description: " + "Adds one. " * 200
+    got = extract_description(text)
+    assert got is not None and len(got) <= MAX_DESCRIPTION_CHARS and got.endswith("Adds one.")
