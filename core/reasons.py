@@ -42,6 +42,7 @@ class Reason(str, Enum):
     MULTIPLE_KERNELS = "multiple_kernels"
     NO_CODE = "no_code"  # an LLM reply without a code block
     GRAD_NOT_PASSED = "grad_not_passed"  # --require-grad: the adjoint check did not pass
+    EXCLUDED = "excluded"  # --exclude REF: the kernel matches a reference (a held-out benchmark)
     # mining: why a kernel found in a user's file has no self-contained source
     IMPORT_ERROR = "import_error"
     IMPORT_TIMEOUT = "import_timeout"  # the parent gave up on a file's import (the child hung) ...

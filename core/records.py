@@ -194,8 +194,9 @@ class Record:
 
 
 # Rejections ``--keep-rejects`` does not keep: the candidate was a good kernel (another copy of one
-# already written, or one the category no longer needed), or there was no kernel at all.
-NOT_KEPT_REASONS: frozenset[str] = frozenset({Reason.DUPLICATE, Reason.SURPLUS, Reason.NO_CODE})
+# already written, or one the category no longer needed), there was no kernel at all, or it matches
+# a held-out reference (kept, it would carry the benchmark into the repair data).
+NOT_KEPT_REASONS: frozenset[str] = frozenset({Reason.DUPLICATE, Reason.SURPLUS, Reason.NO_CODE, Reason.EXCLUDED})
 
 
 @dataclass(slots=True)
