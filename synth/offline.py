@@ -23,9 +23,10 @@ from warp_synth.identity import record_id
 from warp_synth.reasons import Reason
 from warp_synth.records import Attempt, Candidate, Outcome, Record, Rejected, Unit
 from warp_synth.synth.dedup import Dedup
-from warp_synth.synth.mutators.mutate import mutate
+from warp_synth.synth.mutators.mutate import OPERATORS, mutate
 from warp_synth.synth.source import Work
 from warp_synth.synth.templates import TemplateSource
+from warp_synth.synth.templates.facts import redescribe
 
 
 def _derived_seed(*parts: object) -> int:
@@ -54,8 +55,23 @@ class OfflineCandidates:
         if not applied:
             return base
         provenance = {**base.provenance, "operators": applied}
+        description, description_by = describe_mutant(base, source, applied)
         return Candidate(source=source, kernel_type=category, origin="mutation", provenance=provenance,
-                         parent_id=record_id(base.source))
+                         parent_id=record_id(base.source), description=description, description_by=description_by)
+
+
+def describe_mutant(parent: Candidate, source: str, operators: list[str]) -> tuple[str | None, dict[str, Any]]:
+    """The parent's description for its mutant ``source``: the facts sentence re-read from the mutant, and a
+    closing sentence naming what the meaning-changing operators did (then marked approximate)."""
+    changes = list(dict.fromkeys(c for op in operators if (c := OPERATORS[op].changes) is not None))
+    by: dict[str, Any] = {"by": "mutation", "approximate": bool(changes), "operators": list(operators)}
+    if parent.description is None:
+        return None, by
+    text = redescribe(parent.description, parent.source, source)
+    if changes:
+        text += (f" Mutated from a template kernel: {'; '.join(changes)}; the arithmetic may differ from the "
+                 f"sentences above.")
+    return text, by
 
 
 def chain(inner: Future[Any], then: Callable[[Any], Any]) -> Future[Any]:

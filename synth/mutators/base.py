@@ -103,6 +103,9 @@ class Operator:
     """
 
     name: ClassVar[str]
+    # what applying the operator does to the kernel's results, as a short phrase for descriptions
+    # ("a statement wrapped in a branch"); None when results stay the same (renames, reorderings, refactors)
+    changes: ClassVar[str | None]
 
     def sites(self, info: ModuleInfo) -> list[Any]:
         raise NotImplementedError

@@ -32,6 +32,7 @@ class SwapArithmetic(Operator):
     """``a + b`` -> ``a - b`` (and ``*``/``/`` when both sides have the same scalar type)."""
 
     name = "swap_arith"
+    changes = "an arithmetic operator swapped"
 
     def _choices(self, info: ModuleInfo, c: NodeCtx) -> list[str]:
         node = c.node
@@ -94,6 +95,7 @@ class SwapComparison(Operator):
     """``x < y`` -> ``x >= y`` (any other ordering/equality operator)."""
 
     name = "swap_compare"
+    changes = "a comparison operator changed"
 
     def sites(self, info: ModuleInfo) -> list[NodeCtx]:
         out = []
@@ -178,6 +180,7 @@ class SwapMathFunc(_SwapBuiltin):
     (and ``sinh``/``cosh``) are swapped away, never in (their arguments carry a domain guard)."""
 
     name = "swap_math_func"
+    changes = "a math builtin replaced by another"
 
     def _targets(self, old: str) -> list[str]:
         return [f for f in self._family(old) if f != old and f not in _UNBOUNDED]
@@ -194,6 +197,7 @@ class SwapReduction(_SwapBuiltin):
     (``wp.pow`` -> ``wp.atan2`` only: ``pow`` of a negative base is NaN)."""
 
     name = "swap_reduction"
+    changes = "a min/max or vector builtin swapped for its counterpart"
 
     def _targets(self, old: str) -> list[str]:
         return [f for f in super()._targets(old) if f != "pow"]
@@ -204,6 +208,7 @@ class SwapAtomic(_SwapBuiltin):
     arrays, any atomic becomes add or sub)."""
 
     name = "swap_atomic"
+    changes = "an atomic operation swapped for another"
 
     def apply(self, info: ModuleInfo, site: NodeCtx, rng: random.Random) -> cst.Module | None:
         node = site.node
@@ -232,6 +237,7 @@ class PerturbConstant(Operator):
     """Change a numeric literal: floats are scaled or resampled, ints nudged (indices are left alone)."""
 
     name = "perturb_constant"
+    changes = "a numeric constant changed"
 
     def sites(self, info: ModuleInfo) -> list[NodeCtx]:
         spans = guarded_spans(info)
@@ -266,6 +272,7 @@ class SplitTemporary(Operator):
     """Hoist a sub-expression into a fresh local: ``y = a * (b + c)`` -> ``t = b + c; y = a * t``."""
 
     name = "split_temporary"
+    changes = None  # results unchanged
 
     def sites(self, info: ModuleInfo) -> list[NodeCtx]:
         out = []

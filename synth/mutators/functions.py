@@ -42,6 +42,7 @@ class ExtractFunc(Operator):
     """Move an expression into a new ``@wp.func`` taking its free variables as typed parameters."""
 
     name = "extract_func"
+    changes = None  # results unchanged
 
     def _params(self, info: ModuleInfo, c: NodeCtx) -> list[tuple[str, str]] | None:
         """(name, annotation text) for every free variable of the expression; None if one is untyped."""
@@ -110,6 +111,7 @@ class InlineFunc(Operator):
     """Replace a call of a one-line ``@wp.func`` by its body (the def goes when it has no caller left)."""
 
     name = "inline_func"
+    changes = None  # results unchanged
 
     def _callee(self, info: ModuleInfo, c: NodeCtx) -> cst.FunctionDef | None:
         node = c.node

@@ -50,6 +50,7 @@ class WrapInBranch(Operator):
     """Put a statement under a data-independent condition: ``s`` -> ``if i % 2 == 0: s``."""
 
     name = "wrap_in_branch"
+    changes = "a statement wrapped in a branch"
 
     def _conditions(self, info: ModuleInfo, c: NodeCtx, rng: random.Random | None) -> list[str]:
         assert c.func is not None
@@ -98,6 +99,7 @@ class EarlyContinue(Operator):
     """Skip some iterations: prepend ``if k % 3 == 1: continue`` to a ``for k in range(...)`` body."""
 
     name = "early_continue"
+    changes = "some loop iterations skipped"
 
     def sites(self, info: ModuleInfo) -> list[NodeCtx]:
         return [
@@ -122,6 +124,7 @@ class EarlyReturnGuard(Operator):
     """Bounds guard right after ``i = wp.tid()``: ``if i >= a.shape[0]: return``."""
 
     name = "early_return_guard"
+    changes = None  # results unchanged
 
     def _guards(self, c: NodeCtx) -> list[str]:
         assert c.func is not None
@@ -161,6 +164,7 @@ class LoopAccumulation(Operator):
     """Repeat an accumulation: ``s += x`` / ``wp.atomic_add(...)`` -> ``for r in range(3): ...``."""
 
     name = "loop_accumulation"
+    changes = "an accumulation repeated in a loop"
 
     def sites(self, info: ModuleInfo) -> list[NodeCtx]:
         out = []
@@ -222,6 +226,7 @@ class UnrollLoop(Operator):
     """Unroll ``for k in range(C)`` (C <= 4, no break/continue/return) with ``k`` replaced by literals."""
 
     name = "unroll_loop"
+    changes = None  # results unchanged
 
     def sites(self, info: ModuleInfo) -> list[NodeCtx]:
         out = []
@@ -261,6 +266,7 @@ class StoreToAtomic(Operator):
     """``a[i] = v`` -> ``wp.atomic_add(a, i, v)`` (also ``+=``/``-=`` and min/max for scalars)."""
 
     name = "store_to_atomic"
+    changes = "a store turned into an atomic update"
 
     def _target(self, info: ModuleInfo, c: NodeCtx) -> tuple[cst.Subscript, str] | None:
         node = c.node
@@ -309,6 +315,7 @@ class NegateBranch(Operator):
     """``if c: A else: B`` -> ``if not (c): B else: A``."""
 
     name = "negate_branch"
+    changes = None  # results unchanged
 
     def sites(self, info: ModuleInfo) -> list[NodeCtx]:
         return [

@@ -98,6 +98,7 @@ class RetypeFloat64(Operator):
     """Move the whole module from float32 to float64: annotations, constructors, literals, constants."""
 
     name = "retype_float64"
+    changes = "float32 values retyped to float64"
 
     def sites(self, info: ModuleInfo) -> list[NodeCtx]:
         for c in info.nodes:
@@ -158,6 +159,7 @@ class LiftArrayToVec3(Operator):
     """A float32 array becomes a ``wp.vec3`` array: stores broadcast, loads read one component or length."""
 
     name = "lift_array_vec3"
+    changes = "a float32 array lifted to a vec3 array"
 
     def sites(self, info: ModuleInfo) -> list[tuple[NodeCtx, str]]:
         out = []
@@ -201,6 +203,7 @@ class TidTo2D(Operator):
     """1D launch -> 2D: ``i = wp.tid()`` -> ``i, j = wp.tid()``, arrays become ``wp.array2d`` indexed ``[i, j]``."""
 
     name = "tid_to_2d"
+    changes = "the 1-D launch turned into a 2-D one"
 
     def _arrays(self, info: ModuleInfo, f: FuncInfo) -> dict[str, list[tuple[str, NodeCtx]]]:
         out = {}

@@ -30,6 +30,7 @@ from warp_synth.synth.templates import (
 from warp_synth.synth.templates import math as math_
 from warp_synth.synth.templates import random as random_
 from warp_synth.synth.templates.base import Family
+from warp_synth.synth.templates.describe import describe
 from warp_synth.synth.templates.kernel import KernelBuilder
 
 _MODULES = (arithmetic, conditional, loop, math_, vector, atomic, nested, multi_cond, combined, scalar_param, spatial,
@@ -61,7 +62,10 @@ class TemplateSource:
             "builtins": sorted(dict.fromkeys(kb.gen.used)),
             **params,
         }
-        return Candidate(source=source, kernel_type=category, origin="template", provenance=provenance)
+        description = describe(category, variant, ctx, params, kb, source)
+        return Candidate(source=source, kernel_type=category, origin="template", provenance=provenance,
+                         description=description,
+                         description_by={"by": "template", "approximate": False, "template": f"{category}/{variant}"})
 
     def exemplars(self, category: str, k: int) -> list[Candidate]:
         """``k`` exemplars of ``category`` with distinct variants where possible (LLM few-shot prompts)."""
