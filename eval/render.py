@@ -125,6 +125,9 @@ def build_sections(report: dict, plots: dict[str, str]) -> list[Section]:
                                for g in report["reference_gaps"]]))
         secs.append(s)
 
+    if report.get("contamination_reference"):
+        secs.append(_contamination_section(report))
+
     s = Section("Lengths and IR")
     s.blocks.append(Table(["length", *names], [[f"{k} {q}", *(c["lengths"][k][q] for c in columns)]
                                               for k in ("python_lines", "ir_cpu_lines")
@@ -171,6 +174,39 @@ def _execution_section(report: dict) -> Section:
         rows.append(_execution_row("(all)", c["execution"]))
         rows += [_execution_row(f"origin: {o}", r["execution"]) for o, r in c["by_origin"].items()]
         s.blocks.append(Table(["scope", *EXECUTION_HEADER], rows))
+    return s
+
+
+def _contamination_section(report: dict) -> Section:
+    ref = report["contamination_reference"]
+    s = Section(f"Contamination against the reference ({ref['path']})")
+    s.blocks.append(Text(
+        f"Reference: {ref['kernels']} kernels ({ref['form']}, {ref['sources']} sources read, {ref['skipped']} "
+        f"without a kernel).  A record is contaminated when one of its kernels (with the helpers it uses) has "
+        f"the normalised source of a reference kernel (exact: names, comments and layout ignored), its "
+        f"skeleton (literal values ignored too) or a MinHash Jaccard >= {ref['near_threshold']} over "
+        f"normalised token 5-grams (as for near dups) or over name-blind ones (identifiers all alike).  {ref['ngram']}-gram overlap: records sharing a normalised-token "
+        f"{ref['ngram']}-gram with the reference, leaving out boilerplate (in more than "
+        f"{ref['boilerplate_share']:.0%} and at least {ref['boilerplate_min_kernels']} of the reference's "
+        f"kernels or of the dataset's records; wp.tid() lines, imports and decorators never count)."))
+    rows, examples = [], []
+    for c in report["datasets"]:
+        x = c.get("contamination")
+        if not x:
+            continue
+        g = x["ngram_overlap"]
+        rows.append([c["name"], x["records"], x["matched"], x["rate"], x["by_kind"]["exact"],
+                     x["by_kind"]["skeleton"], x["by_kind"]["minhash"], g["records_overlapping"], g["record_rate"],
+                     g["ngram_share"]])
+        examples += [[c["name"], e["record_id"], e["kernel"], e["ref_id"], e["kind"], e["jaccard"],
+                      e["jaccard_blind"]] for e in x["examples"]]
+    s.blocks.append(Table(["dataset", "records", "contaminated", "contamination rate", "exact", "skeleton",
+                           "minhash", f"records sharing a {ref['ngram']}-gram", "rate",
+                           f"share of {ref['ngram']}-grams in the reference"], rows))
+    if examples:
+        s.blocks.append(Text("Examples (at most 5 per dataset)"))
+        s.blocks.append(Table(["dataset", "record", "kernel", "reference kernel", "kind", "Jaccard",
+                                     "Jaccard (name-blind)"], examples))
     return s
 
 

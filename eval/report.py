@@ -1,10 +1,14 @@
-"""``synth eval DIR [DIR ...] [--reference DIR] --out REPORT_DIR``: diversity reports.
+"""``synth eval DIR [DIR ...] [--reference REF] --out REPORT_DIR``: diversity reports.
 
 Writes ``report.json`` (every figure), ``report.md`` (tables) and ``report.html`` (tables and
 plots in one self-contained file).  With one DIR its metrics also sit at the top level of
 ``report.json``; every DIR's metrics are in ``datasets`` (in command-line order), the
 reference's in ``reference``, and what the reference uses that each DIR lacks in
-``reference_gaps``.
+``reference_gaps``.  With ``--reference`` each DIR also gets a ``contamination`` section
+(``warp_synth.eval.decontam_report``) and ``contamination_reference`` says what REF held.  REF
+may be a dataset folder, a folder of ``.py`` files (a benchmark), a ``.py`` file or a ``.jsonl``
+file (``warp_synth.eval.decontam``); only a dataset folder is also measured as a column of the
+report (``reference``, ``reference_gaps``): for the other forms those are ``null`` and ``[]``.
 """
 
 from __future__ import annotations
@@ -81,13 +85,20 @@ def evaluate(
     dirs = [Path(d) for d in dirs]
     if not dirs:
         raise EvalInputError("no dataset directory given")
-    for d in dirs + ([Path(reference)] if reference is not None else []):
+    for d in dirs:
         find_shards([d])  # fail before any work
     if vendi_sample < 1:
         raise EvalInputError(f"--vendi-sample must be >= 1, got {vendi_sample}")
     try:
         from warp_synth.eval import plots
         from warp_synth.eval.dataset import default_workers, scan_dataset
+        from warp_synth.eval.decontam import Reference
+        from warp_synth.eval.decontam_report import (
+            BOILERPLATE_MIN_DOCS,
+            BOILERPLATE_SHARE,
+            NGRAM,
+            dataset_contamination,
+        )
         from warp_synth.eval.digest import NUM_PERM, SHINGLE
         from warp_synth.eval.metrics import NEAR_THRESHOLD
         from warp_synth.eval.render import build_sections, to_html, to_markdown
@@ -96,6 +107,9 @@ def evaluate(
         raise EvalInputError(
             f"missing optional dependency {e.name!r}; install it with: pip install 'warp-synth[eval]'"
         ) from e
+    # REF in any of its forms, read (and checked: a one-line error) before any dataset is scanned
+    decontam = Reference.from_path(Path(reference)) if reference is not None else None
+    ref_dir = Path(reference) if decontam is not None and decontam.form == "dataset" else None
     names_list = sorted(builtin_names) if builtin_names is not None else kernel_builtin_names()
     names = frozenset(names_list)
     n_workers = workers if workers is not None else default_workers()
@@ -105,9 +119,12 @@ def evaluate(
                             progress=progress)
 
     stats = [scan(d, n) for d, n in zip(dirs, _names(dirs), strict=True)]
-    ref_stats = scan(Path(reference), _names([Path(reference)])[0]) if reference is not None else None
+    ref_stats = scan(ref_dir, _names([ref_dir])[0]) if ref_dir is not None else None
 
     results = [s.result(names_list) for s in stats]
+    if decontam is not None:
+        for r, d in zip(results, dirs, strict=True):
+            r["contamination"] = dataset_contamination(decontam, d).to_json()
     ref_result = ref_stats.result(names_list) if ref_stats is not None else None
     report: dict = {
         "schema": SCHEMA_VERSION,
@@ -120,6 +137,9 @@ def evaluate(
     report["datasets"] = results
     report["reference"] = ref_result
     report["reference_gaps"] = [_gap(r, ref_result) for r in results] if ref_result else []
+    report["contamination_reference"] = None if decontam is None else {
+        **decontam.describe(), "near_threshold": NEAR_THRESHOLD, "ngram": NGRAM,
+        "boilerplate_share": BOILERPLATE_SHARE, "boilerplate_min_kernels": BOILERPLATE_MIN_DOCS}
 
     all_stats = stats + ([ref_stats] if ref_stats is not None else [])
     all_results = results + ([ref_result] if ref_result is not None else [])
@@ -151,8 +171,10 @@ def _write(path: Path, text: str) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dirs", metavar="DIR", nargs="+", type=Path, help="dataset directory with *.jsonl shards")
-    parser.add_argument("--reference", metavar="DIR", type=Path, default=None,
-                        help="reference dataset (e.g. kernels mined by `synth extract`) to compare against")
+    parser.add_argument("--reference", metavar="REF", type=Path, default=None,
+                        help="reference to compare against and to measure contamination by: a dataset folder "
+                             "(e.g. kernels mined by `synth mine`), a folder of .py files (a benchmark's kernels), "
+                             "a .py file or a .jsonl file of {python_source|code|source} objects")
     parser.add_argument("--out", metavar="REPORT_DIR", type=Path, required=True,
                         help="directory for report.html, report.md and report.json")
     parser.add_argument("--vendi-sample", type=int, default=1000,

@@ -206,6 +206,17 @@ def _logged_ids(path: Path) -> set[str]:
     return ids
 
 
+def load_reference(path: Path | None) -> Any:
+    """``--exclude REF``'s index (``warp_synth.eval.decontam.Reference``), or None without one."""
+    if path is None:
+        return None
+    try:
+        from warp_synth.eval.decontam import Reference
+    except ImportError:
+        raise RunError("--exclude needs the eval extra (datasketch): pip install 'warp-synth[eval]'") from None
+    return Reference.from_path(path)
+
+
 def _with_yield(table: dict[str, dict[str, int]], num: str, den: str) -> dict[str, dict[str, Any]]:
     return {k: {**v, "yield": round(v[num] / v[den], 4) if v[den] else 0.0} for k, v in sorted(table.items())}
 
@@ -223,6 +234,8 @@ class Runner:
         self.prev_engine: Counter[str] = Counter(self.previous.get("engine", {}))
         self.dedup = Dedup(self.store.ids)  # the store's own id set: what it appends, dedup sees
         self.rejects = self.store.sub_store(REJECTS) if getattr(args, "keep_rejects", False) else None
+        self.reference = load_reference(getattr(args, "exclude", None))
+        self.excluded_examples: list[dict[str, Any]] = list(self.previous.get("exclude", {}).get("examples", []))
         self.failures_path = args.out / ADJOINT_FAILURES
         self.failure_ids = _logged_ids(self.failures_path)  # a resumed run never logs an id twice
         self.inflight: list[Work] = []
@@ -294,6 +307,13 @@ class Runner:
         c = a.candidate.kernel_type
         if getattr(self.args, "require_grad", False) and grad_status(out.kernels[0].execution) != "passed":
             return Reason.GRAD_NOT_PASSED
+        if self.reference is not None:
+            m = self.reference.match(a.candidate.source)
+            if m is not None:
+                if len(self.excluded_examples) < 5:
+                    self.excluded_examples.append({"id": a.record_id, "ref_id": m.ref_id, "kind": m.kind,
+                                                   "jaccard": round(m.jaccard, 3)})
+                return Reason.EXCLUDED
         if sum(1 for r in records if r.kernel_type == c) >= self.remaining(c):
             return Reason.SURPLUS  # the category filled up inside this commit
         if self.dedup.is_written(a.record_id) or any(r.id == a.record_id for r in records):
@@ -404,6 +424,9 @@ class Runner:
             "execution": execution_summary(st, self.args),
             "adjoint_failures": st.adjoint_failures,
             "rejects_kept": st.rejects_kept,
+            **({"exclude": {"reference": str(self.args.exclude), "kernels": len(self.reference),
+                            "excluded": st.rejected.get(Reason.EXCLUDED, 0), "examples": self.excluded_examples}}
+               if self.reference is not None else {}),
             "elapsed_s": round(elapsed, 2),
             "pairs_per_s": round(st.accepted / elapsed, 3) if elapsed > 0 else 0.0,
             "generate_s": round(st.generate_s, 3),

@@ -157,6 +157,9 @@ def validate(args: argparse.Namespace) -> None:
         raise RunError("--concurrency must be positive and --repair-rounds non-negative")
     if args.max_llm_calls is not None and args.max_llm_calls < 0:
         raise RunError(f"--max-llm-calls must be >= 0, got {args.max_llm_calls}")
+    if args.exclude is not None and not args.exclude.exists():
+        raise RunError(f"--exclude {args.exclude}: no such reference (a dataset folder, a folder of .py files or a "
+                       ".jsonl)")
     if args.config is not None and not args.config.is_file():
         raise RunError(f"config file {args.config} does not exist")
     from warp_synth.synth.llm.config import LLMConfig, LLMConfigError  # noqa: I001  (lazy: offline runs skip synth.llm)

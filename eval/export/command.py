@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="chat: translate (Python -> generated IR, the default), implement (description + "
                         "signature + stored examples -> kernel) or repair (broken kernel + error -> fixed "
                         "kernel; needs DIR/rejects from `synth run --keep-rejects`)")
+    p.add_argument("--exclude", type=Path, default=None, metavar="REF",
+                   help="leave out records (and, for --task repair, broken versions) matching a reference: a "
+                        "dataset folder, a folder of .py files or a .jsonl; by normalised source, skeleton or "
+                        "MinHash Jaccard >= 0.8 (docs/decontamination.md)")
     p.add_argument("--workers", type=int, default=0, metavar="W",
                    help="processes that normalise sources for --split (default: by input size)")
     p.add_argument("--force", action="store_true", help="replace OUT if it holds a previous export of this format")
@@ -111,21 +116,56 @@ def _auto_workers(shards: list[Path]) -> int:
 
 
 def _plan(shards: list[Path], ratios: list[tuple[str, float]], seed: int, workers: int,
-          links: RepairLinks) -> SplitPlan:
+          links: RepairLinks, excluded: Excluded) -> SplitPlan:
     """The split plan; a record is grouped with the broken versions it repairs (whatever the task, so
     the tasks' exports of one dataset with one seed share their splits)."""
     items = ((r.id, r.kernel_type, (r.python_source, *links.sources_of(r.id, r.metadata)))
-             for r in iter_records(shards, ReadCounts()))
+             for r in iter_records(shards, ReadCounts()) if r.id not in excluded.ids)
     return plan_split(items, ratios, seed=seed, workers=workers)
 
 
+@dataclass(slots=True)
+class Excluded:
+    """What ``--exclude REF`` leaves out: record ids, and the kept rejects no repair row may show."""
+
+    reference: dict[str, Any] | None = None
+    ids: set[str] = field(default_factory=set)
+    broken: int = 0
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def find(cls, path: Path | None, shards: list[Path], links: RepairLinks) -> Excluded:
+        if path is None:
+            return cls()
+        try:
+            from warp_synth.eval.decontam import Reference
+        except ImportError:
+            raise ExportError("--exclude needs the eval extra (datasketch): pip install 'warp-synth[eval]'") from None
+        ref = Reference.from_path(path)
+        out = cls(reference=ref.describe())
+        for r in iter_records(shards, ReadCounts()):
+            m = ref.match(r.python_source)
+            if m is not None:
+                out.ids.add(r.id)
+                if len(out.examples) < 5:
+                    out.examples.append({"id": r.id, "ref_id": m.ref_id, "kind": m.kind, "jaccard": round(m.jaccard, 3)})
+        out.broken = links.drop(lambda rej: ref.match(rej.python_source) is not None)
+        return out
+
+    def to_json(self) -> dict[str, Any] | None:
+        if self.reference is None:
+            return None
+        return {"reference": self.reference, "records": len(self.ids), "broken_versions": self.broken,
+                "examples": self.examples}
+
+
 def _write(args: argparse.Namespace, stage: Path, shards: list[Path], plan: SplitPlan | None,
-           counts: ReadCounts, sources: list[dict[str, Any]], links: RepairLinks) -> dict[str, Any]:
+           counts: ReadCounts, sources: list[dict[str, Any]], links: RepairLinks, excluded: Excluded) -> dict[str, Any]:
     """Write the export into ``stage``; return the manifest's format-specific part."""
     names = plan.names if plan else ["train"]
     per_cat: dict[str, Counter[str]] = {}
     versions: Counter[str] = Counter()
-    records = iter_records(shards, counts)
+    records = (r for r in iter_records(shards, counts) if r.id not in excluded.ids)
     if args.format == "seed":
         from warp_synth.eval.export.seed_layout import SeedSink
 
@@ -193,6 +233,8 @@ def _require_records(counts: ReadCounts) -> None:
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     s: dict[str, Any] = {"format": args.format, "split": args.split, "seed": args.seed}
+    if args.exclude is not None:
+        s["exclude"] = str(args.exclude)
     if args.format == "parquet":
         s.update(shard_rows=args.shard_rows, license=args.license)
     if args.format == "chat":
@@ -238,10 +280,11 @@ def run(args: argparse.Namespace) -> int:
         workers = args.workers or _auto_workers(shards)
         reject_counts = ReadCounts()
         links = RepairLinks.of(iter_rejects(dirs, reject_counts))
-        plan = _plan(shards, ratios, args.seed, workers, links) if ratios else None
+        excluded = Excluded.find(args.exclude, shards, links)
+        plan = _plan(shards, ratios, args.seed, workers, links, excluded) if ratios else None
         counts = ReadCounts()
         sources = source_info(dirs)
-        result = _write(args, stage, shards, plan, counts, sources, links)
+        result = _write(args, stage, shards, plan, counts, sources, links, excluded)
         manifest = {
             "tool": TOOL,
             "format": args.format,
@@ -251,6 +294,7 @@ def run(args: argparse.Namespace) -> int:
             "records": counts.records,
             "read": counts.to_json(),
             "rejects_read": reject_counts.to_json(),
+            "excluded": excluded.to_json(),
             "split": plan.to_json() if plan else None,
             **result,
         }

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,6 +137,16 @@ class RepairLinks:
         for group in (*links.by_chain.values(), *links.by_parent.values()):
             group.sort(key=lambda r: (int((r.chain or {}).get("round", 0) or 0), r.id))
         return links
+
+    def drop(self, matches: Callable[[RejectRecord], bool]) -> int:
+        """Forget the broken versions ``matches`` picks (``--exclude``); how many were dropped."""
+        dropped = 0
+        for table in (self.by_chain, self.by_parent):
+            for key, group in list(table.items()):
+                keep = [r for r in group if not matches(r)]
+                dropped += len(group) - len(keep)
+                table[key] = keep
+        return dropped
 
     def broken_versions(self, rec_id: str, metadata: dict[str, Any]) -> list[tuple[str, RejectRecord]]:
         """``(kind, reject)`` of every broken version ``rec`` fixes: ``llm-chain`` rounds, then ``revert``."""

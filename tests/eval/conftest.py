@@ -174,3 +174,14 @@ def reference_dataset(tmp_path: Path) -> Path:
 def k() -> ModuleType:
     """This module: the kernels and the builtin universe above, for the tests to read."""
     return sys.modules[__name__]
+
+
+@pytest.fixture(scope="session")
+def atomic_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 real records: ``synth run --category atomic --n 20 --offline`` (compiled by Warp, ~15 s)."""
+    import subprocess
+
+    out = tmp_path_factory.mktemp("atomic") / "run"
+    subprocess.run([sys.executable, "-m", "warp_synth.synth.cli", "run", "--category", "atomic", "--n", "20",
+                    "--offline", "--out", str(out)], check=True, capture_output=True, timeout=280)
+    return out
