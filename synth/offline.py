@@ -69,7 +69,8 @@ def describe_mutant(parent: Candidate, source: str, operators: list[str]) -> tup
         return None, by
     text = redescribe(parent.description, parent.source, source)
     if changes:
-        text += (f" Mutated from a template kernel: {'; '.join(changes)}; the arithmetic may differ from the "
+        made = "a template kernel" if parent.origin == "template" else "a model-written kernel"
+        text += (f" Mutated from {made}: {'; '.join(changes)}; the arithmetic may differ from the "
                  f"sentences above.")
     return text, by
 

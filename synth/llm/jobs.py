@@ -30,6 +30,7 @@ from warp_synth.synth.llm.coverage import Coverage
 from warp_synth.synth.llm.messages import diversify_messages, repair_messages
 from warp_synth.synth.llm.replies import extract_code, extract_description
 from warp_synth.synth.mutators.mutate import mutate
+from warp_synth.synth.offline import describe_mutant
 from warp_synth.synth.source import Work
 from warp_synth.synth.templates import TemplateSource
 
@@ -94,19 +95,21 @@ class LLMJobs:
         notes: dict[str, Any] = {}  # the job fills them in: the loop reads them on commit
         return Work(category, self._pool.submit(self._job, category, rng, notes), units=1, notes=notes)
 
-    def submit_mutation(self, category: str, source: str, parent_id: str) -> Work:
+    def submit_mutation(self, category: str, source: str, parent_id: str, description: str | None = None) -> Work:
         """Diversify an accepted LLM kernel further with the libcst mutator (no LLM call)."""
         with self._lock:
             self._job_no += 1
             rng = random.Random(f"{self.seed}/mut/{self._job_no}")
-        return Work(category, self._pool.submit(self._mutation_job, category, source, parent_id, rng), units=1)
+        parent = Candidate(source, category, "llm", description=description)
+        return Work(category, self._pool.submit(self._mutation_job, parent, parent_id, rng), units=1)
 
     def _extract(self, cand: Candidate, rid: str) -> Attempt:
         if not self.dedup.claim(rid):
             return Attempt(cand, rid, Rejected(rid, Reason.DUPLICATE, "already written or in flight"))
         return Attempt(cand, rid, self.batcher.submit(Unit(rid, cand.source)).result())
 
-    def _mutation_job(self, category: str, source: str, parent_id: str, rng: random.Random) -> list[Attempt]:
+    def _mutation_job(self, parent: Candidate, parent_id: str, rng: random.Random) -> list[Attempt]:
+        category, source = parent.kernel_type, parent.source
         code, operators = source, []
         for _ in range(rng.randint(1, 2)):
             m = mutate(code, rng)
@@ -116,7 +119,9 @@ class LLMJobs:
             operators.append(m.operator)
         if not operators:
             return []  # nothing to try: not an attempt
-        cand = Candidate(code, category, "mutation", parent_id=parent_id, provenance={"operators": operators})
+        description, described_by = describe_mutant(parent, code, operators)
+        cand = Candidate(code, category, "mutation", parent_id=parent_id, provenance={"operators": operators},
+                         description=description, description_by=described_by if description else None)
         try:
             rid = record_id(code)
         except (SyntaxError, ValueError, RecursionError):

@@ -133,7 +133,7 @@ class LLMSource:
                 continue
             self.jobs.remember(rec.kernel_type, rec.python_source)
             if self.mutation_rng.random() < self.args.mutation_rate and remaining(rec.kernel_type) > 0:
-                follow_ups.append(self.jobs.submit_mutation(rec.kernel_type, rec.python_source, rec.id))
+                follow_ups.append(self.jobs.submit_mutation(rec.kernel_type, rec.python_source, rec.id, rec.description))
         return follow_ups
 
     def state(self, inflight: list[Work]) -> dict[str, Any]:
