@@ -20,8 +20,9 @@ pytestmark = pytest.mark.timeout(600)
 BROKEN_LINE = "    b[i] = v + 1"  # float + int: Warp's codegen rejects it ("Input types must be the same")
 
 
-def kernel(name: str, c: float, *, broken: bool = False) -> str:
-    rhs = BROKEN_LINE if broken else f"    b[i] = v * {c}"
+def kernel(name: str, c: float, *, broken: bool = False, terms: int = 1) -> str:
+    """``terms`` > 1 gives another skeleton (the good kernels must not all be one split group)."""
+    rhs = BROKEN_LINE if broken else "    b[i] = " + " + ".join([f"v * {c}"] * terms)
     return (f"import warp as wp\n\n@wp.kernel\ndef {name}(a: wp.array(dtype=float), b: wp.array(dtype=float)):\n"
             f"    i = wp.tid()\n    v = wp.sin(a[i]) + {c}\n{rhs}\n")
 
@@ -53,7 +54,8 @@ class Script:
                 plan = [reply(kernel("beta", 7.5, broken=True), "Adds 7.5 to sin(a) and writes it to b."),
                         reply(self.hostile)]
                 self.first[text] = plan[self.n] if self.n < len(plan) else reply(
-                    kernel(f"good{self.n}", 1.0 + self.n), f"Writes (sin(a) + {1.0 + self.n}) * {1.0 + self.n} to b.")
+                    kernel(f"good{self.n}", 1.0 + self.n, terms=self.n),
+                    f"Writes (sin(a) + {1.0 + self.n}) * {1.0 + self.n} to b, summed {self.n} times.")
                 self.n += 1
             return self.first[text]
 
@@ -136,3 +138,37 @@ def test_repair_export_without_rejects_is_a_one_line_error(tmp_path: Path) -> No
     assert not (tmp_path / "x").exists()
     r = run_synth("export", str(out), "--format", "parquet", "--task", "repair", "--out", str(tmp_path / "y"))
     assert r.returncode == 2 and "--task applies to --format chat only" in r.stderr
+
+
+def test_the_three_tasks_share_leak_free_splits(tmp_path: Path) -> None:
+    """translate, implement and repair exports of one folder with one --split/--seed: a record's rows are
+    in one split whatever the task, and no normalised source or skeleton of any row's code (the kernel,
+    and the broken version a repair row shows) is in two splits."""
+    from warp_synth.identity import normalized_and_skeleton
+
+    out = tmp_path / "run"
+    with OpenAIServer(Script(tmp_path / "canary")) as server:
+        r = run_synth("run", "--category", "arithmetic", "--n", "6", "--out", str(out), "--no-progress",
+                      "--llm-base-url", server.base_url, "--model", "test-model", "--concurrency", "1",
+                      "--mutation-rate", "0", "--keep-rejects")
+    assert r.returncode == 0, r.stderr
+    split_of: dict[str, str] = {}
+    keys: dict[str, set[str]] = {}
+    for task in ("translate", "implement", "repair"):
+        exp = tmp_path / task
+        r = run_synth("export", str(out), "--format", "chat", "--task", task, "--split", "train=0.5,test=0.5",
+                      "--seed", "3", "--out", str(exp))
+        assert r.returncode == 0, r.stderr
+        for f in exp.glob("*.jsonl"):
+            for x in f.read_text().splitlines():
+                row = json.loads(x)
+                rid = row["metadata"]["id"]
+                assert split_of.setdefault(rid, f.stem) == f.stem, (task, rid)
+                user, assistant = row["messages"][1]["content"], row["messages"][2]["content"]
+                codes = [assistant] if task != "translate" else [user.split("\n", 1)[1].rsplit("\n\n###", 1)[0]]
+                if task == "repair":
+                    codes.append(user.split("```python\n", 1)[1].split("\n```", 1)[0])
+                for code in codes:
+                    keys.setdefault(f.stem, set()).update(normalized_and_skeleton(code))
+    assert len(set(split_of.values())) == 2  # both splits got rows
+    assert not keys["train"] & keys["test"]
