@@ -24,6 +24,7 @@ import numpy as np
 import numpy.random  # noqa: F401  (imported here, in the zygote, not in every unit's process)
 import warp as wp
 
+from warp_synth.extract import geometry as geo
 from warp_synth.extract import vectors as vec
 from warp_synth.reasons import Reason
 
@@ -41,6 +42,8 @@ NON_DIFFERENTIABLE = frozenset({
     "sample_unit_hemisphere_surface", "sample_unit_hemisphere", "sample_unit_square", "sample_unit_cube",
     "atomic_min", "atomic_max", "atomic_exch", "atomic_cas", "bit_and", "bit_or", "bit_xor", "lshift", "rshift",
     "invert", "argmin", "argmax", "tile_argmin", "tile_argmax", "tile_sort",
+    # a mesh's face normal and hit tests: constant between the jumps where the closest face or the hit changes
+    "mesh_eval_face_normal", "mesh_query_ray_anyhit", "mesh_query_ray_count_intersections",
 })
 # tile builtins Warp registers without an adjoint that only make constants (no input flows through them)
 TILE_CONSTRUCTORS = frozenset({"tile_zeros", "tile_ones", "tile_full", "tile_arange", "tile_empty"})
@@ -91,6 +94,7 @@ class Kernel:
         self.dim = (self.extent,) * arity
         self.builtins = builtins
         self._arrays: dict[tuple[int, bool], Any] = {}
+        self.geometry = geo.Objects(geo.kinds(source, kernel.func.__name__, self.params))  # mesh/BVH/hash grid ids
         for name, t in self.params:
             if wp.types.is_array(t) and type(t).__name__ != "array":
                 raise vec.UnsupportedParameter(f"parameter {name!r} ({wp.types.type_repr(t)}) is not executed yet")
@@ -107,8 +111,10 @@ class Kernel:
     def draw(self, seed: int) -> list[Any]:
         d = vec.Draws(seed, self.extent)
         out = []
-        for _, t in self.params:
-            if wp.types.is_array(t) and wp.types.type_is_struct(t.dtype):
+        for i, (_, t) in enumerate(self.params):
+            if i in self.geometry.specs:
+                out.append(geo.draw(self.geometry.specs[i], self.params, d.rng, self.extent))
+            elif wp.types.is_array(t) and wp.types.type_is_struct(t.dtype):
                 arr = np.zeros(self.shape(t), dtype=t.dtype.numpy_dtype())
                 for fname, ft in self.wa.struct_fields(t.dtype).items():
                     arr[fname] = d.elements(ft, self.shape(t))
@@ -145,6 +151,7 @@ class Kernel:
     def launch(self, values: list[Any], adj: list[Any] | None = None) -> list[np.ndarray | None]:
         """Launch on ``values``; copies of the array parameters' contents after (or of their adjoints)."""
         args = [self._arg(i, t, v) for i, ((_, t), v) in enumerate(zip(self.params, values, strict=True))]
+        self.geometry.bind(values, args)
         kw: dict[str, Any] = {"device": "cpu", "block_dim": self.block_dim}
         if adj is not None:
             adj_args = [self._array((i, True), t, a) if a is not None else (t() if wp.types.type_is_struct(t) else None)
@@ -177,8 +184,10 @@ class Kernel:
 
     def encode_inputs(self, values: list[Any]) -> dict[str, Any]:
         out = {}
-        for (name, t), v in zip(self.params, values, strict=True):
-            if wp.types.is_array(t):
+        for i, ((name, t), v) in enumerate(zip(self.params, values, strict=True)):
+            if i in self.geometry.specs:
+                out[name] = geo.encode(v)
+            elif wp.types.is_array(t):
                 out[name] = self._encode_array(t, v)
             elif wp.types.type_is_struct(t):
                 fields = self.wa.struct_fields(t)
@@ -191,9 +200,11 @@ class Kernel:
 
     def decode_inputs(self, stored: dict[str, Any]) -> list[Any]:
         values = []
-        for name, t in self.params:
+        for i, (name, t) in enumerate(self.params):
             d = stored[name]
-            if wp.types.is_array(t):
+            if i in self.geometry.specs:
+                values.append(geo.decode(d))
+            elif wp.types.is_array(t):
                 values.append(self._decode_array(t, d))
             elif wp.types.type_is_struct(t):
                 fields = self.wa.struct_fields(t)
@@ -220,8 +231,8 @@ def _type_name(t: Any) -> str:
 def _eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
     if a is None or b is None:
         return a is b
-    if a.dtype.kind == "V":  # an array of structs: bit for bit
-        return a.shape == b.shape and a.tobytes() == b.tobytes()
+    if a.dtype.kind == "V":  # an array of structs: field by field (padding bytes between fields are not data)
+        return a.shape == b.shape and all(_eq(a[n], b[n]) for n in a.dtype.names or ())
     return bool(np.array_equal(a, b, equal_nan=True))
 
 

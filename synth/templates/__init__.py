@@ -19,12 +19,15 @@ from warp_synth.synth.templates import (
     bitwise,
     combined,
     conditional,
+    functions,
+    geometry,
     linalg,
     loop,
     multi_cond,
     nested,
     scalar_param,
     spatial,
+    structs,
     vector,
 )
 from warp_synth.synth.templates import math as math_
@@ -34,7 +37,7 @@ from warp_synth.synth.templates.describe import describe
 from warp_synth.synth.templates.kernel import KernelBuilder
 
 _MODULES = (arithmetic, conditional, loop, math_, vector, atomic, nested, multi_cond, combined, scalar_param, spatial,
-            linalg, random_, bitwise)
+            linalg, random_, bitwise, geometry, structs, functions)
 FAMILIES: dict[str, Callable[[KernelBuilder], Family]] = {m.__name__.rpartition(".")[2]: m.family for m in _MODULES}
 assert tuple(FAMILIES) == CATEGORIES
 

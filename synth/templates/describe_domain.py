@@ -67,14 +67,14 @@ def _spatial(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
 def _linalg(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
     dt = p["dtype"]
     if v == "tet_fem":
-        model = {"neo": "Neo-Hookean", "stvk": "St. Venant-Kirchhoff", "corot": "corotated"}[p["model"]]
+        model = {"neo": "Neo-Hookean", "stvk": "Saint Venant-Kirchhoff", "corot": "corotated"}[p["model"]]
         return (f"A tetrahedral FEM kernel ({dt}): each thread builds its tetrahedron's deformation gradient from "
                 f"the vertex positions and rest-pose inverse, evaluates {model} stress and adds the resulting nodal "
                 f"forces to its four vertices.")
     if v == "tri_cloth":
         pres = " plus a pressure force along the normal" if "cross" in f.builtins else ""
         return (f"A cloth-membrane kernel ({dt}): each thread computes its triangle's 3x2 deformation gradient, Green "
-                f"strain and St. Venant-Kirchhoff stress and adds the membrane forces{pres} to its three vertices.")
+                f"strain and Saint Venant-Kirchhoff stress and adds the membrane forces{pres} to its three vertices.")
     if v == "strain":
         mode = {"green": "the Green strain and a linear-elastic stress",
                 "neo_cauchy": "the Neo-Hookean Cauchy stress and the Almansi strain",
@@ -192,5 +192,181 @@ def _bitwise(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
             "distances) and computes linear cell indices.")
 
 
+def _names(names: list[str]) -> str:
+    items = [f"`{n}`" for n in names]
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _structs(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
+    o, st, hs, dt = c["o"], c["struct_names"], c["helpers"], p["dtype"]
+    if v == "particle_step":
+        how = {"func": f" through the @wp.func `{hs[0]}`, which takes and returns a `{st[0]}`" if hs else "",
+               "ctor": f" into a fresh `{st[0]}()` local set field by field", "fields": " in a copy whose fields it "
+               "sets"}[o["how"]]
+        cfg = f", reading the timestep and gravity from a @wp.struct parameter of type `{st[1]}`" if len(st) > 1 else ""
+        damp = {"none": "", "linear": " with linear damping", "exp": " with exponential damping"}[o["damp"]]
+        pin = ", keeps pinned particles (odd flags) unchanged" if o.get("pinned") else ""
+        ground = {"none": "", "clamp": ", projects it above a ground plane",
+                  "bounce": ", projects it above a ground plane reflecting its vertical velocity"}[o["ground"]]
+        dst = "back in place" if o["inplace"] else f"into a second array of `{st[0]}`"
+        return (f"A particle-integration kernel ({dt}) over an array of @wp.struct `{st[0]}` records: each thread "
+                f"loads its particle, advances its velocity under gravity{damp} and its position by a timestep{how}"
+                f"{cfg}{pin}{ground}, and writes the struct {dst}.")
+    if v == "springs":
+        damped = o["damped"]
+        force = "strain" if o.get("strain") else "stretch"
+        acc = ("scatters it to both endpoints with wp.atomic_add and wp.atomic_sub" if o["acc"] == "atomic"
+               else "adds and subtracts it at the two endpoints with `+=` and `-=`")
+        return (f"A spring-force kernel ({dt}) over an array of @wp.struct `{st[0]}` records holding two particle "
+                f"indices, a rest length and a stiffness{' and a damping' if damped else ''}: each thread computes its "
+                f"spring's {force} force{' with damping along the relative velocity' if damped else ''} and {acc}.")
+    if v == "contacts":
+        shape = ("a ground plane" if o["shape"] == "plane"
+                 else f"the sphere given by a @wp.struct parameter of type `{st[1]}`")
+        build = (f"with the @wp.func `{hs[0]}`, which returns one" if o["build"] == "func"
+                 else f"as a local `{st[0]}()` set field by field")
+        gate = {"store_all": "stores it", "if_hit": "stores it only when the particle penetrates",
+                "clear": "stores it, with zero depth and index -1 when the particle does not penetrate"}[o["gate"]]
+        count = ", counting penetrating particles with wp.atomic_add" if o["count"] else ""
+        return (f"A contact-generation kernel ({dt}): each thread tests its particle against {shape}, builds a "
+                f"@wp.struct `{st[0]}` contact record (point, normal, depth, particle index) {build}, and {gate}"
+                f"{count}.")
+    if v == "materials":
+        src = {"param": "a struct parameter", "array": "an array of structs",
+               "indexed": "an array of structs through a per-element material index"}[o["src"]]
+        model = {"neo": "stable Neo-Hookean", "stvk": "Saint Venant-Kirchhoff", "linear": "linear-elastic"}[o["model"]]
+        stress = " and first Piola-Kirchhoff stress" if len(hs) > 1 else ""
+        return (f"A hyperelastic-energy kernel ({dt}): each thread reads a deformation gradient and its @wp.struct "
+                f"`{st[0]}` material parameters (from {src}) and evaluates the {model} energy density{stress} with "
+                f"@wp.func helpers taking the struct ({_names(hs)}).")
+    if v == "bounds":
+        around = {"points": "its point", "segments": "its segment's two vertices (indices read from arrays)",
+                  "triangles": "its triangle's three vertices (indices read from arrays)"}[o["src"]]
+        grow = f" and inflated by a margin with `{hs[1]}`" if len(hs) > 1 else " and inflated by a margin"
+        refit = ", grown to contain the box already stored," if o.get("refit") else ""
+        query = ", and tests it for overlap with a query box given as a struct parameter" if o["query"] else ""
+        return (f"An AABB kernel ({dt}): each thread builds a @wp.struct `{st[0]}` box around {around}, merged with "
+                f"the helper `{hs[0]}`{grow}{refit} and stores it into an array of `{st[0]}`{query}.")
+    forces = " plus external forces" if o["forces"] else ""
+    return (f"A particle-state integration kernel ({dt}) in the style of Warp's simulator: @wp.struct parameters of "
+            f"types `{st[0]}` and `{st[1]}` hold arrays (positions and velocities, inverse masses) and gravity; each "
+            f"thread reads its particle through the structs' array fields, steps its velocity under gravity{forces} "
+            f"{'with damping ' if o['damped'] else ''}and its "
+            f"position by a timestep, and stores the results into plain arrays.")
+
+
+def _functions(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
+    o, hs, defs = c["o"], c["helpers"], c["defs"]
+    if v == "sph_helpers":
+        kern = "cubic-spline" if o["cubic"] else "poly6"
+        grad = ", and also accumulates a spiky-kernel pressure gradient over the other particles" if o["grad"] else ""
+        return (f"An SPH density kernel: each thread sums the {kern} smoothing kernel over a loop of particles "
+                f"through nested @wp.func helpers ({_names(hs)}), weighting each by its mass{grad}.")
+    if v == "overloads":
+        name = defs[0]["name"]
+        tys = [d["params"][0].split(": ", 1)[1].removeprefix("wp.") for d in defs]
+        what = {"sq_norm": "squared norms", "huber": "Huber losses, the vector ones calling the scalar one on the "
+                "length", "smooth_abs": "smoothed magnitudes", "clamp_mag": "magnitude clamps"}[o["kind"]]
+        return (f"A kernel using Warp's function overloading: {len(defs)} @wp.func definitions share the name `{name}` "
+                f"for {', '.join(tys[:-1])} and {tys[-1]} arguments ({what}), and each thread "
+                f"calls every overload and sums the results.")
+    if v == "generic":
+        what = {"lerp": "linear interpolation", "weighted_sum": "a weighted sum", "max3": "a three-way maximum",
+                "gather": "a clamped array gather", "abs_diff": "an absolute difference"}
+        gens = o["generics"].split(",")
+        pair = o["pair"].replace("wp.", "")
+        s = "s" if len(hs) > 1 else ""
+        return (f"A generic-function kernel: the @wp.func helper{s} {_names(hs)} ("
+                f"{', '.join(what[g] for g in gens)}) take{'' if s else 's'} parameters annotated `Any`, and the "
+                f"kernel calls {'them' if s else 'it'} with two concrete types, {pair}.")
+    if v == "custom_grad":
+        fn = next(d["name"] for d in defs if d["deco"] == "wp.func")
+        adj = next(d["name"] for d in defs if d["deco"].startswith("wp.func_grad"))
+        what = {"safe_sqrt": "a square root clamped away from zero", "softplus": "the softplus activation",
+                "sigmoid": "the logistic sigmoid", "safe_length": "a vector length smoothed at zero",
+                "smooth_min": "a log-sum-exp smooth minimum of two values"}[o["kind"]]
+        outer = f", called through the helper `{hs[1]}`" if len(hs) > 1 else ""
+        out = "accumulates the sum with wp.atomic_add" if o.get("reduce") else "stores it"
+        return (f"A custom-gradient kernel: the @wp.func `{fn}` ({what}) has a hand-written adjoint `{adj}` registered "
+                f"with @wp.func_grad that adds the exact derivative to wp.adjoint{outer}; each thread applies it to "
+                f"its input and {out}.")
+    if v == "multi_return":
+        what = {"closest_segment": "the parameter and the closest point of a segment to a query point",
+                "polar": "a vector's length and direction", "sincos": "the Cartesian coordinates of a polar point",
+                "min_max": "the smaller and the larger of two values", "quadratic": "the two real parts of a "
+                "quadratic's roots (discriminant clamped at zero)"}[o["kind"]]
+        return (f"A multi-return kernel: the @wp.func `{hs[0]}` returns {what} as two values, which each thread "
+                f"unpacks into two locals and stores.")
+    what = {"bilinear": "samples a 2-D grid bilinearly at a point's coordinates, its indices clamped to the grid",
+            "table": "linearly interpolates a 1-D lookup table at a clamped coordinate",
+            "stencil": "evaluates a three-point stencil with clamped neighbour indices, used for an explicit "
+            "smoothing step"}[o["kind"]]
+    return f"An array-argument kernel: the @wp.func `{hs[0]}` takes an array and {what}; each thread calls it."
+
+
+_SIGN = {"point": "signed (wp.mesh_query_point)", "no_sign": "unsigned (wp.mesh_query_point_no_sign)",
+         "sign_normal": "signed by the closest face's normal (wp.mesh_query_point_sign_normal)",
+         "sign_winding_number": "signed by the winding number (wp.mesh_query_point_sign_winding_number)",
+         "sign_parity": "signed by ray-crossing parity (wp.mesh_query_point_sign_parity)",
+         "outargs": "signed (wp.mesh_query_point with output arguments)"}
+
+
+def _geometry(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
+    o, a, dt = c["o"], c["a"], p["dtype"]
+    if v == "mesh_collide":
+        q = {"no_sign": "wp.mesh_query_point_no_sign", "point": "wp.mesh_query_point"}.get(
+            o["query"], "wp.mesh_query_point_sign_normal")
+        return (f"A particle-mesh collision kernel: each particle's velocity is stepped by gravity over a timestep, "
+                f"the predicted position's closest point on the mesh `{a['mesh']}` is found with {q}, a particle "
+                f"closer than the margin is pushed out along the contact normal, and the velocity is recomputed "
+                f"from the corrected position.")
+    if v == "sdf":
+        at = {"array": "query points", "lattice": "the nodes of a 3-D lattice", "slice": "the nodes of a 2-D slice"}
+        return (f"A mesh distance-field kernel: at {at[o['src']]} it finds the closest point on the mesh "
+                f"`{a['mesh']}` and stores the {_SIGN[o['query']]} distance to it.")
+    if v == "raycast":
+        src = "from a pinhole camera, one ray per pixel" if o["cam"] else "from per-thread origins and directions"
+        shade = {"normal": "the hit normal's shading", "face": "the hit face's normal shading", "depth": "the hit "
+                 "distance", "position": "the distance to the hit point"}[o["shade"]]
+        return (f"A ray-casting kernel: rays {src} are cast against the mesh `{a['mesh']}` with wp.mesh_query_ray, "
+                f"and each stores {shade} (zero on a miss).")
+    if v == "visibility":
+        what = {"anyhit": "shadow rays towards a light with wp.mesh_query_ray_anyhit",
+                "count": "crossings of a ray with wp.mesh_query_ray_count_intersections (an inside test by parity)",
+                "both": "shadow rays towards a light (wp.mesh_query_ray_anyhit) and ray crossings "
+                        "(wp.mesh_query_ray_count_intersections, an inside test by parity)"}[o["mode"]]
+        return f"A mesh visibility kernel: for each point it tests {what} against the mesh `{a['mesh']}`."
+    if v == "mesh_overlap":
+        shape = "a sphere (wp.mesh_query_sphere)" if o["shape"] == "sphere" else "a box (wp.mesh_query_aabb)"
+        what = {"count": "counts them", "normal": "averages their face normals", "centroid": "finds the nearest "
+                "face centroid", "position": "averages the offsets to their centres"}[o["mode"]]
+        return (f"A mesh overlap query: for each point it visits the faces of the mesh `{a['mesh']}` that overlap "
+                f"{shape} around it with wp.mesh_query_aabb_next and {what}.")
+    if v == "bvh_boxes":
+        shape = "a sphere (wp.bvh_query_sphere)" if o["shape"] == "sphere" else "a box (wp.bvh_query_aabb)"
+        what = {"count": "counts them", "weights": "sums their weights", "scatter": "counts hits per item with "
+                "wp.atomic_add", "nearest": "finds the nearest item centre"}[o["mode"]]
+        return (f"A BVH broad-phase query: each thread visits the items of the BVH `{a['bvh']}` overlapping "
+                f"{shape} with wp.bvh_query_next and {what}.")
+    if v == "bvh_rays":
+        return (f"A ray-sphere kernel: each ray visits the candidate items of the BVH `{a['bvh']}` with "
+                f"wp.bvh_query_ray and wp.bvh_query_next and keeps the closest analytic sphere intersection.")
+    grid = f"the hash grid `{a['grid']}`"
+    order = " (threads in grid order via wp.hash_grid_point_id)" if o["sorted"] else ""
+    if v == "sph_density":
+        kern = {"poly6": "a poly6", "spiky": "a spiky", "func": "a @wp.func poly6", "cubic": "a cubic"}[o["wkernel"]]
+        return (f"An SPH density kernel ({dt}): each particle{order} sums {kern} smoothing kernel over its "
+                f"neighbours from {grid} (wp.hash_grid_query) within the smoothing length.")
+    if v == "neighbor_forces":
+        force = {"spring": "spring-damper", "func": "spring-damper (a @wp.func helper)", "repulsion": "repulsive"}
+        return (f"A particle contact-force kernel ({dt}): each particle{order} accumulates {force[o['mode']]} "
+                f"forces from overlapping neighbours found in {grid} (wp.hash_grid_query).")
+    what = "the average neighbour position" if o["vt"] == "none" else "a weighted average of a neighbour attribute"
+    return (f"A neighbour-smoothing kernel ({dt}): each particle{order} computes {what} over the neighbours within "
+            f"a radius found in {grid} (wp.hash_grid_query), with {o['weight']} weights.")
+
+
 LEADS: dict[str, Callable[[str, Ctx, Ctx, KernelBuilder, Facts], str]] = {
-    "spatial": _spatial, "linalg": _linalg, "random": _random, "bitwise": _bitwise}
+    "spatial": _spatial, "linalg": _linalg, "random": _random, "bitwise": _bitwise, "geometry": _geometry,
+    "structs": _structs,
+    "functions": _functions}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 # calls that build values or declare things rather than compute: never listed as "the builtins used"
 _NOT_BUILTINS = re.compile(
-    r"^(?:tid|constant|kernel|func|struct|array\d?d?|types|vector|matrix|float\d*|u?int\d*|bool|"
+    r"^(?:tid|constant|kernel|func|func_grad|struct|array\d?d?|types|vector|matrix|float\d*|u?int\d*|bool|"
     r"(?:vec|mat|quat|transform|spatial_vector|spatial_matrix)\w*)$")
 _WRITE_CALLS = ("tile_store", "tile_atomic_add")
 _AUG = {"Add": "+=", "Sub": "-=", "Mult": "*=", "Div": "/=", "BitOr": "|=", "BitAnd": "&=", "BitXor": "^=",

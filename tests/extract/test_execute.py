@@ -335,3 +335,95 @@ def test_a_tile_builtin_without_an_adjoint_makes_the_kernel_not_differentiable(e
     [o] = ex.extract([Unit("tile_max", TILE_MAX)])
     grad = execution(o)["grad"]
     assert grad == {"status": "not_differentiable", "reason": "uses tile_max"}, grad
+
+
+GEOMETRY = {
+    "mesh_sdf": '''import warp as wp
+
+@wp.kernel
+def mesh_sdf(mesh: wp.uint64, pts: wp.array(dtype=wp.vec3), sdf: wp.array(dtype=float)):
+    i = wp.tid()
+    q = wp.mesh_query_point(mesh, pts[i], 10.0)
+    if q.result:
+        sdf[i] = wp.length(pts[i] - wp.mesh_eval_position(mesh, q.face, q.u, q.v)) * q.sign
+''',
+    "bvh_count": '''import warp as wp
+
+@wp.func
+def overlaps(tree: wp.uint64, p: wp.vec3, r: float) -> int:
+    q = wp.bvh_query_aabb(tree, p - wp.vec3(r), p + wp.vec3(r))
+    n = int(0)
+    b = int(0)
+    while wp.bvh_query_next(q, b):
+        n += 1
+    return n
+
+@wp.kernel
+def bvh_count(bvh: wp.uint64, pts: wp.array(dtype=wp.vec3), r: float, counts: wp.array(dtype=int)):
+    i = wp.tid()
+    counts[i] = overlaps(bvh, pts[i], r * 0.2)  # r is drawn in [0.25, 1]: a smaller box
+''',
+    "grid_density": '''import warp as wp
+
+@wp.kernel
+def grid_density(grid: wp.uint64, w: wp.array(dtype=float), x: wp.array(dtype=wp.vec3d), h: wp.float64,
+                 rho: wp.array(dtype=wp.float64)):
+    tid = wp.tid()
+    i = wp.hash_grid_point_id(grid, tid)
+    s = wp.float64(0.0)
+    for j in wp.hash_grid_query(grid, x[i], h):
+        d = wp.length(x[i] - x[j])
+        if d < h:
+            s += (h - d) * wp.float64(w[j])
+    rho[i] = s
+''',
+    "two_kinds": '''import warp as wp
+
+@wp.kernel
+def two_kinds(ident: wp.uint64, pts: wp.array(dtype=wp.vec3), out: wp.array(dtype=float)):
+    i = wp.tid()
+    q = wp.mesh_query_point_no_sign(ident, pts[i], 1.0)
+    r = wp.bvh_query_ray(ident, pts[i], wp.vec3(1.0, 0.0, 0.0))
+    out[i] = q.u
+''',
+}
+
+
+@pytest.fixture(scope="module")
+def geometry_outs(ex) -> dict[str, Outcome]:
+    return {o.key: o for o in ex.extract([Unit(k, src) for k, src in GEOMETRY.items()])}
+
+
+def test_geometry_ids_are_drawn_as_real_objects_and_stored(geometry_outs):
+    mesh = execution(geometry_outs["mesh_sdf"])
+    m = mesh["inputs"]["mesh"]
+    assert m["dtype"] == "mesh" and m["shape"] in ("box", "sphere", "heightfield")
+    assert m["points"]["dtype"] == "vec3f" and m["indices"]["dtype"] == "int32"
+    assert len(m["indices"]["data"]) % 3 == 0 and 0 < len(m["indices"]["data"]) // 3 <= 48
+    assert max(m["indices"]["data"]) < m["points"]["shape"][0]
+    assert any(v < 0 for v in mesh["outputs"]["sdf"]["data"])  # points inside the mesh: signed
+    assert mesh["grad"]["status"] == "passed"  # the float inputs are differentiable; the id is not an input
+    b = execution(geometry_outs["bvh_count"])["inputs"]["bvh"]
+    assert b["dtype"] == "bvh" and b["lowers"]["shape"] == b["uppers"]["shape"] == [64]  # through a @wp.func
+    assert all(lo < hi for lo, hi in zip(b["lowers"]["data"], b["uppers"]["data"], strict=True))
+    g = execution(geometry_outs["grid_density"])
+    assert g["inputs"]["grid"] == {"dtype": "hash_grid", "points_param": "x", "dim": g["inputs"]["grid"]["dim"],
+                                   "radius": g["inputs"]["grid"]["radius"]}
+    assert len(g["inputs"]["grid"]["dim"]) == 3
+    assert g["grad"]["status"] == "not_differentiable"  # Warp: a value mutated in the neighbour loop
+    e = execution(geometry_outs["two_kinds"])
+    assert e["status"] == "not_executed" and "used as a bvh and a mesh id" in e["reason"]
+
+
+def test_stored_geometry_replays_to_the_same_outputs(geometry_outs):
+    from warp_synth.extract.verify import replay_records
+
+    records = [{"id": k, "python_source": GEOMETRY[k], "execution": execution(geometry_outs[k])}
+               for k in ("mesh_sdf", "bvh_count", "grid_density")]
+    moved = json.loads(json.dumps(records[0]))
+    moved["id"] = "moved"
+    moved["execution"]["inputs"]["mesh"]["points"]["data"] = [
+        x + 0.05 for x in moved["execution"]["inputs"]["mesh"]["points"]["data"]]  # another mesh
+    results = replay_records([*records, moved], workers=1)
+    assert [r.ok for r in results] == [True, True, True, False], results
+    assert "outputs differ: sdf" in results[3].detail

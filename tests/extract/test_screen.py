@@ -484,3 +484,105 @@ def test_single_line_asserts_are_fine():
 ])
 def test_dunders_are_never_allowed(source, message):
     assert rejected(source)[:2] == ("unsafe", message)
+
+
+# The forms the structs and functions template families generate (issue 15) pass as they are
+FAMILY_FORMS = '''from typing import Any
+
+import warp as wp
+
+
+@wp.struct
+class Particle:
+    x: wp.vec3
+    v: wp.vec3
+    flags: int
+
+
+@wp.struct
+class State:
+    q: wp.array(dtype=wp.vec3)
+
+
+@wp.func
+def step(p: Particle, dt: float) -> Particle:
+    q = Particle()
+    q.x = p.x + p.v * dt
+    q.v = p.v
+    return q
+
+
+@wp.func
+def sq_norm(x: float) -> float:
+    return x * x
+
+
+@wp.func
+def sq_norm(v: wp.vec3) -> float:
+    return wp.dot(v, v)
+
+
+@wp.func
+def lerp(a: Any, b: Any, t: Any):
+    return a + (b - a) * t
+
+
+@wp.func
+def gather(arr: wp.array(dtype=Any), i: int):
+    return arr[wp.clamp(i, 0, arr.shape[0] - 1)]
+
+
+@wp.func
+def safe_len(v: wp.vec3) -> float:
+    return wp.sqrt(wp.dot(v, v) + 1.0e-6)
+
+
+@wp.func_grad(safe_len)
+def adj_safe_len(v: wp.vec3, adj_ret: float):
+    wp.adjoint[v] += v * (adj_ret / safe_len(v))
+
+
+@wp.func
+def polar(v: wp.vec3):
+    n = safe_len(v)
+    return n, v / n
+
+
+@wp.kernel
+def k(ps: wp.array(dtype=Particle), s: State, a: wp.array(dtype=float), out: wp.array(dtype=Particle),
+      r: wp.array(dtype=float)):
+    i = wp.tid()
+    p = step(ps[i], 0.01)
+    p.x = lerp(p.x, s.q[i], 0.5)
+    n, d = polar(p.x)
+    out[i] = p
+    r[i] = sq_norm(n) + sq_norm(d) + lerp(a[i], gather(a, i + 1), 0.25)
+'''
+
+
+def test_struct_and_function_family_forms_pass() -> None:
+    assert screen(FAMILY_FORMS).ok, screen(FAMILY_FORMS)
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("@wp.func_grad(safe_len)", "@wp.func_grad(Particle)", "@wp.func_grad(Particle) must name a @wp.func defined above"),
+    ("@wp.func_grad(safe_len)", "@wp.func_grad(k)", "@wp.func_grad(k) must name a @wp.func defined above"),
+    ("@wp.func_grad(safe_len)", "@wp.func_grad(safe_len, name='x')", "@wp.func_grad takes exactly one argument"),
+    ("@wp.func_grad(safe_len)", "@wp.func_grad(wp.length)", "@wp.func_grad takes exactly one argument"),
+    ("@wp.func_grad(safe_len)", "@wp.func_grad(safe_len)\n@wp.func", "must have exactly one decorator"),
+    ("@wp.func_grad(safe_len)", "@wp.func_replay(safe_len)", "@wp.func_replay is not allowed"),
+    ("    wp.adjoint[v] += v * (adj_ret / safe_len(v))", "    f = wp.adjoint", "wp.adjoint is not allowed"),
+    ("from typing import Any\n", "from typing import Any as T\n", "'from typing import Any' is not allowed"),
+    ("from typing import Any\n", "import typing\nfrom typing import Any\n", "import of 'typing' is not allowed"),
+    ("def lerp(a: Any, b: Any, t: Any):", "def lerp(a: 'Any', b: Any, t: Any):", "string annotations are not allowed"),
+    ("    return a + (b - a) * t", "    return a.__class__", "attribute '__class__' is not allowed"),
+    ("    return a + (b - a) * t", "    return Any", "'Any' may only be used in annotations"),
+    ("@wp.func\ndef sq_norm(x: float)", "@wp.struct\nclass sq_norm:\n    x: float\n@wp.func\ndef sq_norm(x: float)",
+     "'sq_norm' is already defined as a struct"),
+    ("    flags: int\n", "    flags: int\n    def f(self):\n        pass\n", "@wp.struct bodies may only declare"),
+    ("    q = Particle()\n", "    q = Particle.__new__(Particle)\n", "call of Particle.__new__ is not allowed"),
+])
+def test_hostile_variants_of_family_forms_fail(old: str, new: str, message: str) -> None:
+    assert FAMILY_FORMS.count(old) >= 1, old
+    r = screen(FAMILY_FORMS.replace(old, new, 1))
+    assert not r.ok and message in r.message, r

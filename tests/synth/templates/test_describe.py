@@ -125,6 +125,6 @@ def test_descriptions_do_not_change_the_kernels() -> None:
     h = hashlib.sha256()
     for seed in range(5):
         ts = TemplateSource(seed)
-        for category in CATEGORIES:
+        for category in CATEGORIES[:14]:  # the categories the hash was taken of (later ones came after)
             h.update(ts.sample(category).source.encode())
     assert h.hexdigest() == _BEFORE

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import ast
-import random
 import re
 
 import pytest
 
-from warp_synth.identity import skeleton
-from warp_synth.synth.jinja_env import render
+from tests.synth.templates.family import (
+    assert_parameters_used_and_not_shadowed,
+    assert_skeletons_diverse,
+    compile_and_execute,
+    only_kernel,
+    sample,
+    samples,
+)
 from warp_synth.synth.templates import spatial as fam
-from warp_synth.synth.templates.kernel import KernelBuilder
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -20,33 +23,20 @@ FLOAT32_ONLY = ("velocity_at_point", "transform_twist", "transform_wrench", "qua
                 "quat_twist_angle_signed", "quat_to_rpy", "quat_from_euler", "quat_between_vectors")
 
 
-def _sample(seed: int) -> tuple[str, str, dict]:
-    kb = KernelBuilder(random.Random(seed))
-    variant, ctx, params = fam.family(kb)
-    return variant, render("kernels/spatial.j2", **kb.context(**ctx)), params
-
-
-SAMPLES = [_sample(s) for s in range(240)]
-
-
-def _kernel(src: str) -> ast.FunctionDef:
-    kernels = [n for n in ast.parse(src).body
-               if isinstance(n, ast.FunctionDef) and ast.unparse(n.decorator_list[0]) == "wp.kernel"]
-    assert len(kernels) == 1, src
-    return kernels[0]
+SAMPLES = samples(fam, "spatial", 240)
 
 
 def test_every_variant_is_reachable_and_renders_one_kernel() -> None:
     assert {v for v, _, _ in SAMPLES} == set(fam.VARIANTS)
     for _, src, _ in SAMPLES:
         assert src.startswith("import warp as wp\n")
-        _kernel(src)
+        only_kernel(src)
         assert "import" not in src.split("\n", 1)[1], src  # nothing else is imported
 
 
 def test_deterministic_per_seed() -> None:
-    assert _sample(7) == _sample(7)
-    assert _sample(7)[1] != _sample(8)[1]
+    assert sample(fam, "spatial", 7) == sample(fam, "spatial", 7)
+    assert sample(fam, "spatial", 7)[1] != sample(fam, "spatial", 8)[1]
 
 
 def test_uses_the_promised_rigid_body_builtins_and_types() -> None:
@@ -79,40 +69,21 @@ def test_float32_only_helpers_stay_out_of_float64_kernels() -> None:
 
 
 def test_parameters_never_shadow_locals_and_every_parameter_is_used() -> None:
-    for _, src, _ in SAMPLES:
-        k = _kernel(src)
-        params = {a.arg for a in k.args.args}
-        targets = [n.targets[0] for n in ast.walk(k) if isinstance(n, ast.Assign)]
-        assigned = {t.id for tg in targets for t in (tg.elts if isinstance(tg, ast.Tuple) else [tg])
-                    if isinstance(t, ast.Name)}  # locals, not array stores (``out[i] = ...``)
-        assert not params & assigned, (params & assigned, src)
-        read = {n.id for stmt in k.body for n in ast.walk(stmt) if isinstance(n, ast.Name)}
-        assert params <= read, (params - read, src)
+    assert_parameters_used_and_not_shadowed(SAMPLES)
 
 
 def test_skeletons_are_diverse() -> None:
-    per: dict[str, set[str]] = {}
-    for v, src, _ in SAMPLES:
-        per.setdefault(v, set()).add(skeleton(src))
-    assert len(set().union(*per.values())) >= 0.9 * len(SAMPLES)
-    for v, sks in per.items():
-        assert len(sks) >= 10, v
+    assert_skeletons_diverse(SAMPLES, 0.9, 10)
 
 
 def test_samples_screen_compile_and_execute() -> None:
-    from warp_synth.extract.engine import ExtractOptions, Extractor
-    from warp_synth.records import Accepted, Unit
+    from warp_synth.records import Accepted
 
     picked: list[tuple[str, str, dict]] = []
     for v in fam.VARIANTS:  # a few of every variant, both dtypes
         mine = [s for s in SAMPLES if s[0] == v]
         picked += [s for s in mine if s[2]["dtype"] == "float32"][:4]
         picked += [s for s in mine if s[2]["dtype"] == "float64"][:2]
-    with Extractor(ExtractOptions(workers=1, isolate_units=False)) as ex:
-        outs = ex.extract([Unit(f"s{i}", src) for i, (_, src, _) in enumerate(picked)])
-    bad = [(v, getattr(o, "reason", None), getattr(o, "message", "")[:300])
-           for (v, _, _), o in zip(picked, outs, strict=True)
-           if not isinstance(o, Accepted) or o.kernels[0].execution.get("status") != "passed"]
-    assert len(bad) <= len(picked) // 20, bad
+    outs = compile_and_execute(picked, 1 / 20)
     grads = [o.kernels[0].execution["grad"]["status"] for o in outs if isinstance(o, Accepted)]
     assert grads.count("passed") >= 0.9 * len(grads), grads  # rigid-body math is differentiable

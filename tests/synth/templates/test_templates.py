@@ -37,11 +37,16 @@ def _top_level_problems(source: str) -> list[str]:
                 problems.append("import")
         elif isinstance(node, ast.FunctionDef):
             decos = node.decorator_list
-            if len(decos) != 1 or not (_is_wp_attr(decos[0], "kernel") or _is_wp_attr(decos[0], "func")):
+            grad = (len(decos) == 1 and isinstance(decos[0], ast.Call) and _is_wp_attr(decos[0].func, "func_grad")
+                    and [type(a) for a in decos[0].args] == [ast.Name] and not decos[0].keywords)  # @wp.func_grad(f)
+            if not grad and (len(decos) != 1 or not (_is_wp_attr(decos[0], "kernel") or _is_wp_attr(decos[0], "func"))):
                 problems.append(f"decorator of {node.name}")
             kernels += _is_wp_attr(decos[0], "kernel")
             if node.args.defaults or node.args.kw_defaults:
                 problems.append("defaults")
+        elif isinstance(node, ast.ImportFrom):
+            if (node.module, [(a.name, a.asname) for a in node.names]) != ("typing", [("Any", None)]):
+                problems.append("import from")
         elif isinstance(node, ast.ClassDef):
             if len(node.decorator_list) != 1 or not _is_wp_attr(node.decorator_list[0], "struct"):
                 problems.append(f"class {node.name}")
@@ -72,7 +77,7 @@ def test_every_category_renders_clean_modules(category: str) -> None:
         assert isinstance(c, Candidate)
         assert (c.kernel_type, c.origin) == (category, "template")
         assert c.provenance["template"].startswith(f"{category}/")
-        assert c.source.startswith("import warp as wp\n")
+        assert c.source.startswith(("import warp as wp\n", "from typing import Any\n\nimport warp as wp\n"))
         assert _top_level_problems(c.source) == [], c.source
         variants.add(c.provenance["template"])
     assert len(variants) >= 3

@@ -1,0 +1,266 @@
+"""Geometry ids for execution: ``wp.uint64`` kernel parameters that name a ``wp.Mesh``, ``wp.Bvh`` or
+``wp.HashGrid``, drawn as real objects built on the CPU in the unit's own (sandboxed) process.
+
+Which object a parameter names is read from the kernel's source (``kinds``): the builtin family of the
+calls it is the first argument of (``mesh_*``, ``bvh_*``, ``hash_grid_*``), directly or through the
+parameters of ``@wp.func`` helpers of the module.  A hash grid is built, before every launch, from the
+launch's own point array (the ``wp.vec3`` array parameter indexed by the neighbour loop's variable);
+meshes and BVHs are drawn from the execution seed (``draw``).  Stored forms (``execution.inputs``):
+
+* ``{"dtype": "mesh", "shape": "box"|"sphere"|"heightfield", "points": <vec3f array>, "indices": <int32 array>}``
+* ``{"dtype": "bvh", "lowers": <vec3f array>, "uppers": <vec3f array>}``
+* ``{"dtype": "hash_grid", "points_param": <name>, "dim": [x, y, z], "radius": r}``
+
+Shapes stay inside [0.25, 1]^3, where drawn points lie; a mesh has at most 48 faces and a BVH as many items
+as the launch's extent, so a face or item index read back indexes any 1-d array of the launch in range.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import warp as wp
+
+from warp_synth.extract import vectors as vec
+
+PREFIXES = (("hash_grid_", "hash_grid"), ("mesh_", "mesh"), ("bvh_", "bvh"), ("tile_mesh_", "mesh"),
+            ("tile_bvh_", "bvh"), ("volume_", "volume"))
+GRID_DIMS = (4, 8, 16)
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    kind: str  # "mesh" | "bvh" | "hash_grid"
+    points: int = -1  # hash_grid: the index of the parameter whose points build it
+
+
+def _kind(call: ast.Call) -> str | None:
+    f = call.func
+    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "wp":
+        return next((k for p, k in PREFIXES if f.attr.startswith(p)), None)
+    return None
+
+
+def _uses(fn: ast.FunctionDef, funcs: dict[str, dict[int, str]]) -> dict[str, set[str]]:
+    """Parameter name -> the kinds of object it is used as in ``fn`` (``funcs``: helpers' known kinds)."""
+    params = [a.arg for a in fn.args.args]
+    out: dict[str, set[str]] = {}
+    for node in ast.walk(fn):
+        if not isinstance(node, ast.Call):
+            continue
+        kind = _kind(node)
+        if kind and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in params:
+            out.setdefault(node.args[0].id, set()).add(kind)
+        elif isinstance(node.func, ast.Name) and node.func.id in funcs:
+            for k, arg in enumerate(node.args):
+                if isinstance(arg, ast.Name) and arg.id in params and k in funcs[node.func.id]:
+                    out.setdefault(arg.id, set()).add(funcs[node.func.id][k])
+    return out
+
+
+def _grid_points(fn: ast.FunctionDef, grid: str, arrays: list[str]) -> str | None:
+    """The point array a hash grid is built from: an array indexed by the neighbour loop's variable."""
+    queries: set[str] = set()
+    loopvars: set[str] = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and _kind(node.value) == "hash_grid":
+            queries |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.For) and isinstance(node.target, ast.Name):
+            it = node.iter
+            if (isinstance(it, ast.Call) and _kind(it) == "hash_grid") or (isinstance(it, ast.Name) and it.id in queries):
+                loopvars.add(node.target.id)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "hash_grid_query_next"
+                and len(node.args) > 1 and isinstance(node.args[1], ast.Name)):
+            loopvars.add(node.args[1].id)
+    for node in ast.walk(fn):
+        if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in arrays
+                and isinstance(node.slice, ast.Name) and node.slice.id in loopvars):
+            return node.value.id
+    return arrays[0] if arrays else None
+
+
+def kinds(source: str, kernel_name: str, params: list[tuple[str, Any]]) -> dict[int, Spec]:
+    """``{parameter index: Spec}`` for the kernel's ``wp.uint64`` parameters that name geometry objects;
+    ``vec.UnsupportedParameter`` for one used as two kinds of object, as a volume, or a hash grid with no
+    ``vec3`` point array to build it from."""
+    tree = ast.parse(source)
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    funcs: dict[str, dict[int, str]] = {}
+    for _ in range(3):  # helpers calling helpers: a few rounds reach a fixed point
+        for fn in defs:
+            names = [a.arg for a in fn.args.args]
+            used = _uses(fn, funcs)
+            funcs[fn.name] = {k: next(iter(used[n])) for k, n in enumerate(names) if len(used.get(n, ())) == 1}
+    kernel = next((fn for fn in defs if fn.name == kernel_name), None)
+    if kernel is None:
+        return {}
+    used = _uses(kernel, funcs)
+    out: dict[int, Spec] = {}
+    for i, (name, t) in enumerate(params):
+        ks = used.get(name)
+        if not ks or t is not wp.uint64:
+            continue
+        if len(ks) > 1:
+            raise vec.UnsupportedParameter(f"parameter {name!r} is used as a {' and a '.join(sorted(ks))} id")
+        kind = next(iter(ks))
+        if kind == "volume":
+            raise vec.UnsupportedParameter(f"parameter {name!r} is a wp.Volume id (volumes are not drawn yet)")
+        if kind == "hash_grid":
+            arrays = [n for n, at in params if wp.types.is_array(at) and at.ndim == 1
+                      and wp.types.type_is_vector(at.dtype) and at.dtype._length_ == 3]
+            pts = _grid_points(kernel, name, arrays)
+            if pts is None:
+                raise vec.UnsupportedParameter(f"parameter {name!r} is a hash grid id, and no 1-d vec3 array "
+                                               "parameter holds the points to build it from")
+            out[i] = Spec(kind, [n for n, _ in params].index(pts))
+        else:
+            out[i] = Spec(kind)
+    return out
+
+
+# -- drawing ------------------------------------------------------------------------------------------------
+def _rotation(rng: np.random.Generator) -> np.ndarray:
+    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+    q = q * np.sign(np.diag(r))
+    return q if np.linalg.det(q) > 0 else -q
+
+
+def _box(s: int) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    pts: list[np.ndarray] = []
+    tris: list[tuple[int, int, int]] = []
+    for axis in range(3):
+        for side in (-1.0, 1.0):
+            u, w = np.eye(3)[(axis + 1) % 3], np.eye(3)[(axis + 2) % 3]
+            base = len(pts)
+            for a in range(s + 1):
+                for b in range(s + 1):
+                    pts.append(np.eye(3)[axis] * side + u * (2 * a / s - 1) + w * (2 * b / s - 1))
+            for a in range(s):
+                for b in range(s):
+                    k = base + a * (s + 1) + b
+                    tris += [(k, k + s + 1, k + s + 2), (k, k + s + 2, k + 1)]
+    return np.array(pts), tris
+
+
+def _sphere(level: int) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    e = np.eye(3)
+    pts = [e[0], -e[0], e[1], -e[1], e[2], -e[2]]
+    tris = [(a, b, c) for a in (0, 1) for b in (2, 3) for c in (4, 5)]
+    for _ in range(level):
+        new: list[tuple[int, int, int]] = []
+        for a, b, c in tris:
+            mids = []
+            for x, y in ((a, b), (b, c), (c, a)):
+                m = pts[x] + pts[y]
+                pts.append(m / np.linalg.norm(m))
+                mids.append(len(pts) - 1)
+            ab, bc, ca = mids
+            new += [(a, ab, ca), (ab, b, bc), (ca, bc, c), (ab, bc, ca)]
+        tris = new
+    return np.array(pts), tris
+
+
+def _heightfield(rng: np.random.Generator, n: int = 4) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    pts = [np.array([2 * a / n - 1, 2 * b / n - 1, rng.uniform(-0.3, 0.3)]) for a in range(n + 1) for b in range(n + 1)]
+    tris = []
+    for a in range(n):
+        for b in range(n):
+            k = a * (n + 1) + b
+            tris += [(k, k + n + 1, k + n + 2), (k, k + n + 2, k + 1)]
+    return np.array(pts), tris
+
+
+def draw_mesh(rng: np.random.Generator) -> dict[str, Any]:
+    shape = str(rng.choice(["box", "box", "sphere", "heightfield"]))
+    if shape == "box":
+        pts, tris = _box(int(rng.integers(1, 3)))
+    elif shape == "sphere":
+        pts, tris = _sphere(int(rng.integers(0, 2)))
+    else:
+        pts, tris = _heightfield(rng)
+    if shape != "heightfield":  # outward, counter-clockwise faces
+        tris = [t if np.dot(np.cross(pts[t[1]] - pts[t[0]], pts[t[2]] - pts[t[0]]), pts[t[0]]) > 0
+                else (t[0], t[2], t[1]) for t in tris]
+    center = rng.uniform(0.55, 0.7, size=3)
+    world = pts @ _rotation(rng).T * rng.uniform(0.2, 0.3) + center
+    return {"dtype": "mesh", "shape": shape, "points": world.astype(np.float32),
+            "indices": np.array(tris, dtype=np.int32).ravel()}
+
+
+def draw_bvh(rng: np.random.Generator, n: int) -> dict[str, Any]:
+    c = rng.uniform(*vec.FLOAT_RANGE, size=(n, 3))
+    h = rng.uniform(0.02, 0.15, size=(n, 3))
+    return {"dtype": "bvh", "lowers": (c - h).astype(np.float32), "uppers": (c + h).astype(np.float32)}
+
+
+def draw(spec: Spec, params: list[tuple[str, Any]], rng: np.random.Generator, extent: int) -> dict[str, Any]:
+    if spec.kind == "mesh":
+        return draw_mesh(rng)
+    if spec.kind == "bvh":
+        return draw_bvh(rng, extent)
+    dim = [int(rng.choice(GRID_DIMS)) for _ in range(3)]
+    return {"dtype": "hash_grid", "points_param": params[spec.points][0], "dim": dim,
+            "radius": round(float(rng.uniform(0.1, 0.3)), 3)}
+
+
+def encode(v: dict[str, Any]) -> dict[str, Any]:
+    if v["dtype"] == "mesh":
+        return {"dtype": "mesh", "shape": v["shape"], "points": vec.encode_array(wp.vec3f, v["points"], (len(v["points"]),)),
+                "indices": vec.encode_array(wp.int32, v["indices"], (len(v["indices"]),))}
+    if v["dtype"] == "bvh":
+        return {"dtype": "bvh", **{k: vec.encode_array(wp.vec3f, v[k], (len(v[k]),)) for k in ("lowers", "uppers")}}
+    return dict(v)
+
+
+def decode(d: dict[str, Any]) -> dict[str, Any]:
+    if d.get("dtype") == "mesh":
+        return {"dtype": "mesh", "shape": d.get("shape", ""), "points": vec.decode_array(d["points"])[1],
+                "indices": vec.decode_array(d["indices"])[1]}
+    if d.get("dtype") == "bvh":
+        return {"dtype": "bvh", "lowers": vec.decode_array(d["lowers"])[1], "uppers": vec.decode_array(d["uppers"])[1]}
+    if d.get("dtype") == "hash_grid":
+        return {"dtype": "hash_grid", "points_param": str(d["points_param"]), "dim": [int(x) for x in d["dim"]],
+                "radius": float(d["radius"])}
+    raise ValueError(f"not a stored geometry object: {d.get('dtype')!r}")
+
+
+class Objects:
+    """The launch's geometry objects, kept alive (with the arrays they point into) as long as the kernel is."""
+
+    def __init__(self, specs: dict[int, Spec]) -> None:
+        self.specs = specs
+        self._built: dict[int, tuple[dict[str, Any], Any, list[Any]]] = {}  # id(value) -> (value, object, arrays)
+        self._grids: dict[int, Any] = {}
+
+    def _object(self, v: dict[str, Any]) -> Any:
+        hit = self._built.get(id(v))
+        if hit is not None and hit[0] is v:
+            return hit[1]
+        if v["dtype"] == "mesh":
+            arrays = [wp.array(v["points"], dtype=wp.vec3f, device="cpu"),
+                      wp.array(v["indices"], dtype=wp.int32, device="cpu")]
+            obj = wp.Mesh(points=arrays[0], indices=arrays[1], support_winding_number=True)
+        else:
+            arrays = [wp.array(v[k], dtype=wp.vec3f, device="cpu") for k in ("lowers", "uppers")]
+            obj = wp.Bvh(arrays[0], arrays[1])
+        self._built[id(v)] = (v, obj, arrays)
+        return obj
+
+    def bind(self, values: list[Any], args: list[Any]) -> None:
+        """Replace each geometry parameter's entry of ``args`` by its object's id; a hash grid is (re)built
+        from its point array's current contents in ``args``."""
+        for i, spec in self.specs.items():
+            v = values[i]
+            if spec.kind != "hash_grid":
+                args[i] = self._object(v).id
+                continue
+            pts = args[spec.points]
+            grid = self._grids.get(i)
+            if grid is None:
+                grid = self._grids[i] = wp.HashGrid(*v["dim"], device="cpu", dtype=vec.scalar_type(pts.dtype))
+            grid.build(pts, float(v["radius"]))
+            args[i] = grid.id
