@@ -9,6 +9,7 @@ provenance.  This module holds the helpers used by two or more families.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,24 @@ ATOMIC_OPS = {
     "int64": ("add", "sub", "min", "max"),
 }
 TILE_FNS = ("sin", "cos", "exp", "sqrt", "abs", "tanh", "log")  # no floor: 0 on every input in [0.25, 1)
+
+
+class Draws:
+    """What the domain families' kernel writers share: ``self.r`` (the family's RNG) and ``self.f32``
+    (float32 rather than float64) are set by the subclass."""
+
+    r: random.Random
+    f32: bool
+
+    def c(self, text: str) -> str:
+        """A float literal in the kernel's precision."""
+        return text if self.f32 else f"wp.float64({text})"
+
+    def pick(self, *options: Any) -> Any:
+        return self.r.choice(options)
+
+    def coin(self, p: float = 0.5) -> bool:
+        return self.r.random() < p
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from warp_synth.synth.jinja_env import render
-from warp_synth.synth.templates.base import Family
+from warp_synth.synth.templates.base import Draws, Family
 from warp_synth.synth.templates.kernel import KernelBuilder
 
 VARIANTS = ("mesh_collide", "sdf", "raycast", "visibility", "mesh_overlap", "bvh_boxes", "bvh_rays",
@@ -44,7 +44,7 @@ LOCALS = ("i", "j", "x", "v", "p", "q", "c", "d", "n", "f", "w", "r", "t", "u", 
           "tid", "px", "py", "fn", "vis", "hits", "nb", "pen")
 
 
-class _G:
+class _G(Draws):
     """A kernel's dtype spellings, its parameters (``a``: role -> name) and sampled options (``o``)."""
 
     def __init__(self, kb: KernelBuilder, dtype: str) -> None:
@@ -57,15 +57,6 @@ class _G:
                                                 "out", "w", "cen", "best_idx", "id_out", "n_out", "cnt", "kd",
                                                 "vals", "blend", "fn", "light", "lo", "pts", "ext", "radius"))
         self.o: dict[str, Any] = {}
-
-    def c(self, text: str) -> str:
-        return text if self.f32 else f"wp.float64({text})"
-
-    def pick(self, *options: Any) -> Any:
-        return self.r.choice(options)
-
-    def coin(self, p: float = 0.5) -> bool:
-        return self.r.random() < p
 
     def _name(self, role: str, names: tuple[str, ...]) -> str:
         name = self.a[role] = self.kb.names._fresh(self.r.choice(names))

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from warp_synth.synth.jinja_env import render
-from warp_synth.synth.templates.base import Family
+from warp_synth.synth.templates.base import Draws, Family
 from warp_synth.synth.templates.kernel import IND, KernelBuilder
 from warp_synth.synth.templates.types import I32
 
@@ -27,7 +27,7 @@ VARIANTS = ("tet_fem", "tri_cloth", "strain", "polar", "covariance", "gaussian",
 _TYPES = ("vec2", "vec3", "vec4", "mat22", "mat33", "mat44", "quat")
 
 
-class _La:
+class _La(Draws):
     """One kernel's dtype spellings, parameters and body lines."""
 
     def __init__(self, kb: KernelBuilder, dtype: str) -> None:
@@ -36,15 +36,6 @@ class _La:
         self.v2, self.v3, self.v4, self.m22, self.m33, self.m44, self.q = (f"wp.{t}{suf}" for t in _TYPES)
         self.s = "float" if self.f32 and kb.rng.random() < 0.5 else f"wp.{dtype}"
         self.lines: list[str] = []
-
-    def c(self, text: str) -> str:
-        return text if self.f32 else f"wp.float64({text})"
-
-    def pick(self, *options: Any) -> Any:
-        return self.r.choice(options)
-
-    def coin(self, p: float = 0.5) -> bool:
-        return self.r.random() < p
 
     def name(self, *choices: str) -> str:
         return self.kb.names._fresh(self.r.choice(choices))

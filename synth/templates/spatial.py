@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from warp_synth.synth.jinja_env import render
-from warp_synth.synth.templates.base import Family
+from warp_synth.synth.templates.base import Draws, Family
 from warp_synth.synth.templates.kernel import KernelBuilder
 
 VARIANTS = ("mesh_points", "integrate", "point_velocity", "fk_chain", "pose_error", "spatial_dyn",
@@ -35,7 +35,7 @@ _KERNELS = {
 }
 
 
-class _Sp:
+class _Sp(Draws):
     """A kernel's dtype spellings, its parameters (``a``: role -> name) and sampled options (``o``).
     Parameter names come from vocabularies disjoint from the template's local names."""
 
@@ -46,15 +46,6 @@ class _Sp:
         self.s = "float" if self.f32 and kb.rng.random() < 0.5 else f"wp.{dtype}"  # scalar annotation
         self.a: dict[str, Any] = {}
         self.o: dict[str, Any] = {"mul": kb.rng.random() < 0.35, "parts": kb.rng.random() < 0.5}
-
-    def c(self, text: str) -> str:
-        return text if self.f32 else f"wp.float64({text})"
-
-    def pick(self, *options: Any) -> Any:
-        return self.r.choice(options)
-
-    def coin(self, p: float = 0.5) -> bool:
-        return self.r.random() < p
 
     def arr(self, role: str, ty: str, *names: str, ndim: int = 1, p: float = 1.0) -> str | None:
         """An array parameter for ``role`` (with probability ``p``; else the role is ``None``)."""

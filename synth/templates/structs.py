@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from warp_synth.synth.jinja_env import render
-from warp_synth.synth.templates.base import Family
+from warp_synth.synth.templates.base import Draws, Family
 from warp_synth.synth.templates.kernel import IND, KernelBuilder
 
 VARIANTS = ("particle_step", "springs", "contacts", "materials", "bounds", "state_arrays")
@@ -33,7 +33,7 @@ _KERNELS = {
 }
 
 
-class _W:
+class _W(Draws):
     """The kernel being written: dtype spellings, parameters, body lines and the options sampled."""
 
     def __init__(self, kb: KernelBuilder, dtype: str) -> None:
@@ -46,17 +46,8 @@ class _W:
         self.structs: list[str] = []
         self.funcs: list[str] = []
 
-    def c(self, text: str) -> str:
-        return text if self.f32 else f"wp.float64({text})"
-
     def vec3(self, *xyz: str) -> str:
         return f"{self.T['v3']}({', '.join(self.c(v) for v in xyz)})"
-
-    def pick(self, *options: Any) -> Any:
-        return self.r.choice(options)
-
-    def coin(self, p: float = 0.5) -> bool:
-        return self.r.random() < p
 
     def fresh(self, *names: str) -> str:
         return self.kb.names._fresh(self.r.choice(names))
