@@ -195,11 +195,13 @@ def _vector(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
         kind = {"mat_vec": ("matrix", "vector"), "quat_rot": ("quaternion", "vector"),
                 "transform": ("transform", "point")}[v]
         what = f"{a_(tys[0])} {kind[0]} and {a_(tys[1])} {kind[1]}"
-    lead = f"A {nd}-D linear-algebra kernel: each thread loads {what} into {and_(loads)}"
+    lead = f"A {nd}-D {'vector' if v in ('vec_ops', 'components', 'struct_body') else 'linear-algebra'} kernel: " \
+           f"each thread loads {what} into {and_(loads)}"
     if v == "components":
         lead += f", assembles them into the vec3 `{lhs(c['temps'][0])}`"
     outs = [f"`{base(d)}`" for d, _ in c["stores"]]
-    return f"{lead}{helpers_text(f, kb)} and stores vector and matrix expressions of them into {and_(outs)}."
+    kinds = {"mat_vec": "matrix-vector", "quat_rot": "quaternion-vector", "transform": "transform-point"}
+    return f"{lead}{helpers_text(f, kb)} and stores {kinds.get(v, 'vector')} expressions of them into {and_(outs)}."
 
 
 _ATOMIC = re.compile(r"wp\.atomic_(\w+)\((\w+), (.+?), ")
