@@ -36,7 +36,7 @@ from warp_synth.records import Accepted, Unit
 from warp_synth.shards import find_shards, iter_records
 
 _CHILD = r"""
-import glob, importlib.util, json, os, sys
+import glob, importlib.util, json, os, re, sys
 import warp as wp
 from warp_synth.extract import sandbox
 wp.config.quiet = True
@@ -52,12 +52,19 @@ def rederive():
     m = importlib.util.module_from_spec(spec); sys.modules["kernel"] = m; spec.loader.exec_module(m)
     out = os.path.join(workdir, "aot")
     wp.compile_aot_module(wp.get_module("kernel"), device="cpu", arch=[75], module_dir=out, use_ptx=True)
-    cpp = open(glob.glob(os.path.join(out, "*.cpp"))[0]).read()
-    cu = open(glob.glob(os.path.join(out, "*.cu"))[0]).read()
+    # debug mode's #line directives name the unit's file: records name it kernel.py wherever it was built
+    line = re.compile(r'^#line (\d+) "[^"\n]*\.py"$', re.M)
+    cpp = line.sub(r'#line \1 "kernel.py"', open(glob.glob(os.path.join(out, "*.cpp"))[0]).read())
+    cu = line.sub(r'#line \1 "kernel.py"', open(glob.glob(os.path.join(out, "*.cu"))[0]).read())
     missing = []
     for dev, text in (("cpu", cpp), ("cuda", cu)):
         for part in ("forward", "backward"):
-            if not rec["ir"][dev][part].strip() or rec["ir"][dev][part] not in text:
+            ir = rec["ir"][dev][part]
+            if ir.strip():
+                found = ir in text
+            else:  # no backward (enable_backward=False): Warp must not generate one either
+                found = part == "backward" and bool(rec["mangled"]) and f"{rec['mangled']}_{dev}_kernel_backward(" not in text
+            if not found:
                 missing.append(f"{dev}.{part}")
     print(json.dumps({"missing": missing}), flush=True)
     return 0
@@ -90,7 +97,8 @@ def verify_record(record: dict[str, Any], timeout: float = 300.0, *, screened: b
     try:
         env = isolated_environment(folder.path, mem_limit_mb=0)
         env.update(WSYNTH_SANDBOX_REQUIRED=",".join(required), WSYNTH_CPU_SECONDS=str(int(timeout)))
-        payload = json.dumps({"python_source": record["python_source"], "ir": record["ir"]}).encode()
+        mangled = (record.get("metadata") or {}).get("mangled_name") or ""
+        payload = json.dumps({"python_source": record["python_source"], "ir": record["ir"], "mangled": mangled}).encode()
         proc = run_child([sys.executable, "-c", _CHILD], workdir=folder.path, env=env, input=payload,
                          timeout=timeout)
         if proc.timed_out:

@@ -1,4 +1,5 @@
-"""The one module that imports Warp internals (``warp._src``); a Warp upgrade should touch this file only.
+"""The module that imports Warp internals (``warp._src``), with ``warp_adapter_mining`` (mining's
+introspection, re-exported here); a Warp upgrade should touch these two files only.
 
 * ``init_warp()``: quiet initialisation inside a worker;
 * ``module_codegen()``: the exact C++ and CUDA text Warp's ``ModuleBuilder`` emits for a loaded module,
@@ -19,6 +20,7 @@ import contextlib
 import ctypes
 import functools
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -26,10 +28,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import warp as wp
-import warp._src.build as _build  # noqa: I001  (internals: this module only)
+import warp._src.build as _build  # noqa: I001  (internals: warp_adapter*.py only)
 import warp._src.codegen as _codegen
 import warp._src.context as _context
 import warp._src.types as _types
+
+from warp_synth.extract import warp_adapter_mining as _mining
 
 CUDA_ARCH = 75
 CPU_OPT_LEVEL = 0
@@ -142,7 +146,17 @@ _ARCH_DEPENDENT = frozenset({"tile_matmul", "tile_fft", "tile_ifft", "tile_chole
                              "tile_lower_solve_inplace", "tile_upper_solve", "tile_upper_solve_inplace"})
 
 
+# Debug mode (and ``lineinfo``) puts ``#line N "/abs/path/of/unit.py"`` before each statement: named
+# ``kernel.py``, the file ``synth verify`` writes, the text does not depend on where it was built.
+_LINE_DIRECTIVE = re.compile(r'^#line (\d+) "[^"\n]*\.py"$', re.M)
+
+
+def canonical_line_directives(source: str) -> str:
+    return _LINE_DIRECTIVE.sub(r'#line \1 "kernel.py"', source) if "#line " in source else source
+
+
 def _module_code(source: str, device: str, options: dict[str, Any], linked: bool) -> ModuleCode:
+    source = canonical_line_directives(source)
     # link-time inputs (MathDx) cannot be batched into a shared translation unit
     prefix = "" if linked else _prefix(source, device, options["block_dim"])
     return ModuleCode(prefix=prefix, body=source[len(prefix):], options=options)
@@ -349,152 +363,21 @@ def compile_cuda(cu_path: str, ptx_path: str, options: dict[str, Any], level: st
               pch_dir=_context.runtime.get_nvrtc_pch_dir(), use_precompiled_headers=True)
 
 
-# ---------------------------------------------------------------------------------------------
-# Mining existing Warp code (extract.mine_*): introspection of kernels, functions and types.
 
-
-def is_value(obj: Any) -> bool:
-    """True for what Warp inlines as a constant when a kernel names a global (int, float, bool,
-    Warp scalars, vectors, matrices, quaternions, transforms)."""
-    return bool(_types.is_value(obj))
-
-
-def kernel_is_generic(kernel: Any) -> bool:
-    return bool(kernel.is_generic)
-
-
-def kernel_overload_signatures(kernel: Any) -> list[list[tuple[str, Any]]]:
-    """``[(arg name, concrete type), ...]`` per declared overload of a generic kernel."""
-    return [[(a.label, a.type) for a in ov.adj.args] for ov in kernel.overloads.values()]
-
-
-def registered_kernels() -> list[Any]:
-    """Every kernel registered in any Warp module of this process (factories included)."""
-    out = []
-    for mod in list(_context.user_modules.values()):
-        out.extend(k for k in mod.kernels.values() if k.generic_parent is None)
-    return out
-
-
-# Module options a mined unit reproduces with ``wp.set_module_options`` when they differ from
-# a fresh module's defaults: they change the generated code (or whether it compiles).
-_CODEGEN_MODULE_OPTIONS = ("enable_backward", "max_unroll", "block_dim", "mode", "fast_math", "fuse_fp", "lineinfo",
-                           "optimization_level", "enable_mathdx_gemm", "enable_mathdx_solver", "enable_mathdx_fft",
-                           "default_grid_stride")
-
-
-def kernel_module_option_changes(kernel: Any) -> dict[str, Any]:
-    """Codegen-relevant options of the kernel's Warp module that differ from the defaults."""
-    defaults = _context.Module(None).options
-    opts = kernel.module.options if kernel.module is not None else {}
-    return {k: opts[k] for k in _CODEGEN_MODULE_OPTIONS if k in opts and opts[k] != defaults.get(k)}
-
-
-def _overloads(fn: Any) -> list[Any]:
-    return [fn, *getattr(fn, "user_overloads", {}).values(), *getattr(fn, "user_templates", {}).values()]
-
-
-def _in_source_order(funcs: list[Any]) -> list[Any]:
-    unique = {id(f): f for f in funcs}
-    return sorted(unique.values(), key=lambda f: (f.__code__.co_filename, f.__code__.co_firstlineno))
-
-
-def function_definitions(fn: Any) -> list[Any]:
-    """The Python functions of every user-written overload of a ``@wp.func`` (not the overloads
-    Warp instantiated from generic ones), in source order."""
-    return _in_source_order([f.func for f in _overloads(fn) if f.generic_parent is None and f.func is not None])
-
-
-def function_custom_definitions(fn: Any) -> list[Any]:
-    """Python functions of ``@wp.func_grad`` / ``@wp.func_replay`` attached to any overload."""
-    return _in_source_order([c.func for f in _overloads(fn) for c in (f.custom_grad_func, f.custom_replay_func)
-                             if c is not None and c.func is not None])
-
-
-def struct_class(st: Any) -> type:
-    return st.cls
-
-
-class UnsupportedType(Exception):
-    """A Warp type that has no source spelling we can emit."""
-
-
-def _scalar_source(t: Any, wp_name: str) -> str:
-    if t in _types.scalar_types:
-        return f"{wp_name}.{t.__name__}"
-    if t in (bool, float, int):
-        return t.__name__
-    raise UnsupportedType(type_repr(t))
-
-
-def type_source(t: Any, struct_name: Any, wp_name: str = "wp") -> str:
-    """Source text that evaluates to the Warp type ``t`` (``wp.float32``, ``wp.vec3f``,
-    ``wp.array(dtype=wp.vec3f, ndim=2)``, ``wp.types.vector(length=5, dtype=wp.float64)``).
-
-    ``struct_name(struct)`` names a ``@wp.struct`` type (the caller emits its definition).
-    Raises ``UnsupportedType`` for types without a spelling (tiles, tuples, generics)."""
-    if t is Any:
-        raise UnsupportedType("typing.Any")
-    if isinstance(t, _codegen.Struct):
-        return struct_name(t)
-    if _types.is_array(t):
-        if not isinstance(t, _types._ArrayAnnotationBase) and getattr(t, "device", None) is not None:
-            raise UnsupportedType(type_repr(t))
-        family = (t._concrete_cls if isinstance(t, _types._ArrayAnnotationBase) else type(t)).__name__
-        if t.ndim is Any or t.dtype is Any:
-            raise UnsupportedType(type_repr(t))
-        return f"{wp_name}.{family}(dtype={type_source(t.dtype, struct_name, wp_name)}, ndim={t.ndim})"
-    scalar = getattr(t, "_wp_scalar_type_", None)
-    if scalar is not None and isinstance(t, type):
-        sn = _types.scalar_short_name(scalar)
-        dtype = _scalar_source(scalar, wp_name)
-        if _types.type_is_transformation(t):
-            return f"{wp_name}.transform{sn}" if sn else f"{wp_name}.types.transformation(dtype={dtype})"
-        if _types.type_is_quaternion(t):
-            return f"{wp_name}.quat{sn}" if sn else f"{wp_name}.types.quaternion(dtype={dtype})"
-        if _types.type_is_vector(t):
-            n = t._shape_[0]
-            if sn and n <= 4:
-                return f"{wp_name}.vec{n}{sn}"
-            return f"{wp_name}.types.vector(length={n}, dtype={dtype})"
-        if _types.type_is_matrix(t):
-            r, c = t._shape_
-            if sn and r <= 4 and c <= 4 and r == c:
-                return f"{wp_name}.mat{r}{c}{sn}"
-            return f"{wp_name}.types.matrix(shape=({r}, {c}), dtype={dtype})"
-    return _scalar_source(t, wp_name)
-
-
-def value_source(v: Any, wp_name: str = "wp") -> str:
-    """Source text that rebuilds the Warp value ``v`` (``is_value(v)``) exactly."""
-    t = type(v)
-    if t in (bool, int):
-        return repr(v)
-    if t is float:
-        return _float_source(v)
-    if t in _types.scalar_types:
-        raw = v.value
-        return f"{_scalar_source(t, wp_name)}({_float_source(raw) if isinstance(raw, float) else repr(int(raw))})"
-    scalar = getattr(t, "_wp_scalar_type_", None)
-    if scalar is not None and hasattr(t, "_shape_"):
-        flat: list[Any] = []
-        if _types.type_is_matrix(t):
-            r, c = t._shape_
-            flat = [v[i][j] for i in range(r) for j in range(c)]
-        else:
-            flat = [v[i] for i in range(t._shape_[0])]
-        is_int = scalar in _types.int_types or scalar is bool
-        items = ", ".join(repr(int(x)) if is_int and scalar is not bool else
-                          (repr(bool(x)) if scalar is bool else _float_source(float(x))) for x in flat)
-        return f"{type_source(t, _no_struct, wp_name)}({items})"
-    raise UnsupportedType(type_repr(t))
-
-
-def _float_source(x: float) -> str:
-    if x != x or x in (float("inf"), float("-inf")):
-        return f'float("{x}")'
-    return repr(float(x))
-
-
-def _no_struct(st: Any) -> str:
-    raise UnsupportedType("struct value")
+# Mining's introspection lives in ``warp_adapter_mining`` (this module's size limit); its names are
+# reachable from here as before.
+UnsupportedType = _mining.UnsupportedType
+annotation_parts = _mining.annotation_parts
+function_custom_definitions = _mining.function_custom_definitions
+function_definitions = _mining.function_definitions
+generic_parent = _mining.generic_parent
+is_value = _mining.is_value
+kernel_decorator_options = _mining.kernel_decorator_options
+kernel_is_generic = _mining.kernel_is_generic
+kernel_module_option_changes = _mining.kernel_module_option_changes
+kernel_overload_signatures = _mining.kernel_overload_signatures
+option_source = _mining.option_source
+registered_kernels = _mining.registered_kernels
+struct_class = _mining.struct_class
+type_source = _mining.type_source
+value_source = _mining.value_source

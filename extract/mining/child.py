@@ -87,16 +87,23 @@ def _defined_in(obj: Any, path: str) -> bool:
 
 def find_kernels(module: Any, path: str) -> list[Any]:
     """The ``warp.Kernel`` objects defined in ``path``: module attributes, class attributes and
-    kernels registered with Warp (factories called at import), in source order."""
+    kernels registered with Warp (factories called at import), in source order.  A concrete
+    overload held by a name (``k_f32 = wp.overload(k, {...})``) stands for its generic kernel,
+    which is sliced once per declared overload."""
     found: dict[int, Any] = {}
+
+    def add(k: Any) -> None:
+        k = wa.generic_parent(k) or k
+        found.setdefault(id(k), k)
+
     for value in list(vars(module).values()):
         if wa.is_kernel(value) and _defined_in(value, path):
-            found.setdefault(id(value), value)
+            add(value)
         elif isinstance(value, type) and value.__module__ == module.__name__:
             for attr in list(vars(value).values()):
                 attr = getattr(attr, "__func__", attr)
                 if wa.is_kernel(attr) and _defined_in(attr, path):
-                    found.setdefault(id(attr), attr)
+                    add(attr)
     for k in wa.registered_kernels():
         if _defined_in(k, path):
             found.setdefault(id(k), k)

@@ -9,9 +9,14 @@ file has been imported normally.  For a ``warp.Kernel`` object it emits, in depe
 * every ``@wp.struct``, ``@wp.func`` (all overloads, custom grad/replay functions) and global
   value the kernel uses, transitively, resolved exactly as Warp resolves them (closure
   variables first, then the defining module's globals), constants written as their *values*
-  (``N = 512``, ``C = wp.constant(wp.vec3f(1.0, 2.0, 3.0))``);
-* the kernel (its ``@wp.kernel`` options kept, ``module=`` dropped) and, for one overload of a
-  generic kernel, a ``@wp.overload`` stub with that overload's concrete argument types.
+  (``N = 512``, ``C = wp.constant(wp.vec3f(1.0, 2.0, 3.0))``); names a kernel factory's
+  definitions use in their annotations only (the factory's parameters: neither closure nor
+  global) are read off the evaluated annotations (``annotations``); types Warp names only as
+  objects are written as their constructors (``wp.types.matrix(shape=(3, 3), dtype=wp.uint32)``);
+* the kernel (its ``@wp.kernel`` options kept, ``module=`` dropped; written from the kernel's
+  options when it has no decorator, ``wp.Kernel(func, options=...)``, or one naming a factory's
+  parameter) and, for one overload of a generic kernel, a ``@wp.overload`` stub with that
+  overload's concrete argument types.
 
 Anything that cannot be reproduced (a Python object, a module used by attribute, two things
 with one name) raises ``CannotSlice`` with a ``Reason`` and a message.
@@ -21,9 +26,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import collections
 import inspect
+import re
 import sys
-import textwrap
 import types
 import typing
 from dataclasses import dataclass, field
@@ -32,29 +38,17 @@ from typing import Any
 import warp as wp
 
 from warp_synth.extract import warp_adapter as wa
+from warp_synth.extract.mining.annotations import annotation_values
+from warp_synth.extract.mining.definitions import CannotSlice, Def, parse_def
 from warp_synth.extract.mining.source_scan import LaunchBlockDims, tile_block_dim
+from warp_synth.extract.mining.spelling import import_line, is_literal, numpy_scalar
 from warp_synth.reasons import Reason
 
+_CLASS_NAMES: dict[str, collections.Counter[str]] = {}  # file -> class statements per qualified name
+# Builtins that Warp itself reads as its scalar types in annotations (``float`` is ``wp.float32``).
+_WARP_SCALARS = frozenset({"int", "float", "bool"})
 # Modules a self-contained unit may import besides warp (Warp resolves ``math.pi``/``np.pi``).
 ALLOWED_MODULES = {"math": "math", "numpy": "numpy"}
-
-
-class CannotSlice(Exception):
-    """This kernel has no self-contained source; ``reason`` says why (a mining ``Reason``)."""
-
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
-        self.message = message
-
-
-@dataclass(slots=True)
-class _Def:
-    """The text of one ``def``/``class`` with the decorators we keep, and the names it uses."""
-
-    text: str
-    names: list[str]
-    node: ast.FunctionDef | ast.ClassDef
 
 
 def resolve(func_or_cls: Any, name: str) -> tuple[str | None, Any]:
@@ -103,91 +97,6 @@ def _is_warp_object(obj: Any) -> bool:
     return mod == "warp" or mod.startswith("warp.")
 
 
-class _NameCollector(ast.NodeVisitor):
-    """Free names of a def: loads not bound locally, including string annotations."""
-
-    def __init__(self) -> None:
-        self.names: dict[str, None] = {}
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Load):
-            self.names.setdefault(node.id, None)
-
-    def visit_Constant(self, node: ast.Constant) -> None:
-        pass
-
-    def annotation(self, node: ast.expr | None) -> None:
-        if node is None:
-            return
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):  # postponed annotation
-            try:
-                node = ast.parse(node.value, mode="eval").body
-            except SyntaxError:
-                return
-        self.visit(node)
-
-
-def _local_names(node: ast.FunctionDef) -> set[str]:
-    a = node.args
-    out = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)}
-    out |= {x.arg for x in (a.vararg, a.kwarg) if x is not None}
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
-            out.add(sub.id)
-        elif isinstance(sub, (ast.FunctionDef, ast.ClassDef)) and sub is not node:
-            out.add(sub.name)
-    return out
-
-
-def parse_def(obj: Any, keep_decorator: typing.Callable[[ast.expr], str | None]) -> _Def:
-    """Source of a function or class, decorators filtered by ``keep_decorator`` (which returns
-    the decorator text to emit, or None to drop it)."""
-    try:
-        src = textwrap.dedent(inspect.getsource(obj))
-    except (OSError, TypeError) as e:
-        raise CannotSlice(
-            Reason.NO_SOURCE, f"source of {getattr(obj, '__qualname__', obj)!r} unavailable: {e}"
-        ) from e
-    tree = ast.parse(src)
-    node = tree.body[0]
-    if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-        raise CannotSlice(Reason.NO_SOURCE, f"{obj!r} is not defined by a def/class statement")
-    lines = src.splitlines()
-    body = "\n".join(lines[node.lineno - 1 : node.end_lineno])
-    decorators = []
-    coll = _NameCollector()
-    for d in node.decorator_list:
-        text = keep_decorator(d)
-        if text is not None:
-            decorators.append("@" + text)
-            coll.visit(ast.parse(text, mode="eval"))
-    if isinstance(node, ast.FunctionDef):
-        a = node.args
-        for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):
-            if arg is not None:
-                coll.annotation(arg.annotation)
-        for default in (*a.defaults, *a.kw_defaults):
-            if default is not None:
-                coll.visit(default)
-        coll.annotation(node.returns)
-        local = _local_names(node)
-        inner = _NameCollector()
-        for stmt in node.body:
-            inner.visit(stmt)
-        for n in inner.names:
-            if n not in local:
-                coll.names.setdefault(n, None)
-    else:
-        for stmt in node.body:
-            if isinstance(stmt, ast.AnnAssign):
-                coll.annotation(stmt.annotation)
-                if stmt.value is not None:
-                    coll.visit(stmt.value)
-            else:
-                coll.visit(stmt)
-    return _Def("\n".join([*decorators, body]), list(coll.names), node)
-
-
 @dataclass(slots=True)
 class UnitSource:
     source: str
@@ -202,6 +111,7 @@ class _Slicer:
     bound: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (identity, what)
     done: set[int] = field(default_factory=set)
     visiting: set[int] = field(default_factory=set)
+    emitted: dict[int, str] = field(default_factory=dict)  # id of a function/struct -> its name in the unit
     wrapped_constants: dict[str, set[str]] = field(default_factory=dict)  # file -> wp.constant names
     launches: LaunchBlockDims | None = None
 
@@ -216,11 +126,23 @@ class _Slicer:
             return False
         raise CannotSlice(Reason.NAME_CLASH, f"'{name}' names both {prev[1]} and {what}")
 
-    def require(self, owner: Any, name: str) -> None:
+    def require(self, owner: Any, name: str, hints: dict[str, Any] | None = None) -> None:
+        """Emit what ``name`` stands for in ``owner``; ``hints`` (``annotation_values``) tell
+        names that only its annotations use (a factory's locals: not in the closure, and a global
+        or builtin of that name, ``dtype`` or ``type``, is not what the annotation saw)."""
         where, obj = resolve(owner, name)
+        if where != "closure" and hints is not None and name in hints and name not in _WARP_SCALARS:
+            where, obj = "annotation", hints[name]
         if where is None or where == "builtin":
             return  # an undefined name fails in the original module as well; Warp reports it
         self.require_object(owner, name, obj)
+
+    def require_names(self, owner: Any, d: Def, skip: str) -> None:
+        """``require`` every name definition ``d`` of ``owner`` uses, but its own (``skip``)."""
+        hints = annotation_values(owner, d.node)
+        for n in d.names:
+            if n != skip:
+                self.require(owner, n, hints)
 
     def require_object(self, owner: Any, name: str, obj: Any) -> None:
         if isinstance(obj, types.ModuleType):
@@ -237,21 +159,21 @@ class _Slicer:
                 self.blocks.append(f"{name} = {real}")
         elif wa.is_value(obj):
             self.emit_constant(owner, name, obj)
-        elif _is_literal(obj):
+        elif is_literal(obj):
             if self.bind(name, f"lit:{obj!r}", f"the constant {obj!r}"):
                 self.blocks.append(f"{name} = {obj!r}")
-        elif _numpy_scalar(obj) is not None:
-            text = _numpy_scalar(obj)
+        elif numpy_scalar(obj) is not None:
+            text = numpy_scalar(obj)
             if self.bind(name, f"lit:{text}", f"the constant {text}"):
                 self.imports["import numpy as np"] = None
                 self.blocks.append(f"{name} = {text}")
         else:
-            line = _import_line(name, obj)
+            line = import_line(name, obj)
             if line is not None:
                 if self.bind(name, f"import:{line}", line):
                     self.imports[line] = None
                 return
-            if isinstance(obj, type):
+            if isinstance(obj, type) or wa.annotation_parts(obj).get("ndim") is not None:
                 try:
                     text = wa.type_source(obj, self.emit_struct)
                 except wa.UnsupportedType:
@@ -291,9 +213,42 @@ class _Slicer:
     # ------------------------------------------------------------------ definitions
     def keep_warp_decorator(self, owner: Any) -> typing.Callable[[ast.expr], str | None]:
         def keep(d: ast.expr) -> str | None:
-            return ast.unparse(d) if _is_warp_object(_resolve_expr(owner, d)) else None
+            if not _is_warp_object(_resolve_expr(owner, d)):
+                return None
+            if isinstance(d, ast.Call) and any(k.arg == "module" for k in d.keywords):  # the unit is the module
+                kws = [k for k in d.keywords if k.arg != "module"]
+                return ast.unparse(d.func if not kws and not d.args else ast.Call(d.func, d.args, kws))
+            return ast.unparse(d)
 
         return keep
+
+    def fresh(self, name: str, identity: str) -> str:
+        """``name``, or ``name__2``, ``name__3``, ... the first not bound to something else: two
+        definitions of one name (a redefined ``@wp.func``, a factory's ``f`` made twice) each get one."""
+        candidate, n = name, 1
+        while (prev := self.bound.get(candidate)) is not None and prev[0] != identity:
+            n += 1
+            candidate = f"{name}__{n}"
+        return candidate
+
+    def renamed(self, d: Def, real: str, as_name: str) -> str:
+        """``d``'s text with its ``def``/``class`` named ``as_name``, and ``real`` in its decorators
+        (``@wp.func_grad(f)``); a body that names ``real`` itself cannot be renamed."""
+        if as_name == real:
+            return d.text
+        if real in d.names and not isinstance(d.node, ast.ClassDef):
+            head = d.text.split("\n")
+            n_dec = sum(1 for line in head if line.startswith("@"))
+            if any(re.search(rf"\b{re.escape(real)}\b", line) for line in head[n_dec + 1 :]):
+                raise CannotSlice(Reason.NAME_CLASH, f"'{real}' names two definitions, and one uses the name itself")
+        lines = d.text.split("\n")
+        for i, line in enumerate(lines):
+            if line.startswith("@"):
+                lines[i] = re.sub(rf"\b{re.escape(real)}\b", as_name, line)
+            elif re.match(rf"(async\s+)?(def|class)\s+{re.escape(real)}\b", line):
+                lines[i] = re.sub(rf"\b{re.escape(real)}\b", as_name, line, count=1)
+                break
+        return "\n".join(lines)
 
     def emit_function(self, fn: Any) -> str:
         key = id(fn)
@@ -302,44 +257,60 @@ class _Slicer:
             raise CannotSlice(Reason.NO_SOURCE, f"@wp.func {fn.key} has no Python definition")
         real = defs[0].__name__
         if key in self.done or key in self.visiting:
-            return real
-        self.bind(real, f"fn:{key}", f"@wp.func {real}")
+            return self.emitted.get(key, real)
+        as_name = self.emitted[key] = self.fresh(real, f"fn:{key}")
+        self.bind(as_name, f"fn:{key}", f"@wp.func {as_name}")
         self.visiting.add(key)
         texts = []
         for pyfunc in defs:
             d = parse_def(pyfunc, self.keep_warp_decorator(pyfunc))
-            for n in d.names:
-                if n != real:
-                    self.require(pyfunc, n)
-            texts.append(d.text)
+            self.require_names(pyfunc, d, real)
+            texts.append(self.renamed(d, real, as_name))
         self.visiting.discard(key)
         self.done.add(key)
         self.blocks.append("\n\n\n".join(texts))
         for custom in wa.function_custom_definitions(fn):
             d = parse_def(custom, self.keep_warp_decorator(custom))
-            for n in d.names:
-                if n != real:
-                    self.require(custom, n)
-            self.bind(custom.__name__, f"custom:{id(custom)}", f"custom function {custom.__name__}")
-            self.blocks.append(d.text)
-        return real
+            self.require_names(custom, d, real)
+            custom_name = self.fresh(custom.__name__, f"custom:{id(custom)}")
+            self.bind(custom_name, f"custom:{id(custom)}", f"custom function {custom_name}")
+            d.text = self.renamed(d, real, as_name)
+            self.blocks.append(self.renamed(d, custom.__name__, custom_name))
+        return as_name
 
     def emit_struct(self, st: Any) -> str:
         cls = wa.struct_class(st)
         key = id(st)
         name = cls.__name__
         if key in self.done or key in self.visiting:
-            return name
-        self.bind(name, f"struct:{key}", f"@wp.struct {name}")
+            return self.emitted.get(key, name)
+        if self._class_count(cls) > 1:  # inspect finds a class's source by its name: the first one
+            raise CannotSlice(Reason.NAME_CLASH, f"'{name}' names two classes of {cls.__module__}")
+        as_name = self.emitted[key] = self.fresh(name, f"struct:{key}")
+        self.bind(as_name, f"struct:{key}", f"@wp.struct {as_name}")
         self.visiting.add(key)
         d = parse_def(cls, self.keep_warp_decorator(cls))
-        for n in d.names:
-            if n != name:
-                self.require(cls, n)
+        self.require_names(cls, d, name)
         self.visiting.discard(key)
         self.done.add(key)
-        self.blocks.append(d.text)
-        return name
+        self.blocks.append(self.renamed(d, name, as_name))
+        return as_name
+
+    def _class_count(self, cls: type) -> int:
+        """How many ``class`` statements of ``cls``'s file carry its qualified name."""
+        try:
+            filename = inspect.getsourcefile(cls) or ""
+        except TypeError:
+            return 1
+        counts = _CLASS_NAMES.get(filename)
+        if counts is None:
+            try:
+                with open(filename, encoding="utf-8") as f:
+                    tree = ast.parse(f.read())
+            except (OSError, SyntaxError, ValueError):
+                tree = ast.Module(body=[], type_ignores=[])
+            counts = _CLASS_NAMES[filename] = collections.Counter(_class_qualnames(tree.body, ""))
+        return counts.get(cls.__qualname__, 1)
 
     def emit_constant(self, owner: Any, name: str, value: Any) -> None:
         text = wa.value_source(value)
@@ -372,6 +343,10 @@ class _Slicer:
 
     # ------------------------------------------------------------------ the kernel
     def kernel_decorator(self, func: Any) -> typing.Callable[[ast.expr], str | None]:
+        """The user's ``@wp.kernel(...)`` without ``module``/``module_options`` (the module's
+        options are set by the unit); written from the kernel's options instead when it names
+        what the unit cannot define (a factory's parameter: decorators are evaluated once)."""
+
         def keep(d: ast.expr) -> str | None:
             if _resolve_expr(func, d) is not wp.kernel:
                 return None
@@ -381,21 +356,30 @@ class _Slicer:
             if not kws and not d.args:
                 return ast.unparse(d.func)
             call = ast.Call(func=d.func, args=d.args, keywords=kws)
+            names = {n.id for n in ast.walk(call) if isinstance(n, ast.Name)}
+            if any(resolve(func, n)[0] is None for n in names):
+                return self.written_decorator()
             return ast.unparse(call)
 
         return keep
+
+    def written_decorator(self) -> str:
+        """``wp.kernel(...)`` with the kernel's own options (``Kernel.options``) as keywords."""
+        try:
+            kws = [f"{k}={wa.option_source(v)}" for k, v in wa.kernel_decorator_options(self.kernel).items()]
+        except wa.UnsupportedType as e:
+            raise CannotSlice(Reason.UNSUPPORTED_TYPE, f"kernel option: {e}") from e
+        return f"wp.kernel({', '.join(kws)})" if kws else "wp.kernel"
 
     def build(self, overload: list[tuple[str, Any]] | None) -> UnitSource:
         k = self.kernel
         func = k.func
         d = parse_def(func, self.kernel_decorator(func))
         if not any(line.lstrip().startswith("@") for line in d.text.splitlines()[:1]):
-            d.text = "@wp.kernel\n" + d.text
+            d.text = f"@{self.written_decorator()}\n" + d.text  # made by wp.Kernel(func, options=...)
         name = func.__name__
         self.bind(name, f"kernel:{id(k)}", f"kernel {name}")
-        for n in d.names:
-            if n != name:
-                self.require(func, n)
+        self.require_names(func, d, name)
         stub = None
         if overload is not None:
             params = []
@@ -413,11 +397,29 @@ class _Slicer:
         head = ["import warp as wp", *[i for i in self.imports if i != "import warp as wp"]]
         parts = ["\n".join(head) + "\n"]
         if options:
-            parts.append(f"wp.set_module_options({options!r})\n")
+            try:
+                parts.append(f"wp.set_module_options({wa.option_source(options)})\n")
+            except wa.UnsupportedType as e:
+                raise CannotSlice(Reason.UNSUPPORTED_TYPE, f"module option: {e}") from e
         parts.append(_join_blocks([*self.blocks, d.text]))
         if stub:
             parts.append(stub)
         return UnitSource("\n\n".join(parts), options)
+
+
+def _class_qualnames(body: list[ast.stmt], prefix: str) -> typing.Iterator[str]:
+    """The ``__qualname__`` of every ``class`` statement under ``body`` (as inspect matches them)."""
+    for node in body:
+        if isinstance(node, ast.ClassDef):
+            yield prefix + node.name
+            yield from _class_qualnames(node.body, f"{prefix}{node.name}.")
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield from _class_qualnames(node.body, f"{prefix}{node.name}.<locals>.")
+        else:  # if/for/while/with/try blocks do not open a scope
+            for field in ("body", "orelse", "finalbody"):
+                yield from _class_qualnames(getattr(node, field, None) or [], prefix)
+            for handler in getattr(node, "handlers", None) or []:
+                yield from _class_qualnames(handler.body, prefix)
 
 
 def _join_blocks(blocks: list[str]) -> str:
@@ -444,40 +446,3 @@ def slice_kernel(
     ``launches`` (from ``source_scan.launch_block_dims``) lets a tile kernel keep the
     ``block_dim`` its program launches it with, as a module option of the unit."""
     return _Slicer(kernel, launches=launches).build(overload)
-
-
-def _is_literal(obj: Any) -> bool:
-    if obj is None or type(obj) in (str, bytes, int, float, bool):
-        return True
-    if type(obj) is tuple:
-        return all(_is_literal(x) for x in obj)
-    return False
-
-
-def _numpy_scalar(obj: Any) -> str | None:
-    np = sys.modules.get("numpy")
-    if np is None or not isinstance(obj, np.generic) or type(obj).__module__ != "numpy":
-        return None
-    if isinstance(obj, (np.integer, np.bool_)):
-        return f"np.{type(obj).__name__}({obj.item()!r})"
-    if isinstance(obj, np.floating):
-        return f"np.{type(obj).__name__}({float(obj)!r})"
-    return None
-
-
-_WARP_NAMES: dict[int, str] = {}
-
-
-def _import_line(name: str, obj: Any) -> str | None:
-    """An import that binds ``name`` to ``obj`` (a public Warp or typing name), or None."""
-    for mod, modname in ((typing, "typing"), (wp, "warp"), (wp.types, "warp.types")):
-        if getattr(mod, name, None) is obj:
-            return f"from {modname} import {name}"
-    if not _WARP_NAMES:
-        for attr in dir(wp):
-            if not attr.startswith("_"):
-                _WARP_NAMES.setdefault(id(getattr(wp, attr)), attr)
-    attr = _WARP_NAMES.get(id(obj))
-    if attr is not None and getattr(wp, attr, None) is obj:
-        return f"from warp import {attr} as {name}"
-    return None
