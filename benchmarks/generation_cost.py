@@ -12,11 +12,27 @@ accepted kernel comes out higher; `run_throughput.py` prints that figure.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
+from collections.abc import Iterator
 
+import warp_synth.synth.offline as offline
+import warp_synth.synth.templates as templates
 from warp_synth.identity import record_id
 from warp_synth.records import CATEGORIES
 from warp_synth.synth.offline import OfflineCandidates
+
+
+@contextlib.contextmanager
+def without_descriptions() -> Iterator[None]:
+    """Candidates made as before descriptions existed (the same sources: describing draws nothing)."""
+    describe, redescribe = templates.describe, offline.redescribe
+    templates.describe = lambda *a, **k: None  # type: ignore[assignment]
+    offline.redescribe = lambda text, old, new: text  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        templates.describe, offline.redescribe = describe, redescribe
 
 
 def one_round(n: int, seed: int) -> dict[str, float]:
@@ -37,13 +53,19 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     best: dict[str, float] = {}
-    for _ in range(args.repeat):
+    bare: dict[str, float] = {}
+    for _ in range(args.repeat):  # alternating rounds: with descriptions (as synth run does), then without
         for c, s in one_round(args.n, args.seed).items():
             best[c] = min(best.get(c, s), s)
+        with without_descriptions():
+            for c, s in one_round(args.n, args.seed).items():
+                bare[c] = min(bare.get(c, s), s)
     for c in CATEGORIES:
         print(f"  {c:<13} {1000 * best[c]:6.2f} ms")
-    print(f"generation, all ten categories: {1000 * sum(best.values()) / len(best):.2f} ms of CPU per candidate "
-          f"(best of {args.repeat} rounds of {args.n} per category)")
+    mean, mean_bare = (1000 * sum(d.values()) / len(d) for d in (best, bare))
+    print(f"generation, all {len(best)} categories: {mean:.2f} ms of CPU per candidate "
+          f"(best of {args.repeat} rounds of {args.n} per category); without descriptions {mean_bare:.2f} ms "
+          f"(descriptions +{100 * (mean / mean_bare - 1):.0f}%)")
 
 
 if __name__ == "__main__":
