@@ -10,6 +10,7 @@ facts a description states stay those of the source it describes.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -74,6 +75,7 @@ def _array_type(ann: ast.expr) -> tuple[str, int] | None:
     return dtype, ndim
 
 
+@functools.lru_cache(maxsize=256)  # a mutant's parent is read again by redescribe: shared, never mutated
 def facts(source: str) -> Facts:
     out = Facts()
     try:
