@@ -35,7 +35,7 @@ SEED_CATEGORIES: tuple[str, ...] = (
 # Every category: the seed's, then the rest of Warp (rigid-body and spatial math, small dense linear
 # algebra, random numbers and sampling, integer and bitwise work).
 CATEGORIES: tuple[str, ...] = (*SEED_CATEGORIES, "spatial", "linalg", "random", "bitwise", "geometry", "structs",
-                               "functions")
+                               "functions", "tiles", "volumes")
 # Names ``--category`` accepts for a group of categories.
 CATEGORY_GROUPS: dict[str, tuple[str, ...]] = {"all": CATEGORIES, "seed": SEED_CATEGORIES}
 

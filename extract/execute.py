@@ -44,6 +44,8 @@ NON_DIFFERENTIABLE = frozenset({
     "invert", "argmin", "argmax", "tile_argmin", "tile_argmax", "tile_sort",
     # a mesh's face normal and hit tests: constant between the jumps where the closest face or the hit changes
     "mesh_eval_face_normal", "mesh_query_ray_anyhit", "mesh_query_ray_count_intersections",
+    # values written into a volume's voxels: no adjoint flows through them to what is read back
+    "volume_store", "volume_store_f", "volume_store_i", "volume_store_v",
 })
 # tile builtins Warp registers without an adjoint that only make constants (no input flows through them)
 TILE_CONSTRUCTORS = frozenset({"tile_zeros", "tile_ones", "tile_full", "tile_arange", "tile_empty"})

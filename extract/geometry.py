@@ -10,6 +10,7 @@ meshes and BVHs are drawn from the execution seed (``draw``).  Stored forms (``e
 * ``{"dtype": "mesh", "shape": "box"|"sphere"|"heightfield", "points": <vec3f array>, "indices": <int32 array>}``
 * ``{"dtype": "bvh", "lowers": <vec3f array>, "uppers": <vec3f array>}``
 * ``{"dtype": "hash_grid", "points_param": <name>, "dim": [x, y, z], "radius": r}``
+* ``{"dtype": "volume", "type": ..., ...}``: a ``wp.Volume`` (``volume_*`` builtins), see ``extract.volumes``
 
 Shapes stay inside [0.25, 1]^3, where drawn points lie; a mesh has at most 48 faces and a BVH as many items
 as the launch's extent, so a face or item index read back indexes any 1-d array of the launch in range.
@@ -25,6 +26,7 @@ import numpy as np
 import warp as wp
 
 from warp_synth.extract import vectors as vec
+from warp_synth.extract import volumes as vol
 
 PREFIXES = (("hash_grid_", "hash_grid"), ("mesh_", "mesh"), ("bvh_", "bvh"), ("tile_mesh_", "mesh"),
             ("tile_bvh_", "bvh"), ("volume_", "volume"))
@@ -33,14 +35,16 @@ GRID_DIMS = (4, 8, 16)
 
 @dataclass(frozen=True, slots=True)
 class Spec:
-    kind: str  # "mesh" | "bvh" | "hash_grid"
+    kind: str  # "mesh" | "bvh" | "hash_grid" | "volume"
     points: int = -1  # hash_grid: the index of the parameter whose points build it
+    vtype: str = ""  # volume: its grid type (``extract.volumes.TYPES`` key or "index")
 
 
 def _kind(call: ast.Call) -> str | None:
     f = call.func
     if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "wp":
-        return next((k for p, k in PREFIXES if f.attr.startswith(p)), None)
+        kind = next((k for p, k in PREFIXES if f.attr.startswith(p)), None)
+        return f"volume:{vol.call_type(call)}" if kind == "volume" else kind
     return None
 
 
@@ -59,6 +63,13 @@ def _uses(fn: ast.FunctionDef, funcs: dict[str, dict[int, str]]) -> dict[str, se
                 if isinstance(arg, ast.Name) and arg.id in params and k in funcs[node.func.id]:
                     out.setdefault(arg.id, set()).add(funcs[node.func.id][k])
     return out
+
+
+def _merge(ks: set[str]) -> set[str]:
+    """A helper parameter's kinds, its volume uses as one ``volume:<type>`` (``any`` given way to a known type)."""
+    vols = {k for k in ks if k.startswith("volume:")}
+    known = vols - {f"volume:{vol.ANY}"}
+    return (ks - vols) | (known if known else vols)
 
 
 def _grid_points(fn: ast.FunctionDef, grid: str, arrays: list[str]) -> str | None:
@@ -85,8 +96,8 @@ def _grid_points(fn: ast.FunctionDef, grid: str, arrays: list[str]) -> str | Non
 
 def kinds(source: str, kernel_name: str, params: list[tuple[str, Any]]) -> dict[int, Spec]:
     """``{parameter index: Spec}`` for the kernel's ``wp.uint64`` parameters that name geometry objects;
-    ``vec.UnsupportedParameter`` for one used as two kinds of object, as a volume, or a hash grid with no
-    ``vec3`` point array to build it from."""
+    ``vec.UnsupportedParameter`` for one used as two kinds of object (or volumes of two types), or a hash grid
+    with no ``vec3`` point array to build it from."""
     tree = ast.parse(source)
     defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
     funcs: dict[str, dict[int, str]] = {}
@@ -94,7 +105,8 @@ def kinds(source: str, kernel_name: str, params: list[tuple[str, Any]]) -> dict[
         for fn in defs:
             names = [a.arg for a in fn.args.args]
             used = _uses(fn, funcs)
-            funcs[fn.name] = {k: next(iter(used[n])) for k, n in enumerate(names) if len(used.get(n, ())) == 1}
+            merged = {n: _merge(ks) for n, ks in used.items()}
+            funcs[fn.name] = {k: next(iter(merged[n])) for k, n in enumerate(names) if len(merged.get(n, ())) == 1}
     kernel = next((fn for fn in defs if fn.name == kernel_name), None)
     if kernel is None:
         return {}
@@ -104,11 +116,14 @@ def kinds(source: str, kernel_name: str, params: list[tuple[str, Any]]) -> dict[
         ks = used.get(name)
         if not ks or t is not wp.uint64:
             continue
+        vtypes = {k.partition(":")[2] for k in ks if k.startswith("volume:")}
+        ks = {k.partition(":")[0] for k in ks}
         if len(ks) > 1:
             raise vec.UnsupportedParameter(f"parameter {name!r} is used as a {' and a '.join(sorted(ks))} id")
         kind = next(iter(ks))
         if kind == "volume":
-            raise vec.UnsupportedParameter(f"parameter {name!r} is a wp.Volume id (volumes are not drawn yet)")
+            out[i] = Spec(kind, vtype=vol.value_type(name, vtypes))
+            continue
         if kind == "hash_grid":
             arrays = [n for n, at in params if wp.types.is_array(at) and at.ndim == 1
                       and wp.types.type_is_vector(at.dtype) and at.dtype._length_ == 3]
@@ -202,6 +217,8 @@ def draw(spec: Spec, params: list[tuple[str, Any]], rng: np.random.Generator, ex
         return draw_mesh(rng)
     if spec.kind == "bvh":
         return draw_bvh(rng, extent)
+    if spec.kind == "volume":
+        return vol.draw(spec.vtype, rng, extent)
     dim = [int(rng.choice(GRID_DIMS)) for _ in range(3)]
     return {"dtype": "hash_grid", "points_param": params[spec.points][0], "dim": dim,
             "radius": round(float(rng.uniform(0.1, 0.3)), 3)}
@@ -213,6 +230,8 @@ def encode(v: dict[str, Any]) -> dict[str, Any]:
                 "indices": vec.encode_array(wp.int32, v["indices"], (len(v["indices"]),))}
     if v["dtype"] == "bvh":
         return {"dtype": "bvh", **{k: vec.encode_array(wp.vec3f, v[k], (len(v[k]),)) for k in ("lowers", "uppers")}}
+    if v["dtype"] == "volume":
+        return vol.encode(v)
     return dict(v)
 
 
@@ -222,6 +241,8 @@ def decode(d: dict[str, Any]) -> dict[str, Any]:
                 "indices": vec.decode_array(d["indices"])[1]}
     if d.get("dtype") == "bvh":
         return {"dtype": "bvh", "lowers": vec.decode_array(d["lowers"])[1], "uppers": vec.decode_array(d["uppers"])[1]}
+    if d.get("dtype") == "volume":
+        return vol.decode(d)
     if d.get("dtype") == "hash_grid":
         return {"dtype": "hash_grid", "points_param": str(d["points_param"]), "dim": [int(x) for x in d["dim"]],
                 "radius": float(d["radius"])}
@@ -240,7 +261,10 @@ class Objects:
         hit = self._built.get(id(v))
         if hit is not None and hit[0] is v:
             return hit[1]
-        if v["dtype"] == "mesh":
+        if v["dtype"] == "volume":
+            built = vol.Built(v)
+            obj, arrays = built, [built.volume]
+        elif v["dtype"] == "mesh":
             arrays = [wp.array(v["points"], dtype=wp.vec3f, device="cpu"),
                       wp.array(v["indices"], dtype=wp.int32, device="cpu")]
             obj = wp.Mesh(points=arrays[0], indices=arrays[1], support_winding_number=True)
@@ -255,6 +279,11 @@ class Objects:
         from its point array's current contents in ``args``."""
         for i, spec in self.specs.items():
             v = values[i]
+            if spec.kind == "volume":
+                built = self._object(v)
+                built.reset()  # each launch starts from the stored voxels
+                args[i] = built.volume.id
+                continue
             if spec.kind != "hash_grid":
                 args[i] = self._object(v).id
                 continue

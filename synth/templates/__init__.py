@@ -28,7 +28,9 @@ from warp_synth.synth.templates import (
     scalar_param,
     spatial,
     structs,
+    tiles,
     vector,
+    volumes,
 )
 from warp_synth.synth.templates import math as math_
 from warp_synth.synth.templates import random as random_
@@ -37,7 +39,8 @@ from warp_synth.synth.templates.describe import describe
 from warp_synth.synth.templates.kernel import KernelBuilder
 
 _MODULES = (arithmetic, conditional, loop, math_, vector, atomic, nested, multi_cond, combined, scalar_param, spatial,
-            linalg, random_, bitwise, geometry, structs, functions)
+            linalg, random_, bitwise, geometry, structs, functions, tiles,
+            volumes)
 FAMILIES: dict[str, Callable[[KernelBuilder], Family]] = {m.__name__.rpartition(".")[2]: m.family for m in _MODULES}
 assert tuple(FAMILIES) == CATEGORIES
 

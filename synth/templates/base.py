@@ -37,6 +37,8 @@ class Draws:
 
     r: random.Random
     f32: bool
+    kb: KernelBuilder
+    a: dict[str, Any]  # role -> the name (or value) chosen for it
 
     def c(self, text: str) -> str:
         """A float literal in the kernel's precision."""
@@ -47,6 +49,11 @@ class Draws:
 
     def coin(self, p: float = 0.5) -> bool:
         return self.r.random() < p
+
+    def _name(self, role: str, names: tuple[str, ...]) -> str:
+        """A fresh name for ``role``, one of ``names``, remembered in ``self.a``."""
+        name = self.a[role] = self.kb.names._fresh(self.r.choice(names))
+        return name
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from warp_synth.synth.templates.facts import Facts
 from warp_synth.synth.templates.kernel import KernelBuilder
+from warp_synth.synth.templates.volumes import lead as _volumes
 
 Ctx = dict[str, Any]
 
@@ -366,7 +367,91 @@ def _geometry(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
             f"a radius found in {grid} (wp.hash_grid_query), with {o['weight']} weights.")
 
 
+def _tiles(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
+    o, a = c["o"], c["a"]
+    blk = f"blocks of {o['block_dim']} threads (block_dim {o['block_dim']}, launched with launch_tiled)"
+    w = o.get("width")
+    row = f"a {w}-wide tile of its row (wp.tile_load)" if w else "its row"
+    if v == "softmax":
+        mx = {"tile_max": "wp.tile_max", "func": f"wp.tile_reduce with the @wp.func `{a.get('op')}`",
+              "builtin": "wp.tile_reduce(wp.max, ...)"}[o["maxop"]]
+        kind = "log-softmax" if o["log"] else "softmax"
+        return (f"A tiled row {kind} kernel in {blk}: each block loads {row}, takes its maximum with {mx}, "
+                f"exponentiates the shifted values with wp.tile_map, sums them with wp.tile_sum and stores the "
+                f"{kind} (wp.tile_broadcast spreads the row statistics over the tile).")
+    if v == "layer_norm":
+        kind = "RMSNorm" if o["rms"] else "LayerNorm"
+        aff = " with a gain" if a.get("gamma") else ""
+        aff += " and a bias" if a.get("beta") else ""
+        return (f"A tiled {kind} kernel in {blk}: each block loads {row}, computes the "
+                f"{'mean square' if o['rms'] else 'mean and variance'} with wp.tile_sum, and stores the row "
+                f"normalised by the inverse square root (plus epsilon){aff}.")
+    if v == "scan":
+        what = {"inclusive": "inclusive prefix sum (wp.tile_scan_inclusive)",
+                "exclusive": "exclusive prefix sum (wp.tile_scan_exclusive)",
+                "max_inclusive": "running maximum (wp.tile_scan_max_inclusive)",
+                "min_inclusive": "running minimum (wp.tile_scan_min_inclusive)"}[o["op"]]
+        pre = f" after applying wp.{o['pre']} with wp.tile_map" if o.get("pre") else ""
+        cdf = ", divided by the row total (a CDF)" if o["cdf"] else ""
+        return f"A tiled scan kernel in {blk}: each block stores the {what} of {row}{pre}{cdf}."
+    if v == "compact":
+        return (f"A prefix-sum stream compaction in {blk}: each thread flags its element of the row against a "
+                f"threshold, the flags become a tile (wp.tile), an {o['scan']} scan (wp.tile_scan_{o['scan']}) "
+                f"gives each kept element its output slot (wp.untile), and the kept values are written densely.")
+    if v == "block_matrix":
+        what = {"transpose": "transposes it (wp.tile_transpose) into the mirrored block",
+                "symmetrize": "averages it with the transpose of the mirrored block (a symmetric part)",
+                "shift": "adds a diagonal on the diagonal blocks (wp.tile_diag_add)",
+                "shift_transpose": "adds a diagonal on the diagonal blocks (wp.tile_diag_add) and stores the "
+                                   "transpose (wp.tile_transpose)"}[o["mode"]]
+        return (f"A tiled block-matrix kernel in {blk} over a 2-D grid of {w}x{w} blocks: each block loads its "
+                f"square tile of the matrix and {what}.")
+    if v == "sort":
+        vals = "its original column indices (wp.tile_arange)" if o["vals"] == "arange" else "a row of values"
+        order = "descending" if o["desc"] else "ascending"
+        return (f"A per-row sort in {blk}: each block sorts {row} as keys in {order} order together with {vals} "
+                f"(wp.tile_sort on shared tiles) and stores the permuted values.")
+    if v == "argmax":
+        return (f"A per-row {o['op']} kernel in {blk}: each block loads {row} and stores the index of its "
+                f"{'largest' if o['op'] == 'argmax' else 'smallest'} entry (wp.tile_{o['op']})"
+                f"{' and that value (wp.tile_extract)' if a.get('val') else ''}.")
+    if v == "reduce":
+        op = f"wp.{o['op']}" if o["builtin"] else f"the @wp.func `{a.get('op')}` ({o['op']})"
+        where = "a whole row" if o["axis"] is None else f"a {o['rows']}x{w} tile along axis {o['axis']}"
+        return f"A tiled reduction in {blk}: each block reduces {where} with wp.tile_reduce and {op}, and stores it."
+    if v == "combine":
+        what = {"map": f"combines two rows elementwise with the @wp.func `{a.get('fn')}` (wp.tile_map)",
+                "axpy": "accumulates alpha * a + b with wp.tile_axpy", "dot": "stores their dot product "
+                "(wp.tile_dot)"}[o["mode"]]
+        return f"A two-input tile kernel in {blk}: each block loads a row of each input and {what}."
+    if v == "block_thread":
+        what = {"center": "subtracts the block mean", "scale_max": "divides by the block maximum",
+                "pivot": "subtracts lane 0's value (wp.tile_from_thread)",
+                "share": "scales by the last lane's value (wp.tile_from_thread) and adds the block sum"}[o["mode"]]
+        return (f"A block-cooperative kernel in {blk}: each thread's element becomes part of a tile (wp.tile), the "
+                f"block reduces it, and each thread gets the block value back (wp.untile) and {what}.")
+    if v == "gather":
+        what = {"load": "gathers the indexed rows (wp.tile_load_indexed) and stores them as a block",
+                "store": "scatters a block of rows to the indexed rows (wp.tile_store_indexed)",
+                "atomic": "adds a block of rows into the indexed rows (wp.tile_atomic_add_indexed)"}[o["mode"]]
+        return f"An indexed tile kernel in {blk}: each block loads {o['rows']} row indices and {what}."
+    if v == "histogram":
+        if o["mode"] == "masked":
+            return (f"A shared-tile scatter in {blk}: each thread writes its value into a reversed slot of a shared "
+                    f"tile when it passes a threshold (wp.tile_scatter_masked), and the tile is stored.")
+        return (f"A per-block histogram in {blk}: each thread bins its value and adds "
+                f"{'one' if o['mode'] == 'add' else 'its value'} to a shared tile (wp.tile_scatter_add), which "
+                f"is stored per row{' and added to a global histogram (wp.tile_atomic_add)' if a.get('glob') else ''}.")
+    if v == "stack":
+        return (f"A block stack compaction in {blk}: threads push the values passing a threshold onto a shared "
+                f"wp.tile_stack, the count is read with wp.tile_stack_count, and popped values "
+                f"(wp.tile_stack_pop) are written to their slots.")
+    return (f"A tile-assembly kernel in {blk}: each block builds a {o['deg']}x{w} tile of the powers of its row "
+            f"(wp.tile_{o['init']}, wp.tile_assign of reshaped rows), sums it along axis 0 with wp.tile_reduce and "
+            f"stores the polynomial values.")
+
+
 LEADS: dict[str, Callable[[str, Ctx, Ctx, KernelBuilder, Facts], str]] = {
     "spatial": _spatial, "linalg": _linalg, "random": _random, "bitwise": _bitwise, "geometry": _geometry,
     "structs": _structs,
-    "functions": _functions}
+    "functions": _functions, "tiles": _tiles, "volumes": _volumes}

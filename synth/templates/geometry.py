@@ -58,10 +58,6 @@ class _G(Draws):
                                                 "vals", "blend", "fn", "light", "lo", "pts", "ext", "radius"))
         self.o: dict[str, Any] = {}
 
-    def _name(self, role: str, names: tuple[str, ...]) -> str:
-        name = self.a[role] = self.kb.names._fresh(self.r.choice(names))
-        return name
-
     def arr(self, role: str, ty: str, *names: str, ndim: int = 1, p: float = 1.0) -> str | None:
         if not self.coin(p):
             self.a[role] = None

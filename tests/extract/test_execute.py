@@ -427,3 +427,87 @@ def test_stored_geometry_replays_to_the_same_outputs(geometry_outs):
     results = replay_records([*records, moved], workers=1)
     assert [r.ok for r in results] == [True, True, True, False], results
     assert "outputs differ: sdf" in results[3].detail
+
+
+VOLUMES = {
+    "sdf_push": '''import warp as wp
+
+@wp.func
+def phi(sdf: wp.uint64, p: wp.vec3) -> float:
+    return wp.volume_sample_f(sdf, wp.volume_world_to_index(sdf, p), wp.Volume.LINEAR)
+
+@wp.kernel
+def sdf_push(sdf: wp.uint64, x: wp.array(dtype=wp.vec3), out: wp.array(dtype=wp.vec3)):
+    i = wp.tid()
+    p = x[i]
+    g = wp.vec3()
+    d = wp.volume_sample_grad_f(sdf, wp.volume_world_to_index(sdf, p), wp.Volume.LINEAR, g)
+    n = wp.volume_index_to_world_dir(sdf, g)
+    out[i] = p - n * wp.min(phi(sdf, p), 0.0) + n * d * 0.0
+''',
+    "store_read": '''import warp as wp
+
+@wp.kernel
+def store_read(labels: wp.uint64, vel: wp.uint64, w: wp.array(dtype=float), out: wp.array(dtype=wp.vec3),
+               ids: wp.array(dtype=int)):
+    i, j, k = wp.tid()
+    wp.volume_store_i(labels, i, j, k, wp.volume_lookup_i(labels, i, j, k) + 1)
+    ids[i] = wp.volume_lookup_i(labels, k, j, i)
+    out[j] = wp.volume_lookup_v(vel, i, j, k) * w[k]
+''',
+    "index_grid": '''import warp as wp
+
+@wp.kernel
+def index_grid(grid: wp.uint64, data: wp.array(dtype=float), x: wp.array(dtype=wp.vec3),
+               out: wp.array(dtype=float), idx: wp.array(dtype=int)):
+    i = wp.tid()
+    q = wp.volume_world_to_index(grid, x[i])
+    out[i] = wp.volume_sample_index(grid, q, wp.Volume.LINEAR, data, 0.0)
+    idx[i] = wp.volume_lookup_index(grid, int(q[0]), int(q[1]), int(q[2])) + wp.volume_voxel_count(grid)
+''',
+    "two_types": '''import warp as wp
+
+@wp.kernel
+def two_types(v: wp.uint64, out: wp.array(dtype=float)):
+    i = wp.tid()
+    out[i] = wp.volume_lookup_f(v, i, 0, 0) + float(wp.volume_lookup_i(v, 0, i, 0))
+''',
+}
+
+
+@pytest.fixture(scope="module")
+def volume_outs(ex) -> dict[str, Outcome]:
+    return {o.key: o for o in ex.extract([Unit(k, src) for k, src in VOLUMES.items()])}
+
+
+def test_volume_ids_are_drawn_as_real_volumes_and_stored(volume_outs):
+    e = execution(volume_outs["sdf_push"])
+    v = e["inputs"]["sdf"]
+    assert v["dtype"] == "volume" and v["type"] == "float32" and v["values"]["shape"] == [8, 8, 8]
+    assert v["values"]["dtype"] == "float32" and len(v["values"]["data"]) == 512
+    assert all(lo <= 0.25 and hi >= 1.0 for lo, hi in zip(v["min"], v["max"], strict=True))  # covers the points
+    assert e["status"] == "passed"
+    s = execution(volume_outs["store_read"])
+    assert s["inputs"]["labels"]["type"] == "int32" and s["inputs"]["vel"]["type"] == "vec3f"
+    assert len(s["inputs"]["vel"]["values"]["data"]) == 3 * 512
+    assert s["status"] == "passed"  # volume_store_i writes the volume: every launch starts from the stored voxels
+    g = execution(volume_outs["index_grid"])
+    x = g["inputs"]["grid"]
+    assert x["type"] == "index" and x["voxels"]["dtype"] == "vec3i" and 0 < x["voxels"]["shape"][0] <= 64
+    assert g["status"] == "passed"
+    t = execution(volume_outs["two_types"])
+    assert t["status"] == "not_executed" and "volumes of types float32, int32" in t["reason"]
+
+
+def test_stored_volumes_replay_to_the_same_outputs(volume_outs):
+    from warp_synth.extract.verify import replay_records
+
+    records = [{"id": k, "python_source": VOLUMES[k], "execution": execution(volume_outs[k])}
+               for k in ("sdf_push", "store_read", "index_grid")]
+    moved = json.loads(json.dumps(records[1]))
+    moved["id"] = "moved"
+    vel = moved["execution"]["inputs"]["vel"]["values"]["data"]
+    vel[3 * (5 * 64 + 5)] += 0.5  # voxel (5, 0, 5)'s x velocity: the last write to out[0] reads it
+    results = replay_records([*records, moved], workers=1)
+    assert [r.ok for r in results] == [True, True, True, False], results
+    assert "outputs differ: out" in results[3].detail

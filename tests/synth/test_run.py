@@ -23,10 +23,10 @@ synth, records = run_synth, read_records
     [
         (["--category", "bogus", "--n", "5"], "synth run: error: unknown category 'bogus'; choose from "
          "arithmetic, conditional, loop, math, vector, atomic, nested, multi_cond, combined, scalar_param, spatial, linalg, "
-         "random, bitwise, geometry, structs, functions, 'seed' (the seed's ten), 'all', or a comma-separated list of these"),
+         "random, bitwise, geometry, structs, functions, tiles, volumes, 'seed' (the seed's ten), 'all', or a comma-separated list of these"),
         (["--category", "atomic,loops", "--n", "5"], "synth run: error: unknown category 'loops'; choose from "
          "arithmetic, conditional, loop, math, vector, atomic, nested, multi_cond, combined, scalar_param, spatial, linalg, "
-         "random, bitwise, geometry, structs, functions, 'seed' (the seed's ten), 'all', or a comma-separated list of these"),
+         "random, bitwise, geometry, structs, functions, tiles, volumes, 'seed' (the seed's ten), 'all', or a comma-separated list of these"),
         (["--category", "atomic", "--n", "0"], "synth run: error: --n must be a positive number of records, got 0"),
         (["--n", "-3"], "synth run: error: --n must be a positive number of records, got -3"),
         (["--n", "ten"], "synth run: error: argument --n: invalid int value: 'ten' (see 'synth run --help')"),

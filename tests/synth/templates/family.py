@@ -67,3 +67,15 @@ def compile_and_execute(picked: list[Sample], max_bad_share: float) -> list[Any]
            if not isinstance(o, Accepted) or o.kernels[0].execution.get("status") != "passed"]
     assert len(bad) <= int(len(picked) * max_bad_share), bad
     return outs
+
+
+def assert_variants_reachable_and_modules_clean(fam: ModuleType, items: list[Sample], head: str = "import warp as wp\n"
+                                               ) -> None:
+    """Every variant is drawn; each module starts with ``head``, imports nothing else, has one kernel and
+    no blank line inside it."""
+    assert {v for v, _, _ in items} == set(fam.VARIANTS)
+    for _, src, _ in items:
+        assert src.startswith(head), src
+        assert "\n\n    " not in src.split("@wp.kernel", 1)[1], src
+        assert "import" not in src.split("\n", 1)[1], src
+        only_kernel(src)

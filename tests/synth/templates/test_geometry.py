@@ -10,6 +10,7 @@ import pytest
 
 from tests.synth.templates.family import (
     assert_skeletons_diverse,
+    assert_variants_reachable_and_modules_clean,
     compile_and_execute,
     only_kernel,
     sample,
@@ -24,11 +25,7 @@ SAMPLES = samples(fam, "geometry", 300)
 
 
 def test_every_variant_is_reachable_and_renders_one_kernel() -> None:
-    assert {v for v, _, _ in SAMPLES} == set(fam.VARIANTS)
-    for _, src, _ in SAMPLES:
-        assert src.startswith("import warp as wp\n")
-        assert "\n\n    " not in src.split("@wp.kernel", 1)[1], src  # no blank lines inside the kernel
-        assert "import" not in src.split("\n", 1)[1], src
+    assert_variants_reachable_and_modules_clean(fam, SAMPLES)
 
 
 def test_deterministic_per_seed() -> None:

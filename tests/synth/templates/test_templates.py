@@ -55,6 +55,9 @@ def _top_level_problems(source: str) -> list[str]:
             ok = isinstance(v, ast.Constant) or (isinstance(v, ast.Call) and _is_wp_attr(v.func, "constant"))
             if not ok or not all(isinstance(t, ast.Name) for t in node.targets):
                 problems.append("assignment")
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) \
+                and _is_wp_attr(node.value.func, "set_module_options"):  # tiles: the launch's block_dim
+            pass
         else:
             problems.append(type(node).__name__)
     if kernels != 1:
