@@ -21,7 +21,7 @@ import textwrap
 from pathlib import Path
 
 from warp_synth.identity import code_tokens, normalized_source, skeleton  # noqa: E402
-from warp_synth.records import CATEGORIES  # noqa: E402
+from warp_synth.records import parse_categories  # noqa: E402
 from warp_synth.synth.templates import TemplateSource  # noqa: E402
 
 # Names of ``wp.X`` that are decorators, types or constructors rather than builtin functions.
@@ -118,19 +118,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=100, help="samples per category")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--compile", type=int, default=0, metavar="K", help="compile K samples per category")
+    ap.add_argument("--category", default="all", metavar="CAT",
+                    help="categories to sample, as synth run's --category (default: all)")
     args = ap.parse_args(argv)
+    try:
+        cats = parse_categories(args.category)
+    except ValueError as e:
+        ap.error(str(e))
     ts = TemplateSource(args.seed)
-    samples = {c: [ts.sample(c).source for _ in range(args.n)] for c in CATEGORIES}
+    samples = {c: [ts.sample(c).source for _ in range(args.n)] for c in cats}
     rows = report(samples)
     print(f"{'category':<14}{'n':>5}{'distinct':>10}{'skel_ratio':>12}{'builtins':>10}{'near_dup':>10}")
     for cat, r in rows.items():
         print(f"{cat:<14}{r['n']:>5}{r['distinct_sources']:>10}{r['skeleton_ratio']:>12.3f}"
               f"{r['builtins']:>10}{r['near_dup_rate']:>10.3f}")
     if args.compile:
-        flat = [(c, s) for c in CATEGORIES for s in samples[c][: args.compile]]
+        flat = [(c, s) for c in cats for s in samples[c][: args.compile]]
         errors = compile_sources([s for _, s in flat])
         print(f"\ncompile validity (CPU + CUDA PTX), {args.compile} per category")
-        for cat in CATEGORIES:
+        for cat in cats:
             errs = [e for (c, _), e in zip(flat, errors, strict=True) if c == cat]
             ok = sum(1 for e in errs if not e)
             print(f"{cat:<14}{ok:>4}/{len(errs):<4}{ok / max(len(errs), 1):>8.1%}")
