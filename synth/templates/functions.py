@@ -392,7 +392,8 @@ def _vary(w: _F) -> None:
         w.o["gain"] = True
     for n_split, k in enumerate(k for k in stores if w.coin(0.3)):  # a store through a named local
         lhs, rhs = w.body[k + n_split].split(" = ", 1)
-        w.body[k + n_split:k + n_split + 1] = [f"{IND}res{n_split} = {rhs}", f"{lhs} = res{n_split}"]
+        res = w.kb.names._fresh("res")  # never a parameter's name (outputs may be called res0, res1)
+        w.body[k + n_split:k + n_split + 1] = [f"{IND}{res} = {rhs}", f"{lhs} = {res}"]
 
 
 _BUILD: dict[str, Callable[[_F], None]] = {v: globals()[f"_{v}"] for v in VARIANTS}
