@@ -246,6 +246,9 @@ def make_reject(a: Attempt, reason: str, extra_metadata: dict[str, Any]) -> Reje
     if reason == Reason.GRAD_NOT_PASSED and isinstance(out, Accepted):
         grad = (out.kernels[0].execution or {}).get("grad") or {}
         message = f"the adjoint check did not pass: {grad.get('status', 'unknown')}"
+    elif reason == Reason.MULTIPLE_KERNELS and isinstance(out, Accepted):
+        names = ", ".join(k.kernel_name for k in out.kernels)
+        message = f"the module defines {len(out.kernels)} kernels ({names}); a record holds exactly one"
     chain = cand.metadata.get("chain")
     meta = {k: v for k, v in cand.metadata.items() if k != "chain"}
     return RejectRecord(id=a.record_id, kernel_type=cand.kernel_type, origin=cand.origin, python_source=cand.source,
