@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from warp_synth.errors import UserError
 from warp_synth.records import Record, RejectRecord
@@ -38,6 +38,7 @@ MAX_CORRUPT_EXAMPLES = 5
 _BACKENDS = ("cpu", "cuda")
 _PASSES = ("forward", "backward")
 _TEXT_FIELDS = ("id", "kernel_name", "kernel_type", "python_source", "origin", "generated_at")
+T = TypeVar("T", Record, RejectRecord)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -159,23 +160,27 @@ class ReadCounts:
         }
 
 
-def iter_records(shards: Iterable[Path], counts: ReadCounts | None = None) -> Iterator[Record]:
-    """Unique, well-formed records of ``shards`` in order; ``counts`` is updated as they go."""
-    counts = counts if counts is not None else ReadCounts()
+def _unique(lines: Iterable[tuple[str, bytes]], parse: Callable[[bytes], T], counts: ReadCounts) -> Iterator[T]:
+    """The rows ``parse`` accepts, first occurrence of an id only; ``counts`` is updated as they go."""
     seen: set[str] = set()
-    for label, raw in iter_lines(shards):
+    for label, raw in lines:
         counts.lines += 1
         try:
-            rec = parse_line(raw)
+            row = parse(raw)
         except ValueError as e:
             counts.corrupt_line(label, str(e))
             continue
-        if rec.id in seen:
+        if row.id in seen:  # type: ignore[attr-defined]
             counts.duplicate_ids += 1
             continue
-        seen.add(rec.id)
+        seen.add(row.id)  # type: ignore[attr-defined]
         counts.records += 1
-        yield rec
+        yield row
+
+
+def iter_records(shards: Iterable[Path], counts: ReadCounts | None = None) -> Iterator[Record]:
+    """Unique, well-formed records of ``shards`` in order; ``counts`` is updated as they go."""
+    return _unique(iter_lines(shards), parse_line, counts if counts is not None else ReadCounts())
 
 
 def read_json_or_none(path: Path) -> Any:
@@ -186,25 +191,15 @@ def read_json_or_none(path: Path) -> Any:
         return None
 
 
+def _parse_reject(raw: bytes) -> RejectRecord:
+    obj = json.loads(raw)
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    return RejectRecord.from_json_dict(obj)
+
+
 def iter_rejects(dirs: Iterable[Path], counts: ReadCounts | None = None) -> Iterator[RejectRecord]:
     """The rejected candidates ``--keep-rejects`` kept in ``DIR/rejects`` of each of ``dirs`` (none for a
     folder without them), in folder, shard and line order; corrupt lines are counted and skipped."""
-    counts = counts if counts is not None else ReadCounts()
-    seen: set[str] = set()
-    for d in dirs:
-        for label, raw in iter_lines(folder_shards(d / REJECTS)):
-            counts.lines += 1
-            try:
-                obj = json.loads(raw)
-                if not isinstance(obj, dict):
-                    raise ValueError("not a JSON object")
-                rej = RejectRecord.from_json_dict(obj)
-            except ValueError as e:
-                counts.corrupt_line(label, str(e))
-                continue
-            if rej.id in seen:
-                counts.duplicate_ids += 1
-                continue
-            seen.add(rej.id)
-            counts.records += 1
-            yield rej
+    shards = [p for d in dirs for p in folder_shards(d / REJECTS)]
+    return _unique(iter_lines(shards), _parse_reject, counts if counts is not None else ReadCounts())
