@@ -41,6 +41,8 @@ import warp as wp
 from warp_synth.extract import sandbox
 wp.config.quiet = True
 wp.init()
+from warp_synth.extract import lto_cache
+lto_cache.seed(wp.config.kernel_cache_dir)  # trusted MathDx LTOs, before the untrusted source is loaded
 rec = json.load(sys.stdin)
 workdir = os.getcwd()
 

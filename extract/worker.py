@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from warp_synth.extract import cpp_functions as split
-from warp_synth.extract import diagnostics, unit_runs, zygote
+from warp_synth.extract import diagnostics, lto_cache, unit_runs, zygote
 from warp_synth.extract.executors.supervisor import exit_text
 from warp_synth.identity import called_warp_names, warp_attr_names
 from warp_synth.reasons import Reason
@@ -462,6 +462,7 @@ def main() -> None:
 def _serve(proto_out: Any) -> None:
     t0 = time.thread_time()
     worker = Worker()
+    lto_cache.seed(worker.wa.kernel_cache_dir())  # trusted MathDx LTOs, before any untrusted code
     worker.warm_up()
     server = zygote.Zygote(worker, isolate=os.environ.get("WSYNTH_SANDBOX") != "off", mem_limit_mb=_mem_limit_mb())
     hello = {"ready": True, "pid": os.getpid(), "startup_s": round(time.thread_time() - t0, 4)}

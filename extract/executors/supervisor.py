@@ -25,6 +25,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO, Any
 
+from warp_synth.extract import lto_cache
+
 _KEEP_ENV = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
 
 
@@ -40,6 +42,8 @@ def isolated_environment(workdir: str, mem_limit_mb: int) -> dict[str, str]:
         PYTHONNOUSERSITE="1",
         WSYNTH_MEM_LIMIT_MB=str(mem_limit_mb),
         WSYNTH_WORKDIR=workdir,
+        # read-only for the child: the trusted MathDx LTOs it copies into its own cache (extract.lto_cache)
+        WSYNTH_LTO_STORE=str(lto_cache.store_root()),
     )
     env.setdefault("LANG", "C.UTF-8")
     return env
