@@ -132,6 +132,24 @@ def _announce(runner: Runner) -> bool:
     return True
 
 
+def _warm_ltos(args: argparse.Namespace) -> None:
+    """Build the MathDx LTOs the run's tile templates need into the machine's store, once (a few
+    seconds per configuration the first time, a cache check after); a failure only costs speed."""
+    if args.executor == "ray" and args.ray_address:  # a cluster's workers do not see this machine's store
+        return
+    from warp_synth.extract import lto_cache
+    from warp_synth.synth.templates import lto_warm_sources
+
+    sources = lto_warm_sources(parse_categories(args.category))
+    if not sources:
+        return
+    report = lto_cache.warm(sources, progress=lambda m: print(f"synth run: {m}", file=sys.stderr))
+    if report.built:
+        print(f"synth run: built {report.built} LTO files in {report.seconds:.0f} s", file=sys.stderr)
+    for e in report.errors[:3]:
+        print(f"synth run: warning: {e}; batches build what is missing themselves", file=sys.stderr)
+
+
 def validate(args: argparse.Namespace) -> None:
     try:
         parse_categories(args.category)
@@ -183,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
     runner.verified = verified
     if not _announce(runner):
         return 0
+    _warm_ltos(args)
     try:
         with Extractor(_extract_options(args)) as ex:
             if args.llm_config is None:

@@ -88,3 +88,16 @@ class TemplateSource:
         while len(out) < k:
             out.append(self.sample(category))
         return out
+
+
+def lto_warm_sources(categories: tuple[str, ...] | list[str]) -> list[str]:
+    """Trusted kernels covering every MathDx configuration (shapes, layouts, block size) that the
+    families of ``categories`` draw: ``extract.lto_cache.warm`` builds their LTOs once per machine,
+    so no batch builds them again.  A family that draws none has no ``warm_sources``."""
+    out: list[str] = []
+    for m in _MODULES:
+        name = m.__name__.rpartition(".")[2]
+        warm = getattr(m, "warm_sources", None)
+        if name in categories and warm is not None:
+            out.extend(warm())
+    return out
