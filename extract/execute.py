@@ -46,6 +46,8 @@ NON_DIFFERENTIABLE = frozenset({
     "mesh_eval_face_normal", "mesh_query_ray_anyhit", "mesh_query_ray_count_intersections",
     # values written into a volume's voxels: no adjoint flows through them to what is read back
     "volume_store", "volume_store_f", "volume_store_i", "volume_store_v",
+    # Warp 1.19's adjoint of the furthest-point query reuses the closest point's (native/mesh.h, marked Todo)
+    "mesh_query_furthest_point_no_sign",
 })
 # tile builtins Warp registers without an adjoint that only make constants (no input flows through them)
 TILE_CONSTRUCTORS = frozenset({"tile_zeros", "tile_ones", "tile_full", "tile_arange", "tile_empty"})

@@ -7,8 +7,11 @@ parameters of ``@wp.func`` helpers of the module.  A hash grid is built, before 
 launch's own point array (the ``wp.vec3`` array parameter indexed by the neighbour loop's variable);
 meshes and BVHs are drawn from the execution seed (``draw``).  Stored forms (``execution.inputs``):
 
-* ``{"dtype": "mesh", "shape": "box"|"sphere"|"heightfield", "points": <vec3f array>, "indices": <int32 array>}``
-* ``{"dtype": "bvh", "lowers": <vec3f array>, "uppers": <vec3f array>}``
+* ``{"dtype": "mesh", "shape": "box"|"sphere"|"heightfield", "points": <vec3f array>, "indices": <int32 array>}``,
+  plus ``"velocities": <vec3f array>`` (a rigid motion's per-vertex velocities) when the kernel reads them
+  (``mesh_eval_velocity``, ``.velocities``) and ``"groups": <int32 array>`` (per face) when it asks for group roots
+* ``{"dtype": "bvh", "lowers": <vec3f array>, "uppers": <vec3f array>}``, plus ``"groups": <int32 array>`` (per
+  item) when the kernel calls ``bvh_get_group_root``
 * ``{"dtype": "hash_grid", "points_param": <name>, "dim": [x, y, z], "radius": r}``
 * ``{"dtype": "volume", "type": ..., ...}``: a ``wp.Volume`` (``volume_*`` builtins), see ``extract.volumes``
 
@@ -31,6 +34,7 @@ from warp_synth.extract import volumes as vol
 PREFIXES = (("hash_grid_", "hash_grid"), ("mesh_", "mesh"), ("bvh_", "bvh"), ("tile_mesh_", "mesh"),
             ("tile_bvh_", "bvh"), ("volume_", "volume"))
 GRID_DIMS = (4, 8, 16)
+GROUPS = 4  # a grouped mesh's or BVH's groups are 0 .. GROUPS - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,19 @@ class Spec:
     kind: str  # "mesh" | "bvh" | "hash_grid" | "volume"
     points: int = -1  # hash_grid: the index of the parameter whose points build it
     vtype: str = ""  # volume: its grid type (``extract.volumes.TYPES`` key or "index")
+    extras: frozenset[str] = frozenset()  # mesh: "velocities" and/or "groups"; bvh: "groups"
+
+
+def _extras(tree: ast.Module, kind: str) -> frozenset[str]:
+    """What a mesh or BVH is built with beyond its geometry: what the module's code reads from it."""
+    calls = {n.func.attr for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
+    attrs = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    out = set()
+    if kind == "mesh" and ("mesh_eval_velocity" in calls or "velocities" in attrs):
+        out.add("velocities")
+    if f"{kind}_get_group_root" in calls:
+        out.add("groups")
+    return frozenset(out)
 
 
 def _kind(call: ast.Call) -> str | None:
@@ -133,7 +150,7 @@ def kinds(source: str, kernel_name: str, params: list[tuple[str, Any]]) -> dict[
                                                "parameter holds the points to build it from")
             out[i] = Spec(kind, [n for n, _ in params].index(pts))
         else:
-            out[i] = Spec(kind)
+            out[i] = Spec(kind, extras=_extras(tree, kind))
     return out
 
 
@@ -189,7 +206,7 @@ def _heightfield(rng: np.random.Generator, n: int = 4) -> tuple[np.ndarray, list
     return np.array(pts), tris
 
 
-def draw_mesh(rng: np.random.Generator) -> dict[str, Any]:
+def draw_mesh(rng: np.random.Generator, extras: frozenset[str] = frozenset()) -> dict[str, Any]:
     shape = str(rng.choice(["box", "box", "sphere", "heightfield"]))
     if shape == "box":
         pts, tris = _box(int(rng.integers(1, 3)))
@@ -202,21 +219,30 @@ def draw_mesh(rng: np.random.Generator) -> dict[str, Any]:
                 else (t[0], t[2], t[1]) for t in tris]
     center = rng.uniform(0.55, 0.7, size=3)
     world = pts @ _rotation(rng).T * rng.uniform(0.2, 0.3) + center
-    return {"dtype": "mesh", "shape": shape, "points": world.astype(np.float32),
-            "indices": np.array(tris, dtype=np.int32).ravel()}
+    out = {"dtype": "mesh", "shape": shape, "points": world.astype(np.float32),
+           "indices": np.array(tris, dtype=np.int32).ravel()}
+    if "velocities" in extras:  # a rigid motion: a linear velocity plus a spin about the centre
+        lin, spin = rng.uniform(-1.0, 1.0, size=3), rng.uniform(-2.0, 2.0, size=3)
+        out["velocities"] = (lin + np.cross(spin, world - center)).astype(np.float32)
+    if "groups" in extras:
+        out["groups"] = rng.integers(0, GROUPS, size=len(tris)).astype(np.int32)
+    return out
 
 
-def draw_bvh(rng: np.random.Generator, n: int) -> dict[str, Any]:
+def draw_bvh(rng: np.random.Generator, n: int, extras: frozenset[str] = frozenset()) -> dict[str, Any]:
     c = rng.uniform(*vec.FLOAT_RANGE, size=(n, 3))
     h = rng.uniform(0.02, 0.15, size=(n, 3))
-    return {"dtype": "bvh", "lowers": (c - h).astype(np.float32), "uppers": (c + h).astype(np.float32)}
+    out = {"dtype": "bvh", "lowers": (c - h).astype(np.float32), "uppers": (c + h).astype(np.float32)}
+    if "groups" in extras:
+        out["groups"] = rng.integers(0, GROUPS, size=n).astype(np.int32)
+    return out
 
 
 def draw(spec: Spec, params: list[tuple[str, Any]], rng: np.random.Generator, extent: int) -> dict[str, Any]:
     if spec.kind == "mesh":
-        return draw_mesh(rng)
+        return draw_mesh(rng, spec.extras)
     if spec.kind == "bvh":
-        return draw_bvh(rng, extent)
+        return draw_bvh(rng, extent, spec.extras)
     if spec.kind == "volume":
         return vol.draw(spec.vtype, rng, extent)
     dim = [int(rng.choice(GRID_DIMS)) for _ in range(3)]
@@ -224,23 +250,23 @@ def draw(spec: Spec, params: list[tuple[str, Any]], rng: np.random.Generator, ex
             "radius": round(float(rng.uniform(0.1, 0.3)), 3)}
 
 
+_ARRAYS = {"mesh": {"points": wp.vec3f, "indices": wp.int32, "velocities": wp.vec3f, "groups": wp.int32},
+           "bvh": {"lowers": wp.vec3f, "uppers": wp.vec3f, "groups": wp.int32}}
+
+
 def encode(v: dict[str, Any]) -> dict[str, Any]:
-    if v["dtype"] == "mesh":
-        return {"dtype": "mesh", "shape": v["shape"], "points": vec.encode_array(wp.vec3f, v["points"], (len(v["points"]),)),
-                "indices": vec.encode_array(wp.int32, v["indices"], (len(v["indices"]),))}
-    if v["dtype"] == "bvh":
-        return {"dtype": "bvh", **{k: vec.encode_array(wp.vec3f, v[k], (len(v[k]),)) for k in ("lowers", "uppers")}}
+    if v["dtype"] in _ARRAYS:
+        head = {"dtype": "mesh", "shape": v["shape"]} if v["dtype"] == "mesh" else {"dtype": "bvh"}
+        return {**head, **{k: vec.encode_array(t, v[k], (len(v[k]),)) for k, t in _ARRAYS[v["dtype"]].items() if k in v}}
     if v["dtype"] == "volume":
         return vol.encode(v)
     return dict(v)
 
 
 def decode(d: dict[str, Any]) -> dict[str, Any]:
-    if d.get("dtype") == "mesh":
-        return {"dtype": "mesh", "shape": d.get("shape", ""), "points": vec.decode_array(d["points"])[1],
-                "indices": vec.decode_array(d["indices"])[1]}
-    if d.get("dtype") == "bvh":
-        return {"dtype": "bvh", "lowers": vec.decode_array(d["lowers"])[1], "uppers": vec.decode_array(d["uppers"])[1]}
+    if d.get("dtype") in _ARRAYS:
+        head = {"dtype": "mesh", "shape": d.get("shape", "")} if d["dtype"] == "mesh" else {"dtype": "bvh"}
+        return {**head, **{k: vec.decode_array(d[k])[1] for k in _ARRAYS[d["dtype"]] if k in d}}
     if d.get("dtype") == "volume":
         return vol.decode(d)
     if d.get("dtype") == "hash_grid":
@@ -264,13 +290,14 @@ class Objects:
         if v["dtype"] == "volume":
             built = vol.Built(v)
             obj, arrays = built, [built.volume]
-        elif v["dtype"] == "mesh":
-            arrays = [wp.array(v["points"], dtype=wp.vec3f, device="cpu"),
-                      wp.array(v["indices"], dtype=wp.int32, device="cpu")]
-            obj = wp.Mesh(points=arrays[0], indices=arrays[1], support_winding_number=True)
         else:
-            arrays = [wp.array(v[k], dtype=wp.vec3f, device="cpu") for k in ("lowers", "uppers")]
-            obj = wp.Bvh(arrays[0], arrays[1])
+            arr = {k: wp.array(v[k], dtype=t, device="cpu") for k, t in _ARRAYS[v["dtype"]].items() if k in v}
+            arrays = list(arr.values())
+            if v["dtype"] == "mesh":
+                obj = wp.Mesh(points=arr["points"], indices=arr["indices"], velocities=arr.get("velocities"),
+                              support_winding_number=True, groups=arr.get("groups"))
+            else:
+                obj = wp.Bvh(arr["lowers"], arr["uppers"], groups=arr.get("groups"))
         self._built[id(v)] = (v, obj, arrays)
         return obj
 

@@ -3,10 +3,13 @@
 Variants: ``mesh_collide`` (particles pushed out of a mesh, as in ``example_mesh``), ``sdf`` (a closest-point
 distance field at points or lattice nodes), ``raycast`` (closest-hit rays: an image from a camera or rays from
 arrays), ``visibility`` (any-hit shadow rays or crossing counts), ``mesh_overlap`` (faces overlapping a box or
-sphere: ``mesh_query_aabb`` + ``mesh_query_aabb_next``), ``bvh_boxes`` (items of a BVH overlapping a box or
-sphere), ``bvh_rays`` (ray against a BVH of spheres), ``sph_density`` (SPH density over hash-grid
+sphere: ``mesh_query_aabb`` + ``mesh_query_aabb_next`` or ``mesh_query_next``), ``bvh_boxes`` (items of a BVH
+overlapping a box, a sphere or a swept capsule, optionally in one group's subtree), ``bvh_rays`` (ray against a BVH
+of spheres), ``sph_density`` (SPH density over hash-grid
 neighbours, as in ``example_sph``), ``neighbor_forces`` (DEM/SPH contact forces, as in ``example_dem``) and
-``neighbor_smooth`` (neighbour-weighted averages).  Mesh and BVH queries are float32 (Warp's only overloads);
+``neighbor_smooth`` (neighbour-weighted averages), plus the contact and tiled variants of
+``geometry_contact`` (``tri_contact``, ``edge_contact``, ``furthest``, ``tile_bvh``, ``tile_mesh``).  Options add a
+moving collider (``mesh_eval_velocity``), sampled mesh velocities and group roots of grouped meshes and BVHs.  Mesh and BVH queries are float32 (Warp's only overloads);
 the hash-grid variants are float32 or float64.  Ids are ``wp.uint64`` parameters; the executor builds the
 objects (``extract/geometry.py``).  This module samples options and declares parameters;
 ``prompts/kernels/geometry.j2`` lays out the bodies.
@@ -19,11 +22,12 @@ from collections.abc import Callable
 from typing import Any
 
 from warp_synth.synth.jinja_env import render
+from warp_synth.synth.templates import geometry_contact as contact
 from warp_synth.synth.templates.base import Draws, Family
 from warp_synth.synth.templates.kernel import KernelBuilder
 
 VARIANTS = ("mesh_collide", "sdf", "raycast", "visibility", "mesh_overlap", "bvh_boxes", "bvh_rays",
-            "sph_density", "neighbor_forces", "neighbor_smooth")
+            "sph_density", "neighbor_forces", "neighbor_smooth", *contact.CONTACT_VARIANTS)
 GRID_VARIANTS = ("sph_density", "neighbor_forces", "neighbor_smooth")
 _KERNELS = {
     "mesh_collide": ("simulate", "collide_particles", "mesh_collision", "particle_mesh_contact"),
@@ -36,12 +40,13 @@ _KERNELS = {
     "sph_density": ("compute_density", "sph_density", "eval_density", "particle_density"),
     "neighbor_forces": ("apply_forces", "dem_contacts", "eval_contact_forces", "particle_repulsion"),
     "neighbor_smooth": ("xsph_smooth", "average_neighbors", "laplacian_smooth", "count_neighbors"),
+    **contact.KERNELS,
 }
 # locals the template uses: parameters never take these names
 LOCALS = ("i", "j", "x", "v", "p", "q", "c", "d", "n", "f", "w", "r", "t", "u", "xp", "vn", "delta", "dist", "err",
           "face", "lo", "hi", "idx", "acc", "best", "count", "hit", "ro", "rd", "oc", "b", "cc", "disc", "rho",
           "r2", "vrel", "wsum", "sx", "sy", "color", "inside", "bu", "bv", "sgn", "a0", "a1", "a2", "cen", "tmin",
-          "tid", "px", "py", "fn", "vis", "hits", "nb", "pen")
+          "tid", "px", "py", "fn", "vis", "hits", "nb", "pen", *contact.LOCALS)
 
 
 class _G(Draws):
@@ -55,7 +60,8 @@ class _G(Draws):
         self.a: dict[str, Any] = dict.fromkeys(("damp", "x_out", "v_out", "hits", "closest", "grad", "faces",
                                                 "hitmask", "hitpos", "intensity", "vis", "inside", "count_out",
                                                 "out", "w", "cen", "best_idx", "id_out", "n_out", "cnt", "kd",
-                                                "vals", "blend", "fn", "light", "lo", "pts", "ext", "radius"))
+                                                "vals", "blend", "fn", "light", "lo", "pts", "ext", "radius", "mesh_b",
+                                                "num_faces", "bound", "vel", "group", "dirs"))
         self.o: dict[str, Any] = {}
 
     def arr(self, role: str, ty: str, *names: str, ndim: int = 1, p: float = 1.0) -> str | None:
@@ -107,8 +113,8 @@ def _mesh_collide(g: _G) -> None:
     g.scalar("margin", ("0.05", "0.1", "0.02"), "margin", "thickness", "contact_margin")
     g.scalar("dt", ("0.0166", "0.01", "0.005"), "dt", "sim_dt", "h_step")
     g.o.update(grav=g.pick("const", "param", "literal"), damp=g.coin(), normal=g.pick("delta", "delta", "face"),
-               query=g.pick("sign_normal", "point", "no_sign", "sign_normal"), inplace=g.coin(0.6),
-               mul=g.coin(), hits=g.pick("none", "none", "count", "depth"))
+               query=g.pick("sign_normal", "point", "no_sign", "sign_normal", "sign_parity"), inplace=g.coin(0.6),
+               mul=g.coin(), hits=g.pick("none", "none", "count", "depth"), moving=g.coin(0.35))
     if g.o["grav"] == "const":
         g.const("g", g.vec3("0.0", "-9.8", "0.0"), "GRAVITY", "G")
     elif g.o["grav"] == "param":
@@ -147,6 +153,7 @@ def _sdf(g: _G) -> None:
     g.arr("closest", "v3", "closest", "surface_pts", ndim=ndim, p=0.4)
     g.arr("grad", "v3", "sdf_grad", "normals", ndim=ndim, p=0.4)
     g.arr("faces", "i", "face_ids", "closest_face", ndim=ndim, p=0.3 * (q != "outargs"))
+    g.arr("vel", "v3", "surface_vel", "boundary_vel", "wall_velocity", ndim=ndim, p=0.3)
     g.o["gradmode"] = g.pick("delta", "face")
     g.tid(*({1: [("tid", "i")], 2: [("i", "ix"), ("j", "iy")], 3: [("i", "ix"), ("j", "iy"), ("k", "iz")]}[ndim]))
 
@@ -176,6 +183,7 @@ def _raycast(g: _G) -> None:
     ndim = 2 if cam else 1
     g.o.update(shade=g.pick("normal", "face", "depth", "position"), light=g.vec3(*g.pick(("0.0", "0.0", "1.0"),
                ("0.577", "0.577", "0.577"), ("0.3", "0.9", "0.3"))), outargs=not cam and g.coin(0.25))
+    _group(g, p=0.3)
     g.arr("img", "f", "pixels", "depth", "image", "t_hit", ndim=ndim)
     g.arr("hitmask", "i", "hit_mask", "hit_face", ndim=ndim, p=0.4)
     g.arr("hitpos", "v3", "hit_points", "positions", ndim=ndim, p=0.3)
@@ -205,7 +213,7 @@ def _mesh_overlap(g: _G) -> None:
     g.geo("mesh", "mesh")
     g.arr("pts", "v3", "points", "centers", "probes")
     g.scalar("radius", ("0.1", "0.2", "0.3"), "radius", "half_width", "query_radius")
-    g.o.update(shape=g.pick("aabb", "aabb", "sphere"), box=g.pick("splat", "vec"))
+    g.o.update(shape=g.pick("aabb", "aabb", "sphere"), box=g.pick("splat", "vec"), next=g.pick("aabb_next", "next"))
     mode = g.o["mode"] = g.pick("count", "normal", "centroid", "position")
     g.arr("count_out", "i", "face_count", "counts", "num_faces", p=1.0 if mode == "count" else 0.5)
     g.arr("out", "f" if mode == "centroid" else "v3", "nearest" if mode == "centroid" else "avg_normal",
@@ -215,13 +223,16 @@ def _mesh_overlap(g: _G) -> None:
 
 def _bvh_boxes(g: _G) -> None:
     g.geo("bvh", "bvh")
-    shape = g.o["shape"] = g.pick("point_box", "arrays", "sphere")
+    shape = g.o["shape"] = g.pick("point_box", "arrays", "sphere", "capsule")
     if shape == "arrays":
         g.arr("lo", "v3", "lowers", "box_lo", "query_lower")
         g.scalar("ext", ("0.1", "0.2"), "extent", "box_size")
     else:
         g.arr("pts", "v3", "points", "centers", "query_pts")
         g.scalar("radius", ("0.1", "0.2", "0.3"), "radius", "query_radius")
+    if shape == "capsule":  # a swept sphere: from the point along its displacement, bounded by max_dist 1.0
+        g.arr("dirs", "v3", "displacements", "sweep", "motion")
+    _group(g, p=0.35)
     mode = g.o["mode"] = g.pick("count", "weights", "scatter", "nearest")
     g.arr("w", "f", "item_weights", "weights", "values", p=float(mode == "weights"))
     g.arr("cen", "v3", "item_centers", "centroids", p=float(mode == "nearest"))
@@ -248,6 +259,15 @@ def _bvh_rays(g: _G) -> None:
     g.arr("id_out", "i", "hit_id", "hit_item", p=0.6)
     g.arr("n_out", "v3", "hit_normals", "normals", p=0.4)
     g.tid(("tid", "i"))
+
+
+def _group(g: _G, p: float) -> None:
+    """Queries restricted to one group's subtree: the group from the thread index or a kernel parameter."""
+    g.o["group"] = g.pick("mod", "mod", "param") if g.coin(p) else "none"
+    if g.o["group"] == "mod":
+        g.const("ngroups", g.pick("2", "3", "4"), "NUM_GROUPS", "GROUP_COUNT")
+    elif g.o["group"] == "param":
+        g.par("group", "int", "group", "group_id", "body_group")
 
 
 def _neighbors(g: _G) -> None:
@@ -311,7 +331,8 @@ def _neighbor_smooth(g: _G) -> None:
     _neighbors(g)
 
 
-_BUILD: dict[str, Callable[[_G], None]] = {v: globals()[f"_{v}"] for v in VARIANTS}
+_BUILD: dict[str, Callable[[_G], None]] = {v: globals()[f"_{v}"] for v in VARIANTS if v not in contact.BUILD}
+_BUILD.update(contact.BUILD)
 
 
 def family(kb: KernelBuilder) -> Family:

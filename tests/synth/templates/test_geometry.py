@@ -43,6 +43,12 @@ def test_uses_the_promised_query_builtins() -> None:
         "mesh_eval_face_normal", "mesh_query_aabb", "mesh_query_sphere", "mesh_query_aabb_next", "mesh_get_point",
         "mesh_get_index", "bvh_query_aabb", "bvh_query_sphere", "bvh_query_ray", "bvh_query_next",
         "hash_grid_query", "hash_grid_query_next", "hash_grid_point_id",
+        # contact, moving-mesh, grouped and tiled queries
+        "intersect_tri_tri", "closest_point_edge_edge", "mesh_eval_velocity", "mesh_get", "mesh_get_bvh",
+        "mesh_get_group_root", "mesh_query_furthest_point_no_sign", "mesh_query_next", "bvh_get_group_root",
+        "bvh_query_capsule", "tile_query_valid", "tile_bvh_query_aabb", "tile_bvh_query_ray", "tile_bvh_query_next",
+        "tile_mesh_query_aabb", "tile_mesh_query_aabb_next", "untile", "bvh_query_aabb_tiled", "bvh_query_ray_tiled",
+        "bvh_query_next_tiled", "mesh_query_aabb_tiled", "mesh_query_aabb_next_tiled",
     )
     assert not set(promised) - used, set(promised) - used
     assert "for j in wp.hash_grid_query(" in text and "for j in nb:" in text  # both loop forms
@@ -50,10 +56,10 @@ def test_uses_the_promised_query_builtins() -> None:
 
 
 def test_ids_are_uint64_and_every_parameter_is_used() -> None:
-    for _, src, _ in SAMPLES:
+    for v, src, _ in SAMPLES:
         k = only_kernel(src)
         params = {a.arg: ast.unparse(a.annotation) for a in k.args.args}
-        assert list(params.values()).count("wp.uint64") == 1, src
+        assert list(params.values()).count("wp.uint64") == (2 if v == "tri_contact" else 1), src
         targets = [n.targets[0] for n in ast.walk(k) if isinstance(n, ast.Assign)]
         assigned = {t.id for tg in targets for t in (tg.elts if isinstance(tg, ast.Tuple) else [tg])
                     if isinstance(t, ast.Name)}
@@ -66,6 +72,43 @@ def test_mesh_and_bvh_queries_stay_float32() -> None:
     for v, src, p in SAMPLES:
         if v not in fam.GRID_VARIANTS:
             assert p["dtype"] == "float32" and "float64" not in src and "vec3d" not in src, src
+
+
+def test_tiled_queries_are_block_uniform_and_grouped_queries_take_their_root() -> None:
+    for v, src, p in SAMPLES:
+        k = ast.unparse(only_kernel(src))
+        if v in fam.contact.TILED_VARIANTS:  # one query per block: every lane runs the same traversal loop
+            assert "while wp.tile_query_valid(q):" in k and "wp.untile(res)" in k, src
+            assert ("_tiled(" in k) == p["alias"], src
+        if p.get("group", "none") != "none":
+            assert "_get_group_root(" in k and ", root)" in k, src
+        if "bvh_query_capsule" in k:  # max_dist 1.0 bounds the capsule to its segment
+            assert re.search(r"bvh_query_next\(q, idx, 1\.0\)", k), src
+
+
+def test_executor_builds_what_the_kernel_reads() -> None:
+    import numpy as np
+    import warp as wp
+
+    from warp_synth.extract import geometry as geo
+
+    picked = {v: next(src for w, src, p in SAMPLES if w == v and cond(p)) for v, cond in (
+        ("mesh_collide", lambda p: p["moving"]), ("bvh_boxes", lambda p: p["group"] != "none"),
+        ("raycast", lambda p: p["group"] != "none"), ("tri_contact", lambda p: True))}
+    for v, src in picked.items():
+        k = only_kernel(src)
+        params = [(a.arg, wp.uint64 if ast.unparse(a.annotation) == "wp.uint64" else wp.array(dtype=wp.vec3))
+                  for a in k.args.args]
+        specs = geo.kinds(src, k.name, params)
+        want = {"mesh_collide": {"velocities"}, "bvh_boxes": {"groups"}, "raycast": {"groups"}, "tri_contact": set()}
+        assert [set(s.extras) for s in specs.values()] == [want[v]] * (2 if v == "tri_contact" else 1), v
+        for s in specs.values():
+            drawn = geo.draw(s, params, np.random.default_rng(3), 16)
+            back = geo.decode(geo.encode(drawn))
+            assert set(back) == set(drawn) and {"velocities", "groups"} & set(back) == set(s.extras), v
+            for key in s.extras:
+                assert np.array_equal(back[key], drawn[key]), (v, key)
+            geo.Objects({0: s})._object(back)  # builds with those arrays
 
 
 def test_skeletons_are_diverse() -> None:
@@ -88,5 +131,8 @@ def test_samples_screen_compile_execute_and_replay() -> None:
             kinds |= {d["dtype"] for d in e["inputs"].values() if d["dtype"] in ("mesh", "bvh", "hash_grid")}
             records.append({"id": o.key, "python_source": src, "execution": e})
     assert kinds == {"mesh", "bvh", "hash_grid"}
+    passed = {v for (v, _, _), o in zip(picked, outs, strict=True)
+              if isinstance(o, Accepted) and o.kernels[0].execution.get("status") == "passed"}
+    assert set(fam.contact.CONTACT_VARIANTS) <= passed, set(fam.contact.CONTACT_VARIANTS) - passed
     results = replay_records(records[::3], workers=1)
     assert all(r.ok for r in results), [r for r in results if not r.ok]
