@@ -87,7 +87,8 @@ class Kernel:
         self.adjoint_notes = adjoint_notes or []
         self.wa, self.kernel, self.block_dim = wa, kernel, block_dim
         self.params = wa.kernel_params(kernel)
-        self.tiled = any(b.startswith("tile") for b in builtins)
+        # tile builtins, and the deprecated *_tiled spellings of the tiled BVH/mesh queries
+        self.tiled = any(b.startswith("tile") or b.endswith("_tiled") for b in builtins)
         arity = launch_arity(source, kernel.func.__name__)
         arity = max(1, arity - 1) if self.tiled else arity  # launch_tiled adds the block's lane
         ndims = [t.ndim for _, t in self.params if wp.types.is_array(t)]
