@@ -24,7 +24,9 @@ def _spatial(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
         src = {"indexed": ", each point's body read from an index array", "param": " given as a parameter",
                "array": ""}[o["src"]]
         nrm = " and their normals" if a.get("nrm") else ""
-        return f"A rigid-body point-transform kernel ({dt}): it maps shape points{nrm} {where} with a body transform{src}."
+        axis = ", storing each normal's dominant axis (wp.argmax)" if a.get("axis_out") else ""
+        return (f"A rigid-body point-transform kernel ({dt}): it maps shape points{nrm} {where} with a body "
+                f"transform{src}{axis}.")
     if v == "integrate":
         forces = "forces and inverse mass and inertia" if a.get("body_f") else "the current twist only"
         damp = {"none": "", "linear": " with linear angular damping", "exp": " with exponential damping"}[o["damp"]]
@@ -38,25 +40,30 @@ def _spatial(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
         return (f"A point-velocity kernel ({dt}): it computes the world velocity of points attached to rigid bodies "
                 f"from each body's transform and twist (angular velocity cross lever arm plus linear velocity).")
     if v == "fk_chain":
+        back = {"ball": ", and reads the joint rotation back as Euler angles",
+                "revolute": ", and reads the hinge angle back as a signed twist angle"}.get(o["joint"], "")
         return (f"A forward-kinematics kernel ({dt}) for {o['joint']} joints: each thread composes its parent body's "
                 f"world transform with the joint frame and the joint's motion from its coordinates into the child "
-                f"body's world transform.")
+                f"body's world transform{back if a.get('ang_out') else ''}.")
     if v == "pose_error":
         rot = {"axis_angle": "an axis-angle", "small": "a small-angle (quaternion vector part)",
                "matrix": "a rotation-matrix", "rpy": "a roll-pitch-yaw", "twist": "a twist-axis",
-               "swing": "a swing"}[o["rot"]]
+               "swing": "a swing", "euler": "an Euler-angle"}[o["rot"]]
         extra = {"energy": ", plus a weighted spring energy", "correct": ", plus a relaxed pose correction",
                  "none": ""}[o["extra"]]
+        loss = {"huber": ", a Huber residual", "pseudo_huber": ", a pseudo-Huber residual"}.get(
+            o.get("loss", "l2"), "") if a.get("nrm_out") else ""
         return (f"A pose-error kernel ({dt}): it computes the relative transform between two frames and stores its "
-                f"position error and {rot} rotation error{extra}.")
+                f"position error and {rot} rotation error{loss}{extra}.")
     if v == "spatial_dyn":
         return (f"A spatial-dynamics kernel ({dt}): from each body's twist and 6x6 spatial inertia it computes the "
                 f"spatial momentum and the bias (velocity-product) force, stored as a body wrench.")
     if v == "wrench_accum":
         acc = {"inplace": "`+=`", "atomic_add": "wp.atomic_add", "atomic_sub": "wp.atomic_sub"}[o["acc"]]
         damped = " and damping" if a.get("qd") else ""
+        nrm = "smoothly normalised normal" if o["smooth"] else "normal"
         return (f"A contact-force kernel ({dt}): each contact's penalty force from its penetration depth along the "
-                f"normal (stiffness{damped}) is turned into a force-and-torque wrench about its body and "
+                f"{nrm} (stiffness{damped}) is turned into a force-and-torque wrench about its body and "
                 f"accumulated into the body wrenches with {acc}.")
     src = {"quats": "quaternions", "rpy": "roll-pitch-yaw angles", "matrix": "rotation matrices",
            "euler": "Euler angles", "align": "direction vectors (as the rotation aligning an up axis to them)"}
@@ -94,7 +101,9 @@ def _linalg(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
                 "inertia": "mass-weighted neighbouring points (as an inertia tensor)"}[p["mode"]]
         out = {"eig": "its eigenvalues from wp.eig3", "eig_normal": "the eigenvector of its smallest eigenvalue "
                "from wp.eig3 (a normal)", "cov": "the (regularised) matrix" if p["mode"] != "inertia" else
-               "its inverse", "aniso": "an anisotropy matrix built from its wp.eig3 eigen-decomposition"}[p["out"]]
+               "its inverse", "aniso": "an anisotropy matrix built from its wp.eig3 eigen-decomposition",
+               "major": "its dominant principal axis (the wp.eig3 eigenvector picked by wp.argmax) scaled by its "
+                        "standard deviation"}[p["out"]]
         return f"A covariance kernel ({dt}): per point it accumulates a 3x3 covariance over {mode} and stores {out}."
     if v == "gaussian":
         mode = {"density": "evaluates the Gaussian's density at a query point",
@@ -104,7 +113,8 @@ def _linalg(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
                 f"scales, and {mode}.")
     if v == "solve":
         method = {"inverse": "the matrix inverse", "cramer": "Cramer's rule", "qr": "QR back-substitution",
-                  "jacobi": "Jacobi sweeps", "refine": "an inverse with iterative refinement"}[p["method"]]
+                  "jacobi": "Jacobi sweeps", "refine": "an inverse with iterative refinement",
+                  "gauss_seidel": "Gauss-Seidel sweeps over its rows"}[p["method"]]
         return f"A block linear-solve kernel ({dt}): per element it solves A x = b for {p['dim']}x{p['dim']} A by {method}."
     mode = {"rodrigues": "a rotation update by Rodrigues' formula", "homogeneous": "4x4 homogeneous transforms of "
             "points (and normals)", "frame": "an orthonormal frame from two vectors"}.get(p["mode"], "rotations")

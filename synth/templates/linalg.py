@@ -2,13 +2,15 @@
 
 Variants: ``tet_fem`` (a tetrahedron's deformation gradient from its rest-pose inverse, Neo-Hookean, St.
 Venant-Kirchhoff or corotated stress and nodal forces accumulated atomically), ``tri_cloth`` (a triangle's
-3x2 deformation gradient, Green strain, membrane forces and optional pressure), ``strain`` (strain measures,
+3x2 deformation gradient, possibly a fixed-shape ``wp.matrix``, from int32 or int16 ``vec3s`` indices, Green
+strain, membrane forces and optional pressure), ``strain`` (strain measures,
 invariants, deviatoric/von Mises stress or a Jaumann stress-rate update of a given deformation or velocity
 gradient), ``polar`` (polar decomposition and plasticity clamping via ``wp.svd3``/``wp.svd2``, or
 ``wp.qr3``), ``covariance`` (a neighbourhood covariance or inertia tensor and its ``wp.eig3``
-eigen-decomposition), ``gaussian`` (a 3D Gaussian's covariance from rotation and scale, its density or its 2D
-screen-space projection), ``solve`` (per-element ``Ax = b`` by inverse, Cramer's rule, QR back-substitution
-or Jacobi sweeps) and ``rotation`` (Rodrigues' formula with ``wp.skew``/``wp.outer``, homogeneous ``mat44``
+eigen-decomposition, axes picked with ``wp.argmin``/``wp.argmax``), ``gaussian`` (a 3D Gaussian's covariance
+from rotation and scale, its density or its 2D screen-space projection), ``solve`` (per-element ``Ax = b`` by
+inverse, Cramer's rule, QR back-substitution, Jacobi or Gauss-Seidel sweeps over ``len(b)`` rows) and
+``rotation`` (Rodrigues' formula with ``wp.skew``/``wp.outer``, homogeneous ``mat44``
 transforms with normal matrices, orthonormal frames). Kernels are float32 or float64.
 """
 
@@ -174,7 +176,8 @@ def _tet_fem(la: _La) -> dict[str, Any]:
 
 def _tri_cloth(la: _La) -> dict[str, Any]:
     x = la.arr(la.v3, "x", "particle_q", "verts")
-    tris = la.arr("wp.vec3i", "tri_indices", "tris") if la.coin() else la.arr("int", "indices", ndim=2)
+    form = la.pick("wp.vec3i", "wp.vec3i", "wp.vec3s", "array2d")  # vec3s: a compact int16 index buffer
+    tris = la.arr("int", "indices", ndim=2) if form == "array2d" else la.arr(form, "tri_indices", "tris")
     pose = la.arr(la.m22, "tri_poses", "Dm_inv")
     pressure = la.scalar("pressure", "k_pressure") if la.coin(0.35) else None
     strain = la.arr(la.m22, "tri_strain", "green_strain") if la.coin(0.4) else None
@@ -182,13 +185,18 @@ def _tri_cloth(la: _La) -> dict[str, Any]:
     f = la.arr(la.v3, "f", "particle_f", "forces")
     (t,) = la.tid()
     mu, lam = la.material()
-    sub = "[{t}][{k}]" if "vec3i" in la.kb.parts.kparams[1] else "[{t}, {k}]"
-    ids = [la.let((nm,), tris + sub.format(t=t, k=k)) for k, nm in enumerate("ijk")]
+    sub = {"wp.vec3i": "[{t}][{k}]", "wp.vec3s": "[{t}][{k}]"}.get(form, "[{t}, {k}]")
+    ids = [la.let((nm,), ("int({})" if form == "wp.vec3s" else "{}").format(tris + sub.format(t=t, k=k)))
+           for k, nm in enumerate("ijk")]
     x0 = la.let(("x0", "p0"), f"{x}[{ids[0]}]")
     x10, x20 = (la.let((f"x{k}0", f"e{k}"), f"{x}[{ids[k]}] - {x0}") for k in (1, 2))
     dm = la.let(("Dm", "inv_rest"), f"{pose}[{t}]")
     area = la.let(("rest_area", "area"), f"{la.c('1.0')} / (wp.determinant({dm}) * {la.c('2.0')})")
-    fm = la.let(("F", "Fs"), la.mul(f"wp.matrix_from_cols({x10}, {x20})", dm))
+    ds = f"wp.matrix_from_cols({x10}, {x20})"
+    if la.coin(0.35):  # the 3x2 edge matrix spelled element by element, row-major
+        elems = ", ".join(f"{e}[{r}]" for r in range(3) for e in (x10, x20))
+        ds = la.let(("Ds", "D_s"), f"wp.matrix({elems}, shape=(3, 2), dtype={la.s})")
+    fm = la.let(("F", "Fs"), la.mul(ds, dm))
     c = la.let(("C", "cauchy_green"), la.mul(f"wp.transpose({fm})", fm))
     e = la.let(("E", "strain"), f"{la.c('0.5')} * ({c} - {la.eye(2)})")
     s = la.let(("S", "pk2"), f"{la.c('2.0')} * {mu} * {e} + {lam} * wp.trace({e}) * {la.eye(2)}")
@@ -208,7 +216,7 @@ def _tri_cloth(la: _La) -> dict[str, Any]:
         disc = la.let(("disc", "rad"), f"wp.sqrt(wp.max({mid} * {mid} - wp.determinant({c}), {eps}))")
         la.lines.append(f"{stretch}[{t}] = {la.v2}(wp.sqrt({mid} + {disc}), "
                         f"wp.sqrt(wp.max({mid} - {disc}, {eps})))")
-    return {"pressure": bool(pressure), "stretch": bool(stretch)}
+    return {"pressure": bool(pressure), "stretch": bool(stretch), "form": form.removeprefix("wp.")}
 
 
 def _strain(la: _La) -> dict[str, Any]:
@@ -295,8 +303,12 @@ def _polar(la: _La) -> dict[str, Any]:
         la.lines.append(f"{u}, {sig}, {v} = wp.{fn}({fm})")
     if mode == "plastic":
         lo, hi = la.c(la.pick("0.975", "0.9")), la.c(la.pick("1.0075", "1.5", "1.2"))
-        s = la.let(("sig_c", "s_clamped"), f"{la.v3}(" + ", ".join(f"wp.clamp({sig}[{k}], {lo}, {hi})"
-                                                                      for k in range(3)) + ")")
+        if la.coin(0.4):
+            s, k = la.let(("sig_c", "s_clamped"), f"{la.v3}()"), la.name("k", "c")
+            la.lines += [f"for {k} in range(len({sig})):", f"{IND}{s}[{k}] = wp.clamp({sig}[{k}], {lo}, {hi})"]
+        else:
+            s = la.let(("sig_c", "s_clamped"), f"{la.v3}(" + ", ".join(f"wp.clamp({sig}[{k}], {lo}, {hi})"
+                                                                          for k in range(3)) + ")")
         la.lines.append(f"{jp}[{i}] = {jp}[{i}] * ({sig}[0] * {sig}[1] * {sig}[2]) / "
                         f"({s}[0] * {s}[1] * {s}[2])")
         la.lines.append(f"{out_r}[{i}] = {u} * wp.diag({s}) * wp.transpose({v})")
@@ -322,10 +334,10 @@ def _covariance(la: _La) -> dict[str, Any]:
     pts = la.arr(la.v3, "points", "particle_q", "x")
     nbr = la.arr("int", "neighbors", "nbr_idx", ndim=2) if mode == "indexed" else None
     mass = la.arr(la.s, "mass", "weights") if mode == "inertia" or la.coin(0.3) else None
-    out = la.pick("eig", "eig_normal", "cov", "aniso")
-    names = {"eig": ("eigvals", "principal"), "eig_normal": ("normals", "n_out"),
+    out = la.pick("eig", "eig_normal", "cov", "aniso", "major", "eig_normal")
+    names = {"eig": ("eigvals", "principal"), "eig_normal": ("normals", "n_out"), "major": ("major_axis", "axes"),
              "cov": ("cov_out", "inv_inertia" if mode == "inertia" else "cov")}.get(out, ("G", "aniso"))
-    res = la.arr(la.v3 if out.startswith("eig") else la.m33, *names)
+    res = la.arr(la.v3 if out.startswith("eig") or out == "major" else la.m33, *names)
     (i,) = la.tid()
     k = str(la.pick(4, 6, 8))
     if la.coin(0.6):
@@ -361,11 +373,17 @@ def _covariance(la: _La) -> dict[str, Any]:
             f"{la.c('1.0')} / wp.sqrt(wp.abs({d}[{c}]) + {eps})"
                                                          for c in range(3)) + ")")
         la.lines.append(f"{res}[{i}] = {q} * wp.diag({g}) * wp.transpose({q})")
+    elif out == "major":  # the dominant principal axis, scaled by its standard deviation
+        a = la.name("axis", "imax")
+        la.lines += [f"{a} = wp.argmax({d})", f"{res}[{i}] = wp.transpose({q})[{a}] * wp.sqrt({d}[{a}])"]
     else:
         a = la.name("axis", "imin")
-        la.lines += [f"{a} = int(0)", f"if {d}[1] < {d}[{a}]:", f"{IND}{a} = 1", f"if {d}[2] < {d}[{a}]:",
-                     f"{IND}{a} = 2", f"nrm = wp.transpose({q})[{a}]",
-                     f"{res}[{i}] = wp.where(nrm[2] < {la.c('0.0')}, -nrm, nrm)"]
+        if la.coin(0.7):
+            la.lines.append(f"{a} = wp.argmin({d})")
+        else:
+            la.lines += [f"{a} = int(0)", f"if {d}[1] < {d}[{a}]:", f"{IND}{a} = 1", f"if {d}[2] < {d}[{a}]:",
+                         f"{IND}{a} = 2"]
+        la.lines += [f"nrm = wp.transpose({q})[{a}]", f"{res}[{i}] = wp.where(nrm[2] < {la.c('0.0')}, -nrm, nrm)"]
     return {"mode": mode, "out": out}
 
 
@@ -388,12 +406,13 @@ def _gaussian(la: _La) -> dict[str, Any]:
                    d=("d", "dx"), power=("power", "m2"), tz=("tz", "depth"), J=("J", "jac"),
                    c2=("cov2d", "C"), det=("det", "D"), inv=("conic", "inv_cov"), mid=("mid", "half_tr"),
                    val=("val", "v")))
-    return {"mode": mode, "rs": la.coin(), "adj": la.coin(), "opac": opac, "n": n, "mulp": la.coin(0.25)}
+    return {"mode": mode, "rs": la.coin(), "adj": la.coin(), "opac": opac, "n": n, "mulp": la.coin(0.25),
+            "jmat": la.coin(0.4), "dapprox": la.coin(0.4)}
 
 
 def _solve(la: _La) -> dict[str, Any]:
-    method = la.pick("inverse", "cramer", "qr", "jacobi", "refine")
-    dim = la.pick(2, 3, 4) if method in ("inverse", "jacobi", "refine") else 3
+    method = la.pick("inverse", "cramer", "qr", "jacobi", "refine", "gauss_seidel")
+    dim = la.pick(2, 3, 4) if method in ("inverse", "jacobi", "refine", "gauss_seidel") else 3
     m, v = {2: (la.m22, la.v2), 3: (la.m33, la.v3), 4: (la.m44, la.v4)}[dim]
     n = {"A": la.arr(m, "A", "blocks", "K"), "b": la.arr(v, "b", "rhs", "forces"),
          "x": la.arr(v, "x", "solution", "dx")}
@@ -401,11 +420,12 @@ def _solve(la: _La) -> dict[str, Any]:
     (n["i"],) = la.tid()
     n.update(la.ns(a=("Ai", "A_e"), rhs=("bi", "rhs_i"), inv=("A_inv", "Ainv"), sol=("sol", "x_e"),
                    r=("r", "res"), det=("det", "D"), Q=("Q",), R=("R",), y=("y", "qtb"), dg=("d", "diag_A"),
-                   off=("L_U", "off"), it=("it", "sweep")))
+                   off=("L_U", "off"), it=("it", "sweep"), row=("row", "ri"), acc=("basis", "E")))
     n["c"] = [la.name(f"c{k}", f"col{k}") for k in range(3)]
     iters = la.kb.const(I32, str(la.pick(3, 4, 8))) if la.coin() else str(la.pick(2, 3, 5))
     return {"method": method, "dim": dim, "vt": v, "n": n, "iters": iters,
-            "approx": la.coin(0.5 if dim == 4 else 0.25), "mulp": la.coin(0.3), "tcols": la.coin()}
+            "approx": la.coin(0.5 if dim == 4 else 0.25), "mulp": la.coin(0.3), "tcols": la.coin(),
+            "dapprox": la.coin(0.5)}
 
 
 def _rotation(la: _La) -> dict[str, Any]:
@@ -433,7 +453,7 @@ def _rotation(la: _La) -> dict[str, Any]:
                    R1=("R1", "R_next"), Mi=("Mi", "T"), p=("p", "x0"), h=("ph", "p4"), M3=("M3", "linear"),
                    N=("N", "normal_mat"), t=("t", "e0"), b=("b", "e2"), nn=("n", "e1"), R=("R", "frame")))
     return {"mode": mode, "n": n, "mats": mode == "homogeneous" and mats, "outer": la.coin(),
-            "by_cols": la.coin(), "mulp": la.coin(0.3)}
+            "by_cols": la.coin(), "mulp": la.coin(0.3), "dapprox": la.coin(0.5)}
 
 
 _KERNELS = {

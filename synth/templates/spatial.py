@@ -7,7 +7,8 @@ transforms composed), ``pose_error`` (two frames' relative transform as position
 ``spatial_dyn`` (spatial inertia, momentum, bias forces), ``wrench_accum`` (contact forces accumulated as
 body wrenches) and ``quat_blend`` (orientation interpolation).  This module samples options and declares
 parameters; ``prompts/kernels/spatial.j2`` lays out the bodies.  Kernels are float32 or float64; Warp's
-float32-only helpers (``velocity_at_point``, ``transform_twist``, ``quat_to_rpy``...) are float32-only here.
+float32-only helpers (``velocity_at_point``, ``transform_twist``, ``quat_to_rpy``, ``quat_to_euler``,
+``norm_huber``, ``smooth_normalize``...) are float32-only here.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def _mesh_points(sp: _Sp) -> None:
     sp.o["nvec"] = sp.coin()
     sp.arr("out", "v3", "out_points", "world_pts", "x_out", ndim=ndim)
     sp.arr("n_out", "v3", "out_normals", "world_n", ndim=ndim, p=float(bool(sp.a["nrm"])))
+    sp.arr("axis_out", "i", "dominant_axis", "proj_axis", ndim=ndim, p=0.6 * bool(sp.a["nrm"]))
     sp.arr("centroid", "v3", "centroid", "com_acc", p=float(src == "indexed" or ndim == 2))
     i = sp.tid(ndim)
     sp.a["b"] = "b" if src == "indexed" else i
@@ -134,7 +136,7 @@ def _integrate(sp: _Sp) -> None:
             sp.scalar("damp", "angular_damping", "damping")
     sp.arr("q_out", "x", "body_q_new", "poses_out")
     sp.arr("qd_out", "sv", "body_qd_new", "twists_out", p=0.8)
-    sp.o.update(split=sp.coin(0.7), rot=sp.pick("quat_deriv", "axis_angle", "body_deriv"))
+    sp.o.update(split=sp.coin(0.7), rot=sp.pick("quat_deriv", "axis_angle", "body_deriv"), ctor=sp.coin(0.4))
     sp.tid()
 
 
@@ -210,7 +212,12 @@ def _fk_chain(sp: _Sp) -> None:
         sp.arr("hi", "f", "joint_upper", "q_max")
     sp.arr("anchor", "v3", "joint_pos", "anchor_w", p=0.3)
     sp.arr("pos_out", "v3", "body_pos", "origin_out", p=0.3)
-    sp.o.update(early=sp.coin(), zero=sp.coin())
+    sp.o.update(early=sp.coin(), zero=sp.coin(), ctor=sp.coin(0.4))
+    # joint-angle read-back (float32 helpers): a ball joint's Euler angles, a hinge's signed twist angle
+    sp.o["order"] = sp.pick((2, 1, 0), (0, 1, 2), (1, 0, 2), "rpy")
+    sp.arr("ang_out", "v3", "joint_euler", "ball_angles", p=0.6 * (sp.f32 and joint == "ball" and not sp.o["rpy"]))
+    if sp.a["ang_out"] is None:
+        sp.arr("ang_out", "f", "joint_angle", "q_measured", p=0.35 * (sp.f32 and joint == "revolute"))
     sp.arr("q0", "f", "joint_q_rest", "q_offset", p=0.3 * (joint in ("revolute", "prismatic", "universal")))
     sp.tid()
 
@@ -219,18 +226,21 @@ def _pose_error(sp: _Sp) -> None:
     sp.arr("xa", "x", "frames", "current", "X_cur")
     target = sp.o["target"] = sp.pick("array", "param")
     (sp.arr if target == "array" else sp.par)("xb", "x", "targets", "X_goal", "goal")
-    f32_only = ("rpy", "twist", "swing") if sp.f32 else ()
+    f32_only = ("rpy", "twist", "swing", "euler", "rpy", "twist", "euler") if sp.f32 else ()
     rot = sp.o["rot"] = sp.pick("axis_angle", "small", "matrix", *f32_only)
     sp.arr("tw_axis", "v3", "twist_axis", "axes", p=float(rot in ("twist", "swing")))
     sp.arr("pos_err", "v3", "pos_err", "err_p")
     sp.arr("rot_err", "v3", "rot_err", "err_r")
     sp.o.update(inv_b=sp.coin(0.3), wmode=sp.pick("none", "none", "array", "scalar"))
-    sp.a.update(w=None, nrm_out=None)
+    sp.a.update(w=None, nrm_out=None, delta=None)
     if sp.o["wmode"] == "array":
         sp.arr("w", "f", "weights", "frame_w")
     elif sp.o["wmode"] == "scalar":
         sp.scalar("w", "pos_weight", "w_pos")
-    sp.arr("nrm_out", "f", "err_norm", "residual", p=0.3)
+    sp.o["order"] = sp.pick((0, 1, 2), (2, 1, 0), (1, 2, 0))
+    if sp.arr("nrm_out", "f", "err_norm", "residual", p=0.7):  # Huber norms are float32 helpers
+        sp.o["loss"] = sp.pick("l2", "huber", "pseudo_huber", "huber", "pseudo_huber") if sp.f32 else "l2"
+        sp.a["delta"] = sp.scalar("delta", "huber_delta", "delta") if sp.o["loss"] != "l2" and sp.coin(0.6) else None
     extra = sp.o["extra"] = sp.pick("energy", "correct", "none")
     if extra == "energy":
         sp.scalar("kp", "kp", "k_lin")
@@ -281,6 +291,7 @@ def _wrench_accum(sp: _Sp) -> None:
     sp.o.update(gate=sp.pick("none", "none", "return", "margin"), norm_n=sp.coin(0.7), r_first=sp.coin())
     sp.a["margin"] = sp.scalar("margin", "margin", "contact_margin") if sp.o["gate"] == "margin" else None
     sp.o.update(local_pt=sp.coin(0.4), clamp=not damped and sp.coin(0.3),
+                smooth=sp.f32 and sp.o["norm_n"] and sp.coin(0.4),
                 frame=sp.pick("world", "world", "body") if sp.f32 else "world",
                 acc=sp.pick("atomic_add", "inplace", "atomic_sub"))
     sp.tid()

@@ -46,15 +46,17 @@ def test_one_kernel_per_module_and_it_parses(samples: list) -> None:
 
 PROMISED = ("transpose", "determinant", "inverse", "outer", "diag", "get_diag", "trace", "ddot", "skew",
             "identity", "svd3", "svd2", "eig3", "qr3", "mul", "matrix_from_rows", "matrix_from_cols",
-            "inverse_approx", "quat_to_matrix", "atomic_add", "cross")
+            "inverse_approx", "quat_to_matrix", "atomic_add", "cross", "argmax", "argmin", "div_approx", "matrix")
 
 
 def test_uses_the_promised_builtins_and_types(samples: list) -> None:
     used = {b for *_, u in samples for b in u}
     assert set(PROMISED) <= used, set(PROMISED) - used
     text = "\n".join(src for _, src, _, _ in samples)
-    for ty in ("mat22", "mat33", "mat44", "mat22d", "mat33d", "mat44d", "vec4i"):
+    for ty in ("mat22", "mat33", "mat44", "mat22d", "mat33d", "mat44d", "vec4i", "vec3s"):
         assert re.search(rf"wp\.{ty}\b", text), ty
+    assert re.search(r"range\(len\(\w+\)\)", text)  # Python's len() of a vector
+    assert re.search(r"wp\.matrix\(.*, shape=\(3, 2\), dtype=wp\.float64\)", text)
     assert re.search(r"\w+\[\w+, \d\]", text)  # element access m[i, j]
 
 
@@ -91,3 +93,28 @@ def test_samples_compile_and_execute() -> None:
     assert len(ok) >= 0.95 * len(drawn), bad
     grads = [o.kernels[0].execution["grad"]["status"] for o in ok]
     assert grads.count("passed") >= 0.6 * len(ok), grads
+
+
+# issue 15's constructs: where each is drawn (variant) and that it runs, with its adjoint checked
+NEW = {"wp.argmax(": "covariance", "wp.argmin(": "covariance", "wp.div_approx(": "rotation", "wp.matrix(": "gaussian",
+       "range(len(": "solve", "wp.vec3s": "tri_cloth"}
+
+
+def test_new_builtins_are_drawn_where_they_belong_and_execute(samples: list) -> None:
+    from warp_synth.extract.engine import ExtractOptions, Extractor
+    from warp_synth.records import Accepted, Unit
+
+    picked: list[tuple[str, str]] = []
+    for token, variant in NEW.items():
+        hits = [(v, src) for v, src, _, _ in samples if token in src]
+        assert variant in {v for v, _ in hits}, token
+        picked += [h for h in hits if h[0] == variant and h not in picked][:1]
+    with Extractor(ExtractOptions(workers=1, isolate_units=False)) as ex:
+        outs = ex.extract([Unit(f"n{i}", src) for i, (_, src) in enumerate(picked)])
+    for (_, src), o in zip(picked, outs, strict=True):
+        assert isinstance(o, Accepted) and o.kernels[0].execution["status"] == "passed", (o, src)
+        grad = o.kernels[0].execution["grad"]
+        if "wp.argm" in src:  # an index: Warp registers argmin/argmax without an adjoint
+            assert grad["status"] == "not_differentiable", grad
+        else:
+            assert grad["status"] == "passed", (grad, src)

@@ -20,7 +20,12 @@ pytestmark = pytest.mark.timeout(600)
 
 # Warp 1.19 defines these helpers (warp/_src/math.py, utils.py) for float32 arguments only
 FLOAT32_ONLY = ("velocity_at_point", "transform_twist", "transform_wrench", "quat_twist", "quat_twist_angle",
-                "quat_twist_angle_signed", "quat_to_rpy", "quat_from_euler", "quat_between_vectors")
+                "quat_twist_angle_signed", "quat_to_rpy", "quat_from_euler", "quat_between_vectors",
+                "quat_to_euler", "norm_huber", "norm_pseudo_huber", "smooth_normalize")
+# issue 15's builtins: where each is drawn (variant), and that it really runs
+NEW_BUILTINS = {"argmax": "mesh_points", "transformation": "fk_chain", "quat_to_euler": "pose_error",
+                "quat_twist_angle_signed": "fk_chain", "norm_huber": "pose_error",
+                "norm_pseudo_huber": "pose_error", "smooth_normalize": "wrench_accum"}
 
 
 SAMPLES = samples(fam, "spatial", 240)
@@ -44,7 +49,8 @@ def test_uses_the_promised_rigid_body_builtins_and_types() -> None:
         "transform_point", "transform_vector", "transform_multiply", "transform_inverse",
         "transform_get_translation", "transform_get_rotation", "transform_identity", "transform_to_matrix",
         "transform_compose", "spatial_vector", "spatial_top", "spatial_bottom", "spatial_cross",
-        "spatial_cross_dual", "spatial_dot", "spatial_adjoint", "skew", "atomic_add", "atomic_sub",
+        "spatial_cross_dual", "spatial_dot", "spatial_adjoint", "skew", "atomic_add", "atomic_sub", "argmax",
+        "transformation",
         *FLOAT32_ONLY, "quat", "quatd", "transform", "transformd", "spatial_vectord", "spatial_matrix",
         "spatial_matrixd", "mat33", "vec3d",
     )
@@ -83,3 +89,21 @@ def test_samples_screen_compile_and_execute() -> None:
     outs = compile_and_execute(picked, 1 / 20)
     grads = [o.kernels[0].execution["grad"]["status"] for o in outs if isinstance(o, Accepted)]
     assert grads.count("passed") >= 0.9 * len(grads), grads  # rigid-body math is differentiable
+
+
+def test_new_builtins_are_drawn_where_they_belong_and_execute() -> None:
+    from warp_synth.records import Accepted
+
+    picked: list[tuple[str, str, dict]] = []
+    for name, variant in NEW_BUILTINS.items():
+        hits = [smp for smp in SAMPLES if f"wp.{name}(" in smp[1]]
+        assert hits and variant in {v for v, _, _ in hits}, name
+        picked += [h for h in hits if h not in picked][:1]
+    assert any(p["dtype"] == "float64" for _, src, p in SAMPLES if "wp.transformation(" in src)
+    outs = compile_and_execute(picked, 0.0)
+    for (_, src, _), o in zip(picked, outs, strict=True):
+        grad = o.kernels[0].execution["grad"]
+        if "wp.argmax(" in src:  # an index: Warp registers argmax without an adjoint
+            assert grad["status"] == "not_differentiable" and "argmax" in grad["reason"], grad
+        else:
+            assert isinstance(o, Accepted) and grad["status"] == "passed", (grad, src)
