@@ -9,7 +9,8 @@ reduced fractions), ``morton`` (grid cells of points interleaved into Morton cod
 counts), ``radix_hist`` (radix digits of integer keys or of float keys made sortable with ``wp.cast``,
 histogrammed by atomics), ``bitmask`` (occupancy bitsets through ``atomic_or/and/xor`` and ``|=``, bit
 tests, first/last index by ``atomic_min/max``), ``pack`` (RGBA8 packing and unpacking, ``vec4ub``,
-snorm16 / int8 quantisation) and ``cells`` (``vec3i`` cell arithmetic: periodic wrap with ``%``,
+snorm16 (optionally stored as ``vec3s`` / ``vec2s``) / int8 quantisation) and ``cells`` (``vec3i`` cell
+arithmetic on cells stored as ``vec3i`` or int16 ``vec3s``: periodic wrap with ``%``,
 ``//`` tiles, ``wp.abs/min/max/clamp``, linear indices).
 
 Each variant varies its steps: hash rounds as a constant or parameter, xor / max / sum mixing; bit
@@ -319,11 +320,17 @@ def family(kb: KernelBuilder) -> Family:
                        nrm=arr(kb, vec(3, fdt), nd, "normals", "n", "dirs"),
                        q=arr(kb, scalar(dt), nd, "qx", "enc_x"), qy=arr(kb, scalar(dt), nd, "qy", "enc_y"),
                        word=arr(kb, scalar("uint32"), nd, "enc", "packed") if dt == "int16" else None)
+            # int16 vectors: the three snorm16 channels, or two of them (z's magnitude follows from x and y)
+            ctx["svec"] = rng.choice((None, "vec3s", "vec2s")) if dt == "int16" else None
+            if ctx["svec"]:
+                ctx["sout"] = arr(kb, f"wp.{ctx['svec']}", nd, "enc_n", "normals16", "oct16")
         params = {"mode": mode}
     else:  # cells
         ndim = 1
-        ctx.update(cells=arr(kb, "wp.vec3i", 1, "cells", "coords", "voxels"),
-                   other=arr(kb, "wp.vec3i", 1, "targets", "anchors") if rng.random() < 0.5 else None,
+        small = rng.random() < 0.4  # cell coordinates stored compactly as int16 vectors (vec3s)
+        cty = "wp.vec3s" if small else "wp.vec3i"
+        ctx.update(cells=arr(kb, cty, 1, "cells", "coords", "voxels"), small=small,
+                   other=arr(kb, cty, 1, "targets", "anchors") if rng.random() < 0.5 else None,
                    dims=kb.const(Ty("vec", "int32", 3), None) if rng.random() < 0.5 else None,
                    tile=kb.const(I32, str(rng.choice((2, 4, 8)))),
                    off=rng.choice(("+ 1", "- 1", "+ 2", "+ 3")),
@@ -332,7 +339,7 @@ def family(kb: KernelBuilder) -> Family:
                    lin=arr(kb, I32, 1, "linear", "flat_idx", "cell_id"),
                    dist_t=rng.choice(("int16", "int32", "uint16")), wrap=rng.choice(("mod", "op")))
         ctx["dist"] = arr(kb, scalar(ctx["dist_t"]), 1, "dist", "manhattan") if rng.random() < 0.6 else None
-        ctx["tiles"] = arr(kb, "wp.vec3i", 1, "tile_of", "blocks") if rng.random() < 0.5 else None
+        ctx["tiles"] = arr(kb, cty, 1, "tile_of", "blocks") if rng.random() < 0.5 else None
         if rng.random() < 0.4:  # a periodic gather of a float field through the wrapped linear index
             fdt = rng.choice(("float32", "float64"))
             ctx["field"] = arr(kb, scalar(fdt), 1, "field", "phi", "rho")
@@ -342,7 +349,7 @@ def family(kb: KernelBuilder) -> Family:
             c = next(c for c in kb.parts.consts if c["name"] == ctx["dims"])
             dims = ", ".join(str(rng.choice((8, 16, 32, 64))) for _ in range(3))
             c["value"] = f"wp.constant(wp.vec3i({dims}))"
-        params = {"dims": ctx["dims"] is not None}
+        params = {"dims": ctx["dims"] is not None, "int16": small}
     ctx["idx"] = kb.tid(ctx.get("ndim", 1))
     ctx["v"] = {role: kb.names._fresh(rng.choice(cands)) for role, cands in _ROLES.items()}
     return variant, ctx, {"variant": variant, **params}

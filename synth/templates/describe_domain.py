@@ -133,7 +133,9 @@ def _random(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
                 "area": "the fraction of random points inside a radius", "integral": "a 1-D integral",
                 "option": "a European option price under geometric Brownian motion",
                 "volume": "a Gaussian-weighted volume average around a probe"}[p["mode"]]
-        return f"A Monte Carlo kernel: each thread averages a loop of random samples to estimate {mode}."
+        debug = {"": "", "printf": " (the first thread prints it with wp.printf)",
+                 "print": " (the first thread prints it with print)"}[c["m"]["debug"]]
+        return f"A Monte Carlo kernel: each thread averages a loop of random samples to estimate {mode}{debug}."
     if v == "curl_advect":
         return f"A curl-noise advection kernel ({p['dtype']}): each particle is moved by the wp.curlnoise velocity at its position over a timestep."
     if v == "noise_field":
@@ -141,7 +143,9 @@ def _random(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
     if v == "dropout":
         mode = {"where": "zeroed with wp.where unless a random draw falls under the keep probability (kept ones "
                          "rescaled)", "branch": "zeroed in a branch unless a random draw falls under the keep "
-                         "probability (kept ones rescaled)", "gauss": "multiplied by Gaussian noise (Gaussian dropout)"}
+                         "probability (kept ones rescaled)", "gauss": "multiplied by Gaussian noise (Gaussian dropout)",
+                "bern": "multiplied by a Bernoulli keep factor, wp.nonzero of wp.floor of a uniform draw plus the keep "
+                        "probability (kept ones rescaled)"}
         return f"A dropout kernel ({p['dtype']}): each element is {mode[p['mode']]}."
     if v == "discrete":
         op = {"bootstrap": "averages values picked at random indices (a bootstrap)",
@@ -159,9 +163,27 @@ def _random(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
                 "lens": "a thin-lens camera ray through a random aperture point",
                 "bounce": "a random hemisphere bounce direction around the surface normal"}[p["mode"]]
         return f"A surface-sampling kernel: each thread draws {mode}."
+    if v == "inverse_cdf":
+        if p["mode"] in ("erfinv", "erfcinv"):
+            how = ("sqrt(2) * wp.erfinv(2u - 1)" if p["mode"] == "erfinv" else "-sqrt(2) * wp.erfcinv(2u)")
+            trunc = (" (the uniform draw limited to a band of plus or minus a given number of standard deviations: "
+                     "a truncated Gaussian)" if p["truncated"] else " (the uniform draw kept inside the open unit interval)")
+            hist = ("; it also counts the standard-normal values per bin of a sorted edge array found with wp.lower_bound"
+                    if p["histogram"] else "")
+            return (f"An inverse-CDF Gaussian sampler ({p['dtype']}): each thread turns a uniform draw u into a standard "
+                    f"normal value {how}{trunc} and stores the mean plus sigma times it{hist}.")
+        table = ("a cumulative table it builds in a wp.zeros local array from "
+                 + ("its own row of weights" if p["rows"] else "the weights")) if p["mode"] == "table" else \
+            "a cumulative-weight input array (ascending; the index is clamped into range on any input)"
+        pick = {"index": "stores the index", "value": "stores the value at that index",
+                "interp": "stores a continuous sample interpolated inside that bin"}[p["pick"]]
+        hist = " and counts the picks with wp.atomic_add" if p["histogram"] else ""
+        return (f"An inverse-CDF discrete sampler: each thread scales a uniform draw by the total weight, finds its bin "
+                f"with wp.lower_bound over {table}, and {pick}{hist}.")
     mode = {"mul": "multiplies it by a tile of random numbers", "add": "adds a scaled tile of random numbers to it",
             "mask": "masks it with a random tile"}[p["mode"]]
     return f"A tile-random kernel: each block loads a row tile and {mode} before storing it."
+
 
 
 def _bitwise(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
@@ -198,9 +220,13 @@ def _bitwise(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
         mode = {"rgba8": "packs float colours into 8-bit RGBA words", "unpack8": "unpacks 8-bit channels of packed "
                 "words into float colours", "snorm16": "quantises unit normals to snorm16 integers",
                 "int8_quant": "quantises normals to int8 integers"}[p["mode"]]
-        return f"A pixel-packing kernel: it {mode}."
-    return ("A grid-cell kernel: it does integer vec3i cell arithmetic (neighbour offsets with wrap-around, tiles, "
-            "distances) and computes linear cell indices.")
+        svec = c.get("svec")
+        store = (f", also stored as int16 vectors ({svec}{', x and y only' if svec == 'vec2s' else ''})" if svec
+                 else "")
+        return f"A pixel-packing kernel: it {mode}{store}."
+    cells = "cells stored compactly as int16 vec3s, widened to vec3i," if p["int16"] else "vec3i cells"
+    return (f"A grid-cell kernel: it does integer cell arithmetic on {cells} (neighbour offsets with wrap-around, "
+            "tiles, distances) and computes linear cell indices.")
 
 
 def _names(names: list[str]) -> str:
@@ -258,6 +284,18 @@ def _structs(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
         query = ", and tests it for overlap with a query box given as a struct parameter" if o["query"] else ""
         return (f"An AABB kernel ({dt}): each thread builds a @wp.struct `{st[0]}` box around {around}, merged with "
                 f"the helper `{hs[0]}`{grow}{refit} and stores it into an array of `{st[0]}`{query}.")
+    if v == "rope":
+        packed = (" (position and inverse mass packed in one vec4 field, its position read with a vector slice)"
+                  if o["packed"] else "")
+        pre = "a first loop keeps its segment lengths in a wp.zeros local array, then " if o["scratch"] else ""
+        sums = [w for w, on in (("the segments' stretch energy", o["scratch"]), ("the rope's momentum", o["momentum"]))
+                if on]
+        extra = f", and sums {' and '.join(sums)}" if sums else ""
+        debug = "; the first rope's root tension is printed with wp.printf" if o["debug"] else ""
+        return (f"A hanging-rope kernel ({dt}) over an array of @wp.struct `{st[0]}` particles{packed}: each thread "
+                f"owns a rope of consecutive particles (returning when it would run past the array); {pre}a loop over "
+                f"reversed(range(...)) from the free end up stores at each particle the weight it carries{extra}"
+                f"{debug}.")
     forces = " plus external forces" if o["forces"] else ""
     return (f"A particle-state integration kernel ({dt}) in the style of Warp's simulator: @wp.struct parameters of "
             f"types `{st[0]}` and `{st[1]}` hold arrays (positions and velocities, inverse masses) and gravity; each "
@@ -287,9 +325,18 @@ def _functions(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
         gens = o["generics"].split(",")
         pair = o["pair"].replace("wp.", "")
         s = "s" if len(hs) > 1 else ""
+        prop = {"lerp": "a zero weight returns the first value", "weighted_sum": "a zero weight returns the first "
+                "value", "max3": "the maximum of a value with itself is that value", "gather": "a clamped gather "
+                "below the range reads the first element", "abs_diff": "an absolute difference is symmetric"}
+
+        def _checks(gens: list[str]) -> str:
+            fns = sorted({"wp.expect_near" if g in ("lerp", "weighted_sum") else "wp.expect_eq" for g in gens})
+            return (f", checking with {' and '.join(fns)}, as Warp's tests do, that "
+                    f"{', '.join(dict.fromkeys(prop[g] for g in gens))}.")
         return (f"A generic-function kernel: the @wp.func helper{s} {_names(hs)} ("
                 f"{', '.join(what[g] for g in gens)}) take{'' if s else 's'} parameters annotated `Any`, and the "
-                f"kernel calls {'them' if s else 'it'} with two concrete types, {pair}.")
+                f"kernel calls {'them' if s else 'it'} with two concrete types, {pair}"
+                + (_checks(gens) if o["checks"] else "."))
     if v == "custom_grad":
         fn = next(d["name"] for d in defs if d["deco"] == "wp.func")
         adj = next(d["name"] for d in defs if d["deco"].startswith("wp.func_grad"))
@@ -305,13 +352,25 @@ def _functions(v: str, c: Ctx, p: Ctx, kb: KernelBuilder, f: Facts) -> str:
         what = {"closest_segment": "the parameter and the closest point of a segment to a query point",
                 "polar": "a vector's length and direction", "sincos": "the Cartesian coordinates of a polar point",
                 "min_max": "the smaller and the larger of two values", "quadratic": "the two real parts of a "
-                "quadratic's roots (discriminant clamped at zero)"}[o["kind"]]
+                "quadratic's roots (discriminant clamped at zero)", "homogeneous": "the Cartesian point (a vector "
+                "slice of the first three components divided by the fourth) and the weight of a homogeneous "
+                "point"}[o["kind"]]
+        asserts = {"closest_segment": "wp.expect_near", "polar": "wp.expect_neq and wp.expect_near",
+                   "sincos": "wp.expect_near", "min_max": "wp.expect_eq", "quadratic": "wp.expect_neq",
+                   "homogeneous": "wp.expect_near"}[o["kind"]]
+        checks = (f" and checks the results (or the inputs' preconditions) with Warp's in-kernel assertions "
+                  f"({asserts})" if o["checks"] else "")
         return (f"A multi-return kernel: the @wp.func `{hs[0]}` returns {what} as two values, which each thread "
-                f"unpacks into two locals and stores.")
+                f"unpacks into two locals{checks} and stores.")
     what = {"bilinear": "samples a 2-D grid bilinearly at a point's coordinates, its indices clamped to the grid",
             "table": "linearly interpolates a 1-D lookup table at a clamped coordinate",
             "stencil": "evaluates a three-point stencil with clamped neighbour indices, used for an explicit "
-            "smoothing step"}[o["kind"]]
+            "smoothing step", "horner": "evaluates the polynomial with those coefficients by Horner's rule, a loop "
+            "over reversed(range(...)) from the highest coefficient" + {"shape": "", "degree": " up to a given degree",
+                                                                        "const": " up to a constant degree"}.get(
+                o.get("bound", ""), ""),
+            "returns": "sums the discounted rewards from a start index to the end in a reversed(range(start, n)) "
+            "loop (reward-to-go" + (", reset at episode ends" if o.get("dones") else "") + ")"}[o["kind"]]
     return f"An array-argument kernel: the @wp.func `{hs[0]}` takes an array and {what}; each thread calls it."
 
 

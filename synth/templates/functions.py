@@ -5,8 +5,10 @@ Variants: ``sph_helpers`` (smoothing-kernel helpers calling one another inside a
 overloading, one overload calling another), ``generic`` (helpers with ``typing.Any`` parameters, each called
 with two concrete types), ``custom_grad`` (a helper with a hand-written adjoint, ``@wp.func_grad(f)`` with
 ``wp.adjoint[x] += ...``, exact so the finite-difference check agrees), ``multi_return`` (helpers returning
-several values, unpacked by the kernel) and ``array_helpers`` (helpers taking arrays: table lookups,
-bilinear grid samples, clamped stencils).  ``@wp.func_replay`` is not generated: the screen refuses it.
+several values, unpacked by the kernel, among them a homogeneous point split by a vector slice) and
+``array_helpers`` (helpers taking arrays: table lookups, bilinear grid samples, clamped stencils, Horner's rule
+and discounted returns in ``reversed(range(...))`` loops).  ``generic`` and ``multi_return`` kernels may check
+their helpers' results with ``wp.expect_eq``/``expect_neq``/``expect_near``, as Warp's tests do.  ``@wp.func_replay`` is not generated: the screen refuses it.
 This module writes the definitions and the kernel body; ``prompts/kernels/functions.j2`` lays them out.
 """
 
@@ -196,6 +198,8 @@ def _generic(w: _F) -> None:
     off = w.par("int", "offset", "shift") if "gather" in chosen else ""
     i = w.tid()
     tv = f"{t}[{i}]" if t else (w.c("0.5") if scal == "float" else "wp.float64(0.5)")
+    checks = w.o["checks"] = w.coin(0.45)  # a test-like kernel: Warp's in-kernel assertions on each helper
+    zero, tol = ("0.0", "1.0e-5") if scal == "float" else ("wp.float64(0.0)", "wp.float64(1.0e-12)")
     for k, (a, b) in enumerate(arrs):
         # scalars as the weights of vectors/matrices: the same generic helper, another concrete type
         x, y = f"{a}[{i}]", f"{b}[{i}]"
@@ -206,7 +210,24 @@ def _generic(w: _F) -> None:
                     "max3": f"{fn}(r{k}, {y}, {x})", "gather": f"{fn}({b}, {i} + {off})",
                     "abs_diff": f"{fn}(r{k}, {y})"}[g]
             w.emit(f"r{k} = {call}" if g != "gather" else f"r{k} = r{k} + {call}")
+        if checks:
+            w.emit(*_generic_checks(names, chosen, x, y, b, zero, tol))
         w.emit(f"{outs[k]}[{i}] = r{k}")
+
+
+def _generic_checks(names: dict[str, str], chosen: list[str], x: str, y: str, arr: str, zero: str,
+                    tol: str) -> list[str]:
+    """Properties each generic helper has for any input, checked as Warp's tests do: a zero weight gives
+    the first value back, the maximum of one value three times is that value, a clamped gather below the
+    range reads the first element, an absolute difference is symmetric."""
+    lines = []
+    for g in chosen:
+        fn = names[g]
+        lines.append({"lerp": f"wp.expect_near({fn}({x}, {y}, {zero}), {x}, {tol})",
+                      "weighted_sum": f"wp.expect_near({fn}({x}, {y}, {zero}), {x}, {tol})",
+                      "max3": f"wp.expect_eq({fn}({x}, {x}, {x}), {x})", "gather": f"wp.expect_eq({fn}({arr}, -1), {arr}[0])",
+                      "abs_diff": f"wp.expect_eq({fn}({x}, {y}), {fn}({y}, {x}))"}[g])
+    return lines
 
 
 _GRADS = ("safe_sqrt", "softplus", "sigmoid", "safe_length", "smooth_min")
@@ -265,8 +286,13 @@ def _custom_grad(w: _F) -> None:
 
 
 def _multi_return(w: _F) -> None:
-    kind = w.o["kind"] = w.pick("closest_segment", "polar", "sincos", "min_max", "quadratic")
+    kind = w.o["kind"] = w.pick("closest_segment", "polar", "sincos", "min_max", "quadratic", "homogeneous",
+                                "homogeneous")
     f, v3 = w.ann(), w.T["v3"]
+    checks = w.o["checks"] = w.coin(0.45)  # the helper's results checked with Warp's in-kernel assertions
+    if kind == "homogeneous":
+        _homogeneous(w, checks)
+        return
     if kind == "closest_segment":
         fn = w.define(w.fresh("closest_on_segment", "project_segment", "segment_closest"),
                       [f"p: {v3}", f"a: {v3}", f"b: {v3}"],
@@ -277,7 +303,8 @@ def _multi_return(w: _F) -> None:
         t_out, d_out = w.arr("f", "t_out", "param_t"), w.arr("f", "dist", "distance")
         i = w.tid()
         q_out = w.arr("v3", "closest", "q_out") if w.coin() else ""
-        w.emit(f"t, q = {fn}({x}[{i}], {a}[{i}], {b}[{i}])", f"{t_out}[{i}] = t",
+        w.emit(f"t, q = {fn}({x}[{i}], {a}[{i}], {b}[{i}])", *([
+            f"wp.expect_near(q, {a}[{i}] + ({b}[{i}] - {a}[{i}]) * t, 1.0e-5)"] if checks else []), f"{t_out}[{i}] = t",
                f"{d_out}[{i}] = wp.{w.pick('length', 'length', 'length_sq')}({x}[{i}] - q)", *([f"{q_out}[{i}] = q"] if q_out else []))
         return
     if kind == "polar":
@@ -286,7 +313,9 @@ def _multi_return(w: _F) -> None:
         src = w.arr("v3", "v", "vectors", "dirs")
         n_out, d_out = w.arr("f", "lengths", "mag"), w.arr("v3", "units", "dir_out")
         i = w.tid()
-        w.emit(f"n, d = {fn}({src}[{i}])", f"{n_out}[{i}] = {w.pick('n', 'n * n', 'wp.sqrt(n)')}", f"{d_out}[{i}] = d")
+        w.emit(f"r, d = {fn}({src}[{i}])", *(["wp.expect_neq(r, 0.0)", "wp.expect_near(wp.length(d), 1.0, 1.0e-5)"]
+                                             if checks else []),
+               f"{n_out}[{i}] = {w.pick('r', 'r * r', 'wp.sqrt(r)')}", f"{d_out}[{i}] = d")
         return
     if kind == "sincos":
         fn = w.define(w.fresh("sincos", "rotate2", "phase"), [f"a: {f}", f"r: {f}"],
@@ -295,7 +324,8 @@ def _multi_return(w: _F) -> None:
         out = w.arr("wp.vec2", "xy", "points2d")
         i = w.tid()
         ctr = w.arr("wp.vec2", "center", "origin") if w.coin() else ""
-        w.emit(f"c, s = {fn}({ang}[{i}], {rad}[{i}])", f"{out}[{i}] = " + (f"{ctr}[{i}] + " if ctr else "") + "wp.vec2(c, s)")
+        w.emit(f"c, s = {fn}({ang}[{i}], {rad}[{i}])",
+               *([f"wp.expect_near(c * c + s * s, {rad}[{i}] * {rad}[{i}], 1.0e-5)"] if checks else []), f"{out}[{i}] = " + (f"{ctr}[{i}] + " if ctr else "") + "wp.vec2(c, s)")
         return
     if kind == "min_max":
         fn = w.define(w.fresh("min_max", "order2", "sort2"), [f"a: {f}", f"b: {f}"],
@@ -304,7 +334,8 @@ def _multi_return(w: _F) -> None:
         lo, hi = w.arr("f", "lo", "lower"), w.arr("f", "hi", "upper")
         i = w.tid()
         span = w.arr("f", "span", "width") if w.coin() else ""
-        w.emit(f"l, h = {fn}({a}[{i}], {b}[{i}])", f"{lo}[{i}] = l", f"{hi}[{i}] = h",
+        w.emit(f"l, h = {fn}({a}[{i}], {b}[{i}])", *(["wp.expect_eq(wp.min(l, h), l)"] if checks else []),
+               f"{lo}[{i}] = l", f"{hi}[{i}] = h",
                *([f"{span}[{i}] = h - l"] if span else []))
         return
     fn = w.define(w.fresh("quadratic_roots", "solve_quadratic", "roots2"), [f"a: {f}", f"b: {f}", f"c: {f}"],
@@ -320,12 +351,33 @@ def _multi_return(w: _F) -> None:
     i = w.tid()
     args = f"{abc[0]}[{i}][0], {abc[0]}[{i}][1], {abc[0]}[{i}][2]" if packed else ", ".join(f"{x}[{i}]" for x in abc)
     order = w.pick("r0, r1", "r1, r0", "wp.min(r0, r1), wp.max(r0, r1)")
+    if checks:  # the leading coefficient divides: a precondition
+        w.emit(f"wp.expect_neq({abc[0]}[{i}][0], 0.0)" if packed else f"wp.expect_neq({abc[0]}[{i}], 0.0)")
     w.emit(f"r0, r1 = {fn}({args})", f"{out}[{i}] = wp.vec2({order})", *([f"{prod}[{i}] = r0 * r1"] if prod else []))
 
 
+def _homogeneous(w: _F, checks: bool) -> None:
+    """A helper splitting homogeneous points into the Cartesian point and the weight: a vector slice."""
+    xyz = w.pick("slice", "slice", "colon", "range")
+    body = {"slice": ["xyz = slice(0, 3, 1)", "return p[xyz] / p[3], p[3]"], "colon": ["return p[:3] / p[3], p[3]"],
+            "range": ["w = p[3]", "return p[0:3] / w, w"]}[xyz]
+    w.o["slice"] = xyz
+    fn = w.define(w.fresh("dehomogenize", "from_homogeneous", "project_point"), ["p: wp.vec4"], body)
+    src = w.arr("wp.vec4", "points_h", "hpos", "clip")
+    pts, wts = w.arr("v3", "points", "xyz", "world"), w.arr("f", "w_out", "weights", "depth") if w.coin() else ""
+    i = w.tid()
+    w.emit(f"x, wh = {fn}({src}[{i}])")
+    if checks:
+        w.emit(f"wp.expect_near(x * wh, wp.vec3({src}[{i}][0], {src}[{i}][1], {src}[{i}][2]), 1.0e-5)")
+    w.emit(f"{pts}[{i}] = x", *([f"{wts}[{i}] = wh"] if wts else []))
+
+
 def _array_helpers(w: _F) -> None:
-    kind = w.o["kind"] = w.pick("bilinear", "table", "stencil")
+    kind = w.o["kind"] = w.pick("bilinear", "table", "stencil", "horner", "returns")
     f = w.ann()
+    if kind in ("horner", "returns"):
+        _backward_loop(w, kind, f)
+        return
     if kind == "bilinear":
         fn = w.define(w.fresh("sample_grid", "bilinear", "grid_lookup"),
                       [f"grid: wp.array2d(dtype={f})", f"u: {f}", f"v: {f}"],
@@ -365,6 +417,38 @@ def _array_helpers(w: _F) -> None:
     alpha = w.scalar("alpha", "rate", value="0.25")
     i = w.tid()
     w.emit(f"{out}[{i}] = {src}[{i}] + {alpha} * {fn}({src}, {i})")
+
+
+def _backward_loop(w: _F, kind: str, f: str) -> None:
+    """Helpers whose loop runs from the end of an array to its start, ``for k in reversed(range(...))``:
+    Horner's rule over polynomial coefficients, or discounted returns (reward-to-go) from each index on."""
+    if kind == "horner":
+        bound = w.o["bound"] = w.pick("shape", "degree", "const")
+        deg = ["degree: int"] if bound == "degree" else []
+        n = "wp.min(degree + 1, coeffs.shape[0])" if deg else "coeffs.shape[0]"
+        if bound == "const":  # a fixed degree, a module constant
+            n = f"{w.const(w.pick('3', '4', '5'), 'DEGREE', 'POLY_DEGREE', 'ORDER')} + 1"
+        fn = w.define(w.fresh("horner", "poly_eval", "eval_poly"), [f"coeffs: wp.array(dtype={f})", f"x: {f}", *deg],
+                      ["acc = float(0.0)", f"for k in reversed(range({n})):", f"{IND}acc = acc * x + coeffs[k]",
+                       "return acc"], f)
+        coeffs, src, out = w.arr("f", "coeffs", "poly", "c"), w.arr("f", "x", "t", "inputs"), w.arr("f", "out", "p")
+        degree = w.par("int", "degree", "order") if deg else ""
+        i = w.tid()
+        w.emit(f"{out}[{i}] = {fn}({coeffs}, {src}[{i}]{', ' + degree if degree else ''})")
+        return
+    dones = w.o["dones"] = w.coin(0.4)
+    fn = w.define(w.fresh("discounted_return", "reward_to_go", "returns_from"),
+                  [f"rewards: wp.array(dtype={f})", *(["dones: wp.array(dtype=int)"] if dones else []), "start: int",
+                   f"gamma: {f}"],
+                  ["g = float(0.0)", "for k in reversed(range(start, rewards.shape[0])):",
+                   *([f"{IND}if dones[k] != 0:", f"{IND * 2}g = 0.0"] if dones else []),
+                   f"{IND}g = rewards[k] + gamma * g", "return g"], f)
+    rewards = w.arr("f", "rewards", "r", "reward")
+    flags = w.arr("i", "dones", "terminal", "episode_end") if dones else ""
+    gamma = w.scalar("gamma", "discount", value="0.9")
+    out = w.arr("f", "returns", "value_target", "g_out")
+    i = w.tid()
+    w.emit(f"{out}[{i}] = {fn}({rewards}, {flags + ', ' if flags else ''}{i}, {gamma})")
 
 
 def _vary(w: _F) -> None:

@@ -4,8 +4,10 @@ Variants: ``jitter`` (points displaced by a sample), ``init`` (particles spawned
 or ring), ``monte_carlo`` (a sample loop whose estimate is stored and ``wp.atomic_add``-ed into a total),
 ``curl_advect`` (``wp.curlnoise`` advection), ``noise_field`` (``wp.noise``/``pnoise`` fractal sums over a
 grid), ``dropout`` (a random keep mask), ``discrete`` (``wp.randi``/``randu``/``poisson``/``sample_cdf``),
-``brownian`` (Euler-Maruyama steps), ``surface_sample`` (triangles, lens rays, hemisphere bounces) and
-``tile_rand`` (``wp.tile_randf``/``tile_randi``).  RNG states come from a seed input (``int`` parameter or
+``brownian`` (Euler-Maruyama steps), ``surface_sample`` (triangles, lens rays, hemisphere bounces),
+``tile_rand`` (``wp.tile_randf``/``tile_randi``) and ``inverse_cdf`` (inverse-transform sampling: Gaussians
+through ``wp.erfinv``/``erfcinv``, discrete draws by ``wp.lower_bound`` over a cumulative table, an input
+array or a ``wp.zeros`` local one).  RNG states come from a seed input (``int`` parameter or
 array, or a persistent ``uint32`` state array) and the thread index.  Structure: ``kernels/random.j2``.
 """
 
@@ -21,7 +23,8 @@ from warp_synth.synth.templates.types import I32, Ty, scalar, vec
 
 F32, U32, SHAPES = scalar("float32"), scalar("uint32"), ("box", "box", "ball", "shell", "disk", "ring")
 SAMPLERS = {2: ("sample_unit_square", "sample_unit_disk", "sample_unit_ring"), 3: (
-    "sample_unit_cube", "sample_unit_sphere", "sample_unit_sphere_surface", "sample_unit_hemisphere")}
+    "sample_unit_cube", "sample_unit_sphere", "sample_unit_sphere_surface", "sample_unit_hemisphere",
+    "sample_unit_hemisphere_surface")}
 FLOATS = (("float32", "float64", "float16"), (7, 2, 1))  # (dtypes, weights) of jittered and dropped values
 _CALL = re.compile(r"\bwp\.(?!(?:vec|mat|quat|transform|float|int|uint|bool)[0-9a-z]*\(|tid\()([a-z_0-9]+)\(")
 
@@ -147,7 +150,8 @@ def _monte_carlo(kb: KernelBuilder, c: dict[str, Any]) -> dict[str, Any]:
     m.update(out=kb.at(out), total=total, n=kb.int_bound(), lv=kb.names.loopvar(), st=_rng(kb, c, out),
              k=_fparam(kb, "k", "sigma", "rate", "falloff") if mode in ("ao", "integral", "volume") else "",
              atomic=kb.rng.random() < 0.7, r=kb.rng.choice(("0.05", "0.02")), put=kb.rng.random() < 0.4,
-             slot=kb.rng.choice(("0", f"{idx[-1]} % {total}.shape[0]", idx[0])), fi=kb.rng.randrange(4))
+             slot=kb.rng.choice(("0", f"{idx[-1]} % {total}.shape[0]", idx[0])), fi=kb.rng.randrange(4),
+             debug=kb.rng.choice(("", "", "", "printf", "print")), first=" and ".join(f"{x} == 0" for x in idx))
     if mode == "option":  # a European option priced under geometric Brownian motion
         m.update(vol=_fparam(kb, "vol", "sigma"), strike=_fparam(kb, "strike", "k_strike"),
                  t=_fparam(kb, "maturity", "t_exp"))
@@ -205,13 +209,15 @@ def _dropout(kb: KernelBuilder, c: dict[str, Any]) -> dict[str, Any]:
     ty = s if kb.rng.random() < 0.7 else vec(kb.rng.choice((2, 3, 4)), dt)
     x, out = _arr(kb, ty, nd, "x", "inp", "act", "features"), _arr(kb, ty, nd, "y", "out", "dropped")
     kb.tid(nd)
-    mode, mty = kb.rng.choice(("where", "branch", "gauss")), kb.rng.choice((I32, s))
+    mode, mty = kb.rng.choice(("where", "branch", "gauss", "bern")), kb.rng.choice((I32, s))
     mask = _arr(kb, mty, nd, "mask", "keep_mask", "kept") if mode != "gauss" and kb.rng.random() < 0.5 else ""
     d = _names(kb, "k=keep_,kept_,m")
     d.update(st=_rng(kb, c, x), keep=_fparam(kb, "keep_prob", "p_keep", "keep"), mode=mode, x=kb.at(x),
              out=kb.at(out), mask=kb.at(mask) if mask else "", zero=kb.zero(ty),
              one=kb.gen.typed(mty, "1" if mty == I32 else "1.0"),
-             mzero=kb.gen.typed(mty, "0" if mty == I32 else "0.0"))
+             mzero=kb.gen.typed(mty, "0" if mty == I32 else "0.0"), szero=kb.gen.typed(s, "0.0"))
+    # floor(u + p) is 1 with probability p: a Bernoulli keep factor of 1.0 or 0.0 through wp.nonzero
+    d["bern"] = _to(s, f"wp.nonzero(wp.floor(wp.randf({d['st']}) + {d['keep']}))")
     gauss = f"1.0 + wp.sqrt((1.0 - {d['keep']}) / {d['keep']}) * wp.randn({d['st']})"  # Gaussian dropout
     d["inv"], d["noise"] = (f"(1.0 / {d['keep']})", f"({gauss})") if dt == "float32" else (
         _to(s, f"1.0 / {d['keep']}"), _to(s, gauss))
@@ -220,7 +226,7 @@ def _dropout(kb: KernelBuilder, c: dict[str, Any]) -> dict[str, Any]:
 
 
 def _discrete(kb: KernelBuilder, c: dict[str, Any]) -> dict[str, Any]:
-    op, i = kb.rng.choice(("bootstrap", "poisson", "cdf", "walk", "signs")), kb.tid(1)[0]
+    op, i = kb.rng.choice(("bootstrap", "poisson", "cdf", "cdf", "walk", "signs")), kb.tid(1)[0]
     vals = _arr(kb, F32, 1, "values", "data", "samples", "weights")
     out = _arr(kb, I32 if op == "poisson" else F32, 1, "out", "result", "counts", "hist")
     aux = _arr(kb, F32, 1, "cdf") if op == "cdf" else _arr(kb, I32, 1, "start") if op == "walk" else ""
@@ -286,8 +292,51 @@ def _tile_rand(kb: KernelBuilder, c: dict[str, Any]) -> dict[str, Any]:
     return {"tile": tile, "mode": t["mode"]}
 
 
+def _bins_const(kb: KernelBuilder) -> str:
+    """A module constant sizing a local table (``wp.zeros`` needs a shape known at compile time)."""
+    name = _nm(kb, "NUM_BINS", "TABLE_SIZE", "MAX_BINS")
+    kb.parts.consts.append({"name": name, "value": f"wp.constant({kb.rng.choice(('4', '8', '16'))})"})
+    return name
+
+
+def _inverse_cdf(kb: KernelBuilder, c: dict[str, Any]) -> dict[str, Any]:
+    """Inverse-transform sampling: a Gaussian from a uniform draw through ``wp.erfinv``/``erfcinv`` (the draw
+    kept inside the open interval), or an index by ``wp.lower_bound`` over a cumulative table: an input
+    array (a running sum, ascending; on any input the index is clamped into range) or a ``wp.zeros`` local
+    table summed from the weights."""
+    mode, i = kb.rng.choice(("erfinv", "erfcinv", "erfcinv", "table", "table", "cdf")), kb.tid(1)[0]
+    s = _names(kb, "u=u,xi,r01 z=z,g,std_normal j=j,bin_,slot tab=cdf_local,table,cum acc=acc,running,total_w "
+                   "lo=lo,c_lo,prev t=t,frac,tt nb=nb,n_bins,used")
+    s.update(mode=mode, i=i, lv=kb.names.loopvar())
+    c["s"] = s
+    if mode in ("erfinv", "erfcinv"):
+        dt = kb.rng.choice(("float32", "float32", "float64"))
+        ty = scalar(dt)
+        s.update(mu=_arr(kb, ty, 1, "mean", "mu", "loc"), out=_arr(kb, ty, 1, "samples", "out", "draws"),
+                 sigma=_to(ty, _fparam(kb, "sigma", "std", "scale")), cast=_to(ty, "@"),
+                 trunc=_fparam(kb, "k_sigma", "cutoff", "trunc") if kb.rng.random() < 0.35 else "",
+                 eps=kb.rng.choice(("1.0e-6", "1.0e-5", "1.0e-4")))
+        s["edges"] = _arr(kb, F32, 1, "edges", "bin_edges", "bounds") if kb.rng.random() < 0.4 else ""
+        s["hist"] = _arr(kb, I32, 1, "hist", "counts", "bins") if s["edges"] else ""
+        s["st"] = _rng(kb, c, s["out"])
+        return {"mode": mode, "dtype": dt, "truncated": bool(s["trunc"]), "histogram": bool(s["edges"])}
+    rows = mode == "table" and kb.rng.random() < 0.5  # each thread its own distribution, one row of weights
+    src = _arr(kb, F32, 2 if rows else 1, *(("weights", "probs", "pdf") if mode == "table" else ("cdf", "cum_w")))
+    pick = kb.rng.choice(("index", "value", "interp"))
+    vals = _arr(kb, F32, 2 if rows else 1, "values", "table_vals", "levels") if pick == "value" else ""
+    out = _arr(kb, I32 if pick == "index" else F32, 1, *{"index": ("picks", "indices", "choice"),
+                                                          "value": ("samples", "out"), "interp": ("u_out", "x")}[pick])
+    s.update(src=src, rows=rows, pick=pick, vals=vals, out=out,
+             hist=_arr(kb, I32, 1, "hist", "counts", "bins") if kb.rng.random() < 0.45 else "",
+             bins=_bins_const(kb) if mode == "table" else "",
+             size=f"{src}.shape[{1 if rows else 0}]", st=_rng(kb, c, out))
+    s["at"] = f"{src}[{i}, @]" if rows else f"{src}[@]"
+    s["vat"] = f"{vals}[{i}, @]" if rows else f"{vals}[@]"
+    return {"mode": mode, "pick": pick, "rows": rows, "histogram": bool(s["hist"])}
+
+
 BUILD = {f.__name__[1:]: f for f in (_jitter, _init, _monte_carlo, _curl_advect, _noise_field, _dropout,
-                                     _discrete, _brownian, _surface_sample, _tile_rand)}
+                                     _discrete, _brownian, _surface_sample, _tile_rand, _inverse_cdf)}
 
 
 def family(kb: KernelBuilder) -> Family:

@@ -7,7 +7,9 @@ plane, optionally through a ``@wp.func`` taking and returning the struct, with a
 struct parameter, stored into an array of structs), ``materials`` (material parameters as a struct
 parameter or an array of structs, passed to an energy/stress ``@wp.func``), ``bounds`` (AABB structs built,
 merged and expanded by helpers, overlap queries) and ``state_arrays`` (a state struct whose fields are
-arrays, as ``warp.sim``'s State and Model).  Fields are scalars, vectors, matrices, quaternions, integers
+arrays, as ``warp.sim``'s State and Model) and ``rope`` (ropes of consecutive particle structs, the weight
+each carries summed from the free end up in a ``reversed(range(...))`` loop, segment lengths in a ``wp.zeros``
+local array, a packed position read by a vector slice).  Fields are scalars, vectors, matrices, quaternions, integers
 and (struct parameters only) arrays: the executor draws no array of structs holding arrays or structs.
 This module writes the kernel body; ``prompts/kernels/structs.j2`` lays it out.
 """
@@ -22,7 +24,7 @@ from warp_synth.synth.jinja_env import render
 from warp_synth.synth.templates.base import Draws, Family
 from warp_synth.synth.templates.kernel import IND, KernelBuilder
 
-VARIANTS = ("particle_step", "springs", "contacts", "materials", "bounds", "state_arrays")
+VARIANTS = ("particle_step", "springs", "contacts", "materials", "bounds", "state_arrays", "rope")
 _KERNELS = {
     "particle_step": ("integrate_particles", "step_particles", "advance_particles", "update_particles"),
     "springs": ("eval_springs", "spring_forces", "accumulate_springs", "solve_springs"),
@@ -30,6 +32,7 @@ _KERNELS = {
     "materials": ("eval_materials", "elastic_energy", "compute_stress", "eval_elements"),
     "bounds": ("compute_bounds", "build_aabbs", "update_bounds", "refit_boxes"),
     "state_arrays": ("integrate_state", "eval_state", "step_model", "simulate_step"),
+    "rope": ("rope_tension", "eval_strands", "hanging_chain", "strand_forces"),
 }
 
 
@@ -385,6 +388,60 @@ def _state_arrays(w: _W) -> None:
     w.emit("x1 = x0 + v1 * " + dt, f"{x_out}[{i}] = x1")
     if v_out:
         w.emit(f"{v_out}[{i}] = v1")
+
+
+def _rope(w: _W) -> None:
+    """Ropes of ``K`` consecutive particle structs hanging from their first one: one thread per rope sums the
+    weight below each particle from the free end up (``for k in reversed(range(K))``)."""
+    packed = w.o["packed"] = w.coin(0.4)  # position and inverse mass in one vec4, as position-based solvers keep
+    q4 = "wp.vec4" if w.f32 else "wp.vec4d"
+    pname, pf = w.struct(("RopeParticle", "Node", "Bead"), [
+        *([("q", q4, ("q", "x_w", "pos_w"))] if packed else [("x", "v3", ("x", "pos")), ("m", "f", ("mass", "m"))]),
+        ("v", "v3", ("v", "vel"))])
+    k_len = w.const(w.pick("4", "8", "8"), "SEGMENTS", "ROPE_LEN", "NODES")
+    nodes = w.arr(pname, "nodes", "rope", "particles")
+    g = w.const(w.vec3("0.0", "-9.81", "0.0"), "GRAVITY") if w.coin() else w.par("v3", "gravity", "g")
+    tension = w.arr("f", "tension", "segment_force", "load")
+    scratch = w.o["scratch"] = packed or w.coin(0.5)  # segment lengths kept in a wp.zeros local array
+    mom = w.arr("v3", "momentum", "rope_p") if w.coin(0.4) else ""
+    w.o["momentum"] = bool(mom)
+    ke = w.scalar("ke", "stiffness", value="10.0") if scratch else ""
+    rest = w.scalar("rest", "rest_length", value="0.1") if scratch else ""
+    energy = w.arr("f", "energy", "stretch_energy") if scratch else ""
+    debug = w.o["debug"] = w.coin(0.25)
+    r = w.tid("r", "rope_id", "strand")
+    zero = w.c("0.0")
+    w.emit(f"start = {r} * {k_len}", f"if start + {k_len} > {nodes}.shape[0]:", f"{IND}return")
+    if packed:
+        sl = w.o["slice"] = w.pick("slice", "colon")
+        xyz = "p.q[xyz]" if sl == "slice" else f"p.{pf['q']}[:3]"
+        xyz = xyz.replace("p.q", f"p.{pf['q']}")
+        mass = "m"
+        if sl == "slice":
+            w.emit("xyz = slice(0, 3, 1)")
+    else:
+        xyz, mass = f"p.{pf['x']}", f"p.{pf['m']}"
+    if scratch:
+        w.emit(f"seg = wp.zeros(shape={k_len}, dtype={w.T['f']})", f"prev = {nodes}[start]")
+        prev_x = xyz.replace("p.", "prev.")
+        w.emit(f"for k in range(1, {k_len}):")
+        w.emit(f"p = {nodes}[start + k]", f"seg[k] = wp.length({xyz} - {prev_x})", "prev = p", level=2)
+    fz = f"{w.T['f']}({zero})" if not w.f32 else "float(0.0)"
+    w.emit(f"gmag = wp.length({g})", f"carried = {fz}", *([f"e = {fz}"] if scratch else []),
+           *([f"pm = {w.T['v3']}()"] if mom else []))
+    w.emit(f"for k in reversed(range({k_len})):")
+    w.emit(f"p = {nodes}[start + k]", *([f"m = {w.c('1.0')} / wp.max(p.{pf['q']}[3], {w.c('1.0e-6')})"]
+                                         if packed else []),
+           f"carried += {mass} * gmag", f"{tension}[start + k] = carried", *([f"pm += p.{pf['v']} * {mass}"]
+                                                                              if mom else []), level=2)
+    if scratch:
+        w.emit("if k > 0:", f"{IND}d = seg[k] - {rest}", f"{IND}e += {w.c('0.5')} * {ke} * d * d", level=2)
+    if scratch:
+        w.emit(f"{energy}[{r}] = e")
+    if mom:
+        w.emit(f"{mom}[{r}] = pm")
+    if debug:
+        w.emit(f"if {r} == 0:", f'{IND}wp.printf("rope 0: root tension %f\\n", carried)')
 
 
 _BUILD: dict[str, Callable[[_W], None]] = {v: globals()[f"_{v}"] for v in VARIANTS}

@@ -43,12 +43,23 @@ def test_uses_the_promised_integer_types_and_builtins() -> None:
     text = "\n".join(src for _, src in SAMPLES)
     used = set(re.findall(r"wp\.(\w+)\(", text)) | set(re.findall(r"dtype=wp\.(\w+)", text))
     for name in ("int8", "uint8", "int16", "uint16", "uint32", "int64", "uint64", "vec3i", "vec3ui", "vec4ub",
+                 "vec3s", "vec2s",
                  "bit_count", "cast", "atomic_or", "atomic_and", "atomic_xor", "atomic_min", "atomic_max",
                  "atomic_add", "mod", "floordiv", "abs", "min", "max", "clamp", "bit_and", "lshift",
                  "rshift", "invert", "bit_xor", "where"):
         assert name in used, name
     for op in (" & ", " | ", " ^ ", " << ", " >> ", "~", " // ", " % ", "while "):
         assert op in text, op
+
+
+def test_int16_cells_are_widened_before_arithmetic() -> None:
+    small = [src for v, src in SAMPLES if v == "cells" and "dtype=wp.vec3s" in src]
+    assert small
+    for src in small:
+        loads = re.findall(r"= (wp\.vec3i\()?(\w+)\[\w+\]\)?$", src, re.M)
+        vec3s_arrays = set(re.findall(r"(\w+): wp\.array\(dtype=wp\.vec3s\)", src))
+        for widened, name in loads:
+            assert widened or name not in vec3s_arrays, src
 
 
 def test_while_loops_are_bounded_or_decreasing() -> None:
@@ -76,6 +87,8 @@ def test_samples_screen_compile_and_execute() -> None:
     picked: list[tuple[str, str]] = []
     for v in fam.VARIANTS:  # a few of every variant
         picked += [s for s in SAMPLES if s[0] == v][:5]
+    for form in ("dtype=wp.vec3s", "wp.vec2s("):  # the int16 vectors
+        picked += [s for s in SAMPLES if form in s[1] and s not in picked][:2]
     with Extractor(ExtractOptions(workers=1, isolate_units=False)) as ex:
         outs = ex.extract([Unit(f"b{i}", src)
                            for i, (_, src) in enumerate(picked)])

@@ -81,6 +81,22 @@ def test_generic_helpers_get_two_concrete_types() -> None:
             assert f"dtype={a})" in src and f"dtype={b})" in src, src
 
 
+def test_assertions_reversed_loops_and_slices_appear() -> None:
+    """Warp's in-kernel assertions (generic and multi-return kernels), reversed(range(...)) loops in array
+    helpers and vector slices (``slice(0, 3, 1)``, ``p[:3]``) each come up over the seeds."""
+    text = "\n".join(src for _, src, _ in SAMPLES)
+    for form in ("wp.expect_eq(", "wp.expect_neq(", "wp.expect_near(", "in reversed(range(", "slice(0, 3, 1)",
+                 "p[:3]", "p[0:3]"):
+        assert form in text, form
+    for v, src, _ in SAMPLES:
+        k = [d for d in _defs(src) if _deco(d) == "wp.kernel"][0]
+        checks = [ln for ln in ast.unparse(k).splitlines() if "wp.expect_" in ln]
+        assert not checks or v in ("generic", "multi_return"), src
+        for d in _defs(src):
+            if "reversed(" in ast.unparse(d):
+                assert _deco(d) == "wp.func" and v == "array_helpers", src
+
+
 def test_skeletons_are_diverse() -> None:
     assert_skeletons_diverse(SAMPLES, 0.5, 6)
 
@@ -91,6 +107,8 @@ def test_samples_screen_compile_and_execute() -> None:
     picked: list[tuple[str, str, dict]] = []
     for v in fam.VARIANTS:
         picked += [s for s in SAMPLES if s[0] == v][:5]
+    for form in ("wp.expect_near(", "in reversed(range(", "slice(0, 3, 1)"):  # one more of each new form
+        picked.append(next(s for s in SAMPLES if form in s[1] and s not in picked))
     outs = compile_and_execute(picked, 1 / 20)
     grads = {v: o.kernels[0].execution["grad"]["status"] for (v, _, _), o in zip(picked, outs, strict=True)
              if isinstance(o, Accepted) and v == "custom_grad"}

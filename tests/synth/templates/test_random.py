@@ -25,11 +25,12 @@ if _before is random:
     _pkg.random = random
 
 VARIANTS = ("jitter", "init", "monte_carlo", "curl_advect", "noise_field", "dropout", "discrete", "brownian",
-            "surface_sample", "tile_rand")
+            "surface_sample", "tile_rand", "inverse_cdf")
 PROMISED = {"rand_init", "randf", "randi", "randu", "randn", "poisson", "sample_cdf", "sample_triangle",
             "sample_unit_ring", "sample_unit_disk", "sample_unit_square", "sample_unit_cube", "sample_unit_sphere",
             "sample_unit_sphere_surface", "sample_unit_hemisphere", "sample_unit_hemisphere_surface", "noise",
-            "pnoise", "curlnoise", "tile_randf", "tile_randi", "atomic_add"}
+            "pnoise", "curlnoise", "tile_randf", "tile_randi", "atomic_add", "erfinv", "erfcinv", "lower_bound",
+            "zeros", "nonzero", "printf"}
 _CALL = re.compile(r"\bwp\.([a-z_0-9]+)\(")
 
 
@@ -82,6 +83,32 @@ def test_the_promised_builtins_are_used(samples) -> None:
         used |= calls
         assert set(prov) <= calls  # the provenance lists builtins the kernel really calls
     assert used >= PROMISED, sorted(PROMISED - used)
+
+
+def test_inverse_cdf_samplers_stay_in_their_domains(samples) -> None:
+    """erfinv/erfcinv see arguments strictly inside (-1, 1) / (0, 2); every wp.lower_bound index is clamped
+    below the table's size before it indexes anything (the executor's tables are not sorted)."""
+    for v, src, _, _ in samples:
+        if v != "inverse_cdf":
+            continue
+        if "erfinv" in src or "erfcinv" in src:
+            u = re.search(r"wp\.erf(?:c)?inv\(2\.0 \* (\w+)", src).group(1)
+            assert re.search(rf"{u} = wp\.randf\(\w+, (1\.0e-\d|\w+), 1\.0 - (1\.0e-\d|\w+)\)", src), src
+        for line in (ln for ln in src.splitlines() if "wp.lower_bound(" in ln):
+            j = line.split("=")[0].strip()
+            assert "wp.min(wp.lower_bound(" in line or f"wp.min({j}, " in src, src
+        if "wp.zeros(" in src:
+            assert re.search(r"wp\.zeros\(shape=[A-Z_]+, dtype=float\)", src), src
+
+
+def test_prints_come_from_the_first_thread_only(samples) -> None:
+    printing = [src for _, src, _, _ in samples if "wp.printf(" in src or "print(" in src]
+    assert printing
+    for src in printing:
+        lines = src.splitlines()
+        for k, line in enumerate(lines):
+            if "print" in line:
+                assert re.fullmatch(r"\s+if \w+ == 0( and \w+ == 0)?:", lines[k - 1]), src
 
 
 def test_skeletons_differ(samples) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import collections
 import re
 
 import pytest
@@ -66,6 +67,18 @@ def test_struct_forms_appear() -> None:
 
 def test_parameters_never_shadow_locals_and_every_parameter_is_used() -> None:
     assert_parameters_used_and_not_shadowed(SAMPLES)
+
+
+def test_ropes_loop_backwards_inside_their_array() -> None:
+    ropes = [src for v, src, _ in SAMPLES if v == "rope"]
+    assert ropes
+    forms = collections.Counter()
+    for src in ropes:
+        k = ast.unparse(only_kernel(src))
+        assert "for k in reversed(range(" in k, src
+        assert re.search(r"if start \+ \w+ > \w+\.shape\[0\]:\n\s+return", k), src  # no rope past the array
+        forms.update(f for f in ("wp.zeros(", "slice(0, 3, 1)", "wp.printf(") if f in k)
+    assert set(forms) == {"wp.zeros(", "slice(0, 3, 1)", "wp.printf("}, forms
 
 
 def test_skeletons_are_diverse() -> None:
