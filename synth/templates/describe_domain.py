@@ -411,19 +411,22 @@ def _furthest(o: Ctx, a: Ctx) -> str:
 
 
 def _tile_query(o: Ctx, a: Ctx) -> str:
+    def q(name: str) -> str:  # tile_bvh_query_ray, or its deprecated spelling bvh_query_ray_tiled
+        return f"wp.{name.removeprefix('tile_')}_tiled" if o["alias"] else f"wp.{name}"
+
     tiled = ", spelled with the deprecated *_tiled aliases," if o["alias"] else ""
     kind = "BVH traversal" if a.get("bvh") else "mesh query"
     if a.get("bvh"):
-        query = ("a ray query (wp.tile_bvh_query_ray)" if o["shape"] == "ray" else
-                 "a box query (wp.tile_bvh_query_aabb)") + f" against the BVH `{a['bvh']}`"
+        query = (f"a ray query ({q('tile_bvh_query_ray')})" if o["shape"] == "ray" else
+                 f"a box query ({q('tile_bvh_query_aabb')})") + f" against the BVH `{a['bvh']}`"
         what = {"count": "counts the overlapping items", "weights": "sums their weights",
                 "scatter": "counts hits per item", "depth": "counts the candidates and keeps the nearest analytic "
                 "sphere hit with wp.atomic_min"}[o["mode"]]
     else:
-        query = f"a box query (wp.tile_mesh_query_aabb) against the mesh `{a['mesh']}`"
+        query = f"a box query ({q('tile_mesh_query_aabb')}) against the mesh `{a['mesh']}`"
         what = {"count": "counts the overlapping faces", "scatter": "counts hits per face", "normal": "sums their "
                 "face normals", "nearest": "keeps the nearest face centre with wp.atomic_min"}[o["mode"]]
-    return (f"A thread-block {kind} launched with wp.launch_tiled: each block runs {query}{tiled} "
+    return (f"A thread-block {kind} launched tiled (launch_tiled): each block runs {query}{tiled} "
             f"cooperatively, looping while wp.tile_query_valid, each lane taking one candidate per step from the "
             f"result tile (wp.untile), and {what}.")
 
