@@ -10,9 +10,10 @@ engine's pool or the Warp adapter directly.  Importing it does not import Warp.
 
 from __future__ import annotations
 
-from warp_synth.extract import sandbox
+from warp_synth.extract import lto_cache, sandbox
 from warp_synth.extract.engine import CUDA_CHECKS, ExtractOptions, Extractor, MicroBatcher, verified_by
 from warp_synth.extract.executors.local import WorkerStartError
+from warp_synth.extract.lto_cache import MATHDX_BUILTINS
 
 
 def kernel_builtin_names() -> list[str]:
@@ -22,5 +23,5 @@ def kernel_builtin_names() -> list[str]:
     return names()
 
 
-__all__ = ["CUDA_CHECKS", "ExtractOptions", "Extractor", "MicroBatcher", "WorkerStartError", "kernel_builtin_names",
-           "sandbox", "verified_by"]
+__all__ = ["CUDA_CHECKS", "MATHDX_BUILTINS", "ExtractOptions", "Extractor", "MicroBatcher", "WorkerStartError",
+           "kernel_builtin_names", "lto_cache", "sandbox", "verified_by"]

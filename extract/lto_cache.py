@@ -25,6 +25,7 @@ of the configuration's full symbol, so a copy cannot stand in for another config
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -35,6 +36,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# the tile builtins whose CUDA code needs a MathDx LTO (and depends on the target architecture)
+MATHDX_BUILTINS = frozenset({"tile_matmul", "tile_fft", "tile_ifft", "tile_cholesky", "tile_cholesky_inplace",
+                             "tile_cholesky_solve", "tile_cholesky_solve_inplace", "tile_lower_solve",
+                             "tile_lower_solve_inplace", "tile_upper_solve", "tile_upper_solve_inplace"})
 STORE_ENV = "WSYNTH_LTO_STORE"  # the store's root, passed to every child (see executors.supervisor)
 
 
@@ -70,6 +75,11 @@ def warm(sources: Sequence[str], *, timeout_s: float = 1800.0,
         return report
     root = store_root()
     t0 = time.monotonic()
+    # the same sources warmed before on this Warp: nothing to build (not even a child to start)
+    marker = root / "warmed" / hashlib.sha256("\0".join([_warp_version(), *sources]).encode()).hexdigest()
+    if marker.exists():
+        report.seconds = time.monotonic() - t0
+        return report
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -97,7 +107,20 @@ def warm(sources: Sequence[str], *, timeout_s: float = 1800.0,
         folder.remove()
     report.built = len(_lto_files(root) - before)
     report.seconds = time.monotonic() - t0
+    if not report.errors:
+        marker.parent.mkdir(exist_ok=True)
+        marker.touch()
     return report
+
+
+def _warp_version() -> str:
+    """The installed warp's version, without importing it (the parent stays free of Warp)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("warp-lang")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def seed(kernel_cache_dir: str) -> int:

@@ -33,6 +33,7 @@ import warp._src.codegen as _codegen
 import warp._src.context as _context
 import warp._src.types as _types
 
+from warp_synth.extract import lto_cache
 from warp_synth.extract import warp_adapter_mining as _mining
 
 CUDA_ARCH = 75
@@ -141,9 +142,7 @@ def _prefix(source: str, device: str, block_dim: int) -> str:
 
 
 # Builtins whose codegen depends on the CUDA target architecture (MathDx link-time code).
-_ARCH_DEPENDENT = frozenset({"tile_matmul", "tile_fft", "tile_ifft", "tile_cholesky", "tile_cholesky_inplace",
-                             "tile_cholesky_solve", "tile_cholesky_solve_inplace", "tile_lower_solve",
-                             "tile_lower_solve_inplace", "tile_upper_solve", "tile_upper_solve_inplace"})
+_ARCH_DEPENDENT = lto_cache.MATHDX_BUILTINS
 
 
 # Debug mode (and ``lineinfo``) puts ``#line N "/abs/path/of/unit.py"`` before each statement: named

@@ -9,8 +9,10 @@ the instance, so a seed and a call sequence fix the output.
 from __future__ import annotations
 
 import random as _random
+import re
 from collections.abc import Callable
 
+from warp_synth.extract import MATHDX_BUILTINS
 from warp_synth.records import CATEGORIES, Candidate
 from warp_synth.synth.jinja_env import render
 from warp_synth.synth.templates import (
@@ -90,14 +92,27 @@ class TemplateSource:
         return out
 
 
-def lto_warm_sources(categories: tuple[str, ...] | list[str]) -> list[str]:
-    """Trusted kernels covering every MathDx configuration (shapes, layouts, block size) that the
-    families of ``categories`` draw: ``extract.lto_cache.warm`` builds their LTOs once per machine,
-    so no batch builds them again.  A family that draws none has no ``warm_sources``."""
-    out: list[str] = []
-    for m in _MODULES:
-        name = m.__name__.rpartition(".")[2]
-        warm = getattr(m, "warm_sources", None)
-        if name in categories and warm is not None:
-            out.extend(warm())
-    return out
+def lto_warm_sources(categories: tuple[str, ...] | list[str], samples: int = 400, seed: int = 0) -> list[str]:
+    """Trusted kernels of ``categories`` whose CUDA code needs MathDx LTOs (``tile_matmul``, Cholesky,
+    solves, FFT), one per distinct configuration met in ``samples`` draws of each family:
+    ``extract.lto_cache.warm`` builds their LTOs once per machine, so batches find them built.
+    Configurations are told apart by what an LTO depends on (the module's constants, block size,
+    dtype, the tile builtins called), read from the rendered text."""
+    out: dict[tuple[object, ...], str] = {}
+    ts = TemplateSource(seed)
+    for category in categories:
+        if category not in _MATHDX_FAMILIES:
+            continue
+        for _ in range(samples):
+            src = ts.sample(category).source
+            called = frozenset(_CALL.findall(src))
+            if called & MATHDX_BUILTINS:
+                key = (tuple(_CONST.findall(src)), tuple(_BLOCK.findall(src)), "float64" in src, called)
+                out.setdefault(key, src)
+    return list(out.values())
+
+
+_MATHDX_FAMILIES = frozenset({"tiles"})  # the families that draw MathDx builtins
+_CALL = re.compile(r"\bwp\.(tile_\w+)\(")
+_CONST = re.compile(r"^\w+ = wp\.constant\((.*)\)$", re.M)
+_BLOCK = re.compile(r"[\"']block_dim[\"']: *(\d+)")

@@ -50,6 +50,7 @@ def test_store_is_built_once_seeded_into_workers_and_changes_no_output(tmp_path,
     monkeypatch.setenv(lto_cache.STORE_ENV, str(store))
     first = lto_cache.warm([GEMM])
     assert first.errors == [] and first.built >= 1
+    assert len(list((store / "warmed").iterdir())) == 1  # these sources are done on this machine
     again = lto_cache.warm([GEMM])
     assert again.errors == [] and again.built == 0  # nothing rebuilt once the store holds it
 
@@ -89,6 +90,7 @@ def test_a_broken_source_is_reported_not_raised(tmp_path, monkeypatch):
     report = lto_cache.warm(["import warp as wp\n\n@wp.kernel\ndef k(a: wp.array(dtype=float)):\n    a[0] = nope\n"])
     assert report.built == 0
     assert len(report.errors) == 1 and "source 0" in report.errors[0]
+    assert not (tmp_path / "store" / "warmed").exists()  # tried again next time
 
 
 def test_children_are_told_where_the_store_is(tmp_path, monkeypatch):

@@ -166,3 +166,17 @@ def test_samples_compile_for_cpu_and_cuda(compile_sources) -> None:  # type: ign
     failed = [(c.provenance["template"], e) for c, e in zip(cands, errors, strict=True) if e]
     # the validity target is 97%: allow one failure in thirty
     assert len(failed) <= 1, failed
+
+
+def test_lto_warm_sources_are_the_tile_families_mathdx_kernels() -> None:
+    import re
+
+    from warp_synth.extract import MATHDX_BUILTINS
+    from warp_synth.synth.templates import lto_warm_sources
+
+    assert lto_warm_sources(["atomic", "vector"], samples=50) == []  # no MathDx in these families
+    sources = lto_warm_sources(["tiles"], samples=200)
+    assert sources and len(set(sources)) == len(sources)
+    for src in sources:
+        assert set(re.findall(r"\bwp\.(tile_\w+)\(", src)) & MATHDX_BUILTINS, src
+    assert lto_warm_sources(["tiles"], samples=200) == sources  # deterministic: the store's marker relies on it
