@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 _NOT_BUILTINS = re.compile(
     r"^(?:tid|constant|kernel|func|func_grad|struct|array\d?d?|types|vector|matrix|float\d*|u?int\d*|bool|"
     r"(?:vec|mat|quat|transform|spatial_vector|spatial_matrix)\w*)$")
-_WRITE_CALLS = ("tile_store", "tile_atomic_add")
+_WRITE_CALLS = ("tile_store", "tile_atomic_add", "tile_store_indexed", "tile_atomic_add_indexed")
 _AUG = {"Add": "+=", "Sub": "-=", "Mult": "*=", "Div": "/=", "BitOr": "|=", "BitAnd": "&=", "BitXor": "^=",
         "Mod": "%=", "LShift": "<<=", "RShift": ">>="}
 

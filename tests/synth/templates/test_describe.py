@@ -22,6 +22,9 @@ def samples(category: str) -> list:
     return [TemplateSource(seed).sample(category) for seed in SEEDS]
 
 
+_TILE_WRITES = ("tile_store", "tile_atomic_add", "tile_store_indexed", "tile_atomic_add_indexed")
+
+
 def stored_arrays(source: str) -> set[str]:
     """Arrays the source visibly writes: subscript targets and the first argument of atomic/tile writes."""
     out: set[str] = set()
@@ -32,7 +35,7 @@ def stored_arrays(source: str) -> set[str]:
         elif isinstance(node, ast.AugAssign):
             targets = [node.target]
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args
-              and (node.func.attr.startswith("atomic_") or node.func.attr in ("tile_store", "tile_atomic_add"))):
+              and (node.func.attr.startswith("atomic_") or node.func.attr in _TILE_WRITES)):
             targets = [node.args[0]]
         for t in targets:
             for sub in ast.walk(t):
