@@ -46,6 +46,9 @@ class ExtractOptions:
     cuda_check: str = "frontend"
     # run every compiled kernel on the CPU with seeded test vectors and check its adjoint (extract.execute)
     execute: bool = True
+    # workers copy the machine's MathDx LTO store into their caches at start (~1 s per 200 MB): for
+    # runs that draw tile_matmul & co. (extract.lto_cache)
+    seed_ltos: bool = True
 
     def __post_init__(self) -> None:
         if self.cuda_check not in CUDA_CHECKS:
@@ -60,7 +63,7 @@ class ExtractOptions:
             workers=self.workers, mem_limit_mb=self.mem_limit_mb, timeout_base=self.timeout_base,
             timeout_per_unit=self.timeout_per_unit, max_batches=self.max_batches_per_worker,
             with_ptx=self.with_ptx, max_ir_kb=self.max_ir_kb, sandbox=self.sandbox, cuda_check=self.cuda_check,
-            isolate_units=self.isolate_units, execute=self.execute,
+            isolate_units=self.isolate_units, execute=self.execute, seed_ltos=self.seed_ltos,
         )
 
 

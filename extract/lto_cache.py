@@ -137,8 +137,8 @@ def seed(kernel_cache_dir: str) -> int:
         target = dst / f.name
         if f.is_file() and not f.name.startswith(".") and not target.exists():
             try:
-                shutil.copyfile(f, target)
-                n += 1
+                shutil.copyfile(f, target)  # a copy, never a link: a batch without a private view of
+                n += 1  # the cache (a weaker sandbox) could otherwise write through to the store
             except OSError:  # a file being written by a concurrent warm: it is built again if needed
                 target.unlink(missing_ok=True)
     return n

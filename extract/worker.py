@@ -462,7 +462,8 @@ def main() -> None:
 def _serve(proto_out: Any) -> None:
     t0 = time.thread_time()
     worker = Worker()
-    lto_cache.seed(worker.wa.kernel_cache_dir())  # trusted MathDx LTOs, before any untrusted code
+    if os.environ.get(lto_cache.STORE_ENV):  # trusted MathDx LTOs, before any untrusted code
+        lto_cache.seed(worker.wa.kernel_cache_dir())
     worker.warm_up()
     server = zygote.Zygote(worker, isolate=os.environ.get("WSYNTH_SANDBOX") != "off", mem_limit_mb=_mem_limit_mb())
     hello = {"ready": True, "pid": os.getpid(), "startup_s": round(time.thread_time() - t0, 4)}

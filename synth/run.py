@@ -66,6 +66,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="where extraction runs: local worker processes, or worker actors on a Ray cluster")
     p.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="Ray cluster to join, e.g. ray://head:10001 or 'auto' (default: a local Ray instance)")
+    p.add_argument("--warm-ltos", choices=("auto", "always", "never"), default="auto",
+                   help="build the MathDx LTOs of the tiles templates into the machine's LTO store before the "
+                        f"run (README: the extraction engine); auto: when the run asks for >= {WARM_MIN_TILES} "
+                        "tiles kernels (default: auto)")
     p.add_argument("--max-ir-kb", type=int, default=128, metavar="KB",
                    help="reject kernels whose generated module exceeds KB per backend (default: 128; 0: no limit)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -95,7 +99,9 @@ def _extract_options(args: argparse.Namespace) -> ExtractOptions:
                           cuda_check=args.cuda_check, execute=args.execute,
                           # LLM replies are hostile: each in a process of its own; offline candidates
                           # are our own templates and mutants, and share their batch's sandbox
-                          isolate_units=args.llm_config is not None)
+                          isolate_units=args.llm_config is not None,
+                          # the LTO store is for the tile families' MathDx kernels; other runs skip the copy
+                          seed_ltos="tiles" in parse_categories(args.category))
 
 
 def sandbox_in_force(args: argparse.Namespace) -> dict[str, object]:
@@ -132,15 +138,21 @@ def _announce(runner: Runner) -> bool:
     return True
 
 
+WARM_MIN_TILES = 50  # tiles kernels in a run from which --warm-ltos auto builds the store
+
+
 def _warm_ltos(args: argparse.Namespace) -> None:
     """Build the MathDx LTOs the run's tile templates need into the machine's store, once (a few
     seconds per configuration the first time, a cache check after); a failure only costs speed."""
-    if args.executor == "ray" and args.ray_address:  # a cluster's workers do not see this machine's store
-        return
+    if args.warm_ltos == "never" or (args.executor == "ray" and args.ray_address):
+        return  # (a cluster's workers do not see this machine's store)
+    categories = parse_categories(args.category)
+    if args.warm_ltos == "auto" and categories.count("tiles") * args.n / len(categories) < WARM_MIN_TILES:
+        return  # a few tiles kernels build their own LTOs sooner than the store would be built
     from warp_synth.extract import lto_cache
     from warp_synth.synth.templates import lto_warm_sources
 
-    sources = lto_warm_sources(parse_categories(args.category))
+    sources = lto_warm_sources(categories)
     if not sources:
         return
     report = lto_cache.warm(sources, progress=lambda m: print(f"synth run: {m}", file=sys.stderr))

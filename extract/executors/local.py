@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from warp_synth.counters import Counters
+from warp_synth.extract import lto_cache
 from warp_synth.extract.executors.supervisor import (
     ChildFolder,
     close_streams,
@@ -62,6 +63,7 @@ class PoolOptions:
     isolate_units: bool = True  # each unit loaded in a process of its own inside the batch's sandbox
     cuda_check: str = "frontend"  # how far the CUDA unit is compiled: "frontend" or "ptx" (with_ptx implies ptx)
     execute: bool = True  # run every compiled kernel (extract.execute)
+    seed_ltos: bool = True  # workers copy the machine's MathDx LTO store into their cache (extract.lto_cache)
 
     @property
     def cuda_level(self) -> str:
@@ -149,6 +151,8 @@ class WorkerProcess:
             env["WSYNTH_SANDBOX"] = "off"
         env["WSYNTH_CUDA_CHECK"] = self.options.cuda_level  # the zygote loads (and warms up) that compiler
         env["WSYNTH_EXECUTE"] = "1" if self.options.execute else "0"
+        if not self.options.seed_ltos:
+            env.pop(lto_cache.STORE_ENV, None)
         self.proc = spawn([sys.executable, "-m", "warp_synth.extract.worker"], workdir=self.workdir, env=env,
                           stderr=self._log)
         self._buf = bytearray()
