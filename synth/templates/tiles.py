@@ -12,14 +12,16 @@ prefix-sum stream compaction: per-thread flags gathered with ``wp.tile``, ``tile
 ``@wp.func``, ``tile_axpy``, ``tile_dot``), ``block_thread`` (``wp.tile``/``wp.untile``/
 ``tile_from_thread``: per-thread values shared by the block), ``gather`` (``tile_load_indexed``,
 ``tile_store_indexed``, ``tile_atomic_add_indexed``), ``histogram`` (``tile_scatter_add`` /
-``tile_scatter_masked`` into a shared tile), ``stack`` (``tile_stack`` push/count/pop compaction)
-and ``assemble`` (a tile built with ``tile_zeros``/``ones``/``full``/``arange``/``empty``,
+``tile_scatter_masked`` into a shared tile), ``stack`` (``tile_stack`` push/count/pop compaction,
+optionally a partition: ``tile_stack_clear`` and a second push of the rest) and ``assemble`` (a tile built with ``tile_zeros``/``ones``/``full``/``arange``/``empty``,
 ``tile_assign``, ``tile_view``, ``tile_reshape``, ``tile_squeeze``).
 
 The block size is a module option (``wp.set_module_options({"block_dim": B})``: the executor
-launches the kernel with the module's ``block_dim``).  Left out: ``tile_matmul``, ``tile_cholesky*``,
-the triangular solves and ``tile_fft``/``ifft`` (MathDx LTO builds, seconds per kernel).  Tiles are
-no wider than a row of the executor's arrays (16): wider ones would be zero-padded.
+launches the kernel with the module's ``block_dim``); the per-thread variants may read it back with
+``wp.block_dim()`` where no tile shape needs a constant.  The MathDx variants (``tile_matmul``, the
+Cholesky factorisation and solves, ``tile_fft``/``ifft``: seconds per kernel to build) live in
+``tiles_linalg``.  Tiles are no wider than a row of the executor's arrays (16): wider ones would be
+zero-padded.
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ from collections.abc import Callable
 from typing import Any
 
 from warp_synth.synth.jinja_env import render
+from warp_synth.synth.templates import tiles_linalg as la
 from warp_synth.synth.templates.base import TILE_FNS, Draws, Family
 from warp_synth.synth.templates.kernel import KernelBuilder
 
 VARIANTS = ("softmax", "layer_norm", "scan", "compact", "block_matrix", "sort", "argmax", "reduce", "combine",
-            "block_thread", "gather", "histogram", "stack", "assemble")
+            "block_thread", "gather", "histogram", "stack", "assemble", *la.VARIANTS)
 THREAD_VARIANTS = ("compact", "block_thread", "histogram", "stack")  # per-thread values: lane < row width
 _KERNELS = {
     "softmax": ("softmax", "row_softmax", "softmax_rows", "log_softmax", "attention_weights"),
@@ -50,11 +53,12 @@ _KERNELS = {
     "histogram": ("histogram", "bin_count", "block_histogram", "reverse_block"),
     "stack": ("compact_stack", "collect_active", "stack_filter", "push_selected"),
     "assemble": ("poly_features", "assemble_rows", "build_basis", "vandermonde"),
+    **la.KERNELS,
 }
 LOCALS = ("i", "j", "lane", "t", "u", "m", "e", "s", "d", "v", "r", "k", "vals", "keys", "idx", "ind", "g", "h",
           "flags", "offs", "pos", "keep", "total", "mean", "var", "inv", "a", "b", "c", "tt", "buf", "row", "acc",
           "lin", "ones", "best", "am", "bin", "slot", "value", "stk", "n", "p", "q", "x0", "pivot", "sc", "cdf", "z",
-          "last", "inv_n", "top")
+          "last", "inv_n", "top", *la.LOCALS)
 _OPS = {  # @wp.func reduction operators (associative, commutative)
     "max": "return wp.max(a, b)", "min": "return wp.min(a, b)", "add": "return a + b",
     "absmax": "return wp.max(wp.abs(a), wp.abs(b))", "hypot": "return wp.sqrt(a * a + b * b)",
@@ -264,7 +268,7 @@ def _block_thread(t: _T) -> None:
 def _gather(t: _T) -> None:
     t.arr("x", "f", "table", "x", "src", "embeddings", ndim=2)
     t.arr("idx", "i", "indices", "ids", "perm", "rows_idx", ndim=2)
-    mode = t.o["mode"] = t.pick("load", "load", "store", "atomic")
+    mode = t.o["mode"] = t.pick("load", "store", "store", "atomic")  # embed gathers too
     t.arr("y", "f", "out", "gathered", "dst", "acc", ndim=2)
     t.o.update(rows=t.pick(4, 8), fn=t.pick(None, None, *TILE_FNS), scale=t.coin(0.3), dup=mode != "load")
     t.const("rows", str(t.o["rows"]), "ROWS", "TILE_M", "N_IDX")
@@ -294,7 +298,8 @@ def _stack(t: _T) -> None:
     t.arr("count", "i", "counts", "num_kept", "n_out", p=0.7)
     t.scalar("thr", ("0.5", "0.6"), "threshold", "cutoff")
     t.const("cap", str(t.pick(16, 32)), "CAPACITY", "CAP", "STACK_SIZE")
-    t.o.update(cmp=t.pick(">", "<", ">="), xform=t.pick(None, "double", "shift"), pop=t.pick("while", "if"))
+    t.o.update(cmp=t.pick(">", "<", ">="), xform=t.pick(None, "double", "shift"), pop=t.pick("while", "if"),
+               partition=t.coin(0.4))  # then cleared (tile_stack_clear) and refilled with the rest, from the end
     t.tid()
 
 
@@ -309,8 +314,10 @@ def _assemble(t: _T) -> None:
     t.tid()
 
 
-_BUILD: dict[str, Callable[[_T], None]] = {v: globals()[f"_{v}"] for v in VARIANTS}
-_F64 = ("softmax", "layer_norm", "reduce", "combine", "block_matrix")  # Warp scans only take float32/int32/uint32
+_BUILD: dict[str, Callable[[_T], None]] = {**{v: globals()[f"_{v}"] for v in VARIANTS if v not in la.BUILD},
+                                            **la.BUILD}
+# Warp scans only take float32/int32/uint32
+_F64 = ("softmax", "layer_norm", "reduce", "combine", "block_matrix", *la.F64)
 
 
 def family(kb: KernelBuilder) -> Family:
@@ -323,6 +330,11 @@ def family(kb: KernelBuilder) -> Family:
     if variant in THREAD_VARIANTS:  # one thread per element of a row: no more lanes than the row has
         t.o["block_dim"] = kb.rng.choice((8, 16, 16))
         t.const("threads", str(t.o["block_dim"]), "TILE_THREADS", "BLOCK_DIM", "NUM_THREADS")
+        t.o["bd"] = kb.rng.random() < 0.4  # the block size read back with wp.block_dim() where no shape needs it
+    elif variant == "fft":
+        t.o["block_dim"] = t.o["fft_block"]
+    elif variant in la.BLOCK_DIMS:
+        t.o["block_dim"] = kb.rng.choice(la.BLOCK_DIMS[variant])
     else:
         t.o["block_dim"] = kb.rng.choice((16, 32, 64, 64, 128))
     if kb.rng.random() < 0.4:
