@@ -134,10 +134,6 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['builtins']:>10}{r['near_dup_rate']:>10.3f}")
     if args.compile:
         flat = [(c, s) for c in cats for s in samples[c][: args.compile]]
-        from warp_synth.extract import lto_cache  # as synth run does: the tile templates' MathDx LTOs, once
-        from warp_synth.synth.templates import lto_warm_sources
-
-        lto_cache.warm(lto_warm_sources(cats))
         errors = compile_sources([s for _, s in flat])
         print(f"\ncompile validity (CPU + CUDA PTX), {args.compile} per category")
         for cat in cats:

@@ -47,8 +47,8 @@ class ExtractOptions:
     # run every compiled kernel on the CPU with seeded test vectors and check its adjoint (extract.execute)
     execute: bool = True
     # workers copy the machine's MathDx LTO store into their caches at start (~1 s per 200 MB): for
-    # runs that draw tile_matmul & co. (extract.lto_cache)
-    seed_ltos: bool = True
+    # runs that draw tile_matmul & co. (extract.lto_cache; synth run sets it when tiles is asked for)
+    seed_ltos: bool = False
 
     def __post_init__(self) -> None:
         if self.cuda_check not in CUDA_CHECKS:

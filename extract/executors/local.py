@@ -63,7 +63,7 @@ class PoolOptions:
     isolate_units: bool = True  # each unit loaded in a process of its own inside the batch's sandbox
     cuda_check: str = "frontend"  # how far the CUDA unit is compiled: "frontend" or "ptx" (with_ptx implies ptx)
     execute: bool = True  # run every compiled kernel (extract.execute)
-    seed_ltos: bool = True  # workers copy the machine's MathDx LTO store into their cache (extract.lto_cache)
+    seed_ltos: bool = False  # workers copy the machine's MathDx LTO store into their cache (extract.lto_cache)
 
     @property
     def cuda_level(self) -> str:
