@@ -146,8 +146,6 @@ def seed(kernel_cache_dir: str) -> int:
 
 def _build(sources: list[str]) -> list[str]:
     """The child: load each source and run Warp's codegen for the CPU and CUDA (the LTO builds)."""
-    import importlib.util
-
     from warp_synth.extract import warp_adapter as wa
     from warp_synth.identity import warp_attr_names
 
@@ -159,11 +157,7 @@ def _build(sources: list[str]) -> list[str]:
         path = os.path.join(workdir, f"{name}.py")
         Path(path).write_text(source, encoding="utf-8")
         try:
-            spec = importlib.util.spec_from_file_location(name, path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
+            wa.import_file(name, path)
             wa.module_codegen(wa.get_warp_module(name), warp_attr_names(source))
         except Exception as e:  # one configuration's failure must not stop the others
             errors.append(f"source {n}: {type(e).__name__}: {str(e)[:300]}")

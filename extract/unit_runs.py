@@ -15,7 +15,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import gc
-import importlib.util
 import json
 import os
 import selectors
@@ -62,11 +61,7 @@ def index_suspects(source: str) -> list[tuple[int, str]]:
 def _import_unit(wa: Any, path: str, modname: str, function_ids: dict[str, int]) -> Any:
     if modname not in sys.modules:
         wa.restore_function_ids(function_ids)
-        spec = importlib.util.spec_from_file_location(modname, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[modname] = module
-        spec.loader.exec_module(module)
+        wa.import_file(modname, path)
     return wa.get_warp_module(modname)
 
 

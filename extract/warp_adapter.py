@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import importlib.util
 import os
 import re
 import sys
@@ -111,6 +112,17 @@ def restore_function_ids(snapshot: dict[str, int]) -> None:
     """Reset that counter: a module loaded now gets the native names it would get first in a fresh process."""
     _context.function_key_counts.clear()
     _context.function_key_counts.update(snapshot)
+
+
+def import_file(modname: str, path: str) -> Any:
+    """Import the Python file ``path`` as module ``modname`` (registered in ``sys.modules``, where Warp's
+    codegen looks its globals up); the module's own exceptions propagate."""
+    spec = importlib.util.spec_from_file_location(modname, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def get_warp_module(name: str) -> Any:

@@ -21,7 +21,6 @@ so one bad kernel never sinks its neighbours.
 from __future__ import annotations
 
 import gc
-import importlib.util
 import json
 import os
 import re
@@ -189,11 +188,7 @@ class Worker:
             f.write(source)
         self.wa.restore_function_ids(self.function_ids)
         try:
-            spec = importlib.util.spec_from_file_location(modname, path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[modname] = module
-            spec.loader.exec_module(module)
+            self.wa.import_file(modname, path)
         except SyntaxError as e:
             msg, line = _python_error(e, path)
             return Rejected(key, Reason.SYNTAX, msg, line)
